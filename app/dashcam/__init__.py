@@ -1,0 +1,3 @@
+"""Edge dashcam for NVIDIA Jetson: DashCamNet detection, alerts, crash-safe evidence."""
+
+__version__ = "0.1.0"

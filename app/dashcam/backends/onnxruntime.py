@@ -1,0 +1,45 @@
+"""ONNX Runtime on the CPU: runs the same ONNX file that TensorRT builds from."""
+
+import logging
+
+from dashcam.errors import ModelError
+from dashcam.model import Tensor, check_model_file, resolve_contract
+
+log = logging.getLogger(__name__)
+
+
+class OnnxRuntimeBackend(object):
+    """One ``InferenceSession``; ``infer`` returns the (cov, bbox) arrays of batch item 0.
+
+    ``intra_op_threads`` 0 lets ONNX Runtime use one thread per core.
+    """
+
+    name = "onnxruntime"
+    precision = "fp32"
+
+    def __init__(self, path, num_classes=None, intra_op_threads=0, inter_op_threads=1):
+        import onnxruntime  # imported here: the TensorRT path must not need it
+
+        check_model_file(path)
+        options = onnxruntime.SessionOptions()
+        options.intra_op_num_threads = intra_op_threads
+        options.inter_op_num_threads = inter_op_threads
+        options.execution_mode = onnxruntime.ExecutionMode.ORT_SEQUENTIAL
+        try:
+            self.session = onnxruntime.InferenceSession(path, options, providers=["CPUExecutionProvider"])
+        except Exception as error:  # onnxruntime raises its own untyped errors
+            raise ModelError("{}: ONNX Runtime cannot load it: {}".format(path, str(error).splitlines()[0]))
+        inputs = [Tensor(t.name, t.shape, t.type) for t in self.session.get_inputs()]
+        outputs = [Tensor(t.name, t.shape, t.type) for t in self.session.get_outputs()]
+        self.spec = resolve_contract(path, inputs, outputs, num_classes)
+        self.path = path
+        self._outputs = [self.spec.cov_name, self.spec.bbox_name]
+        log.info("ONNX Runtime %s: %s, input %dx%d, grid %dx%d", onnxruntime.__version__, path,
+                 self.spec.width, self.spec.height, self.spec.grid_w, self.spec.grid_h)
+
+    def infer(self, blob):
+        cov, bbox = self.session.run(self._outputs, {self.spec.input_name: blob})
+        return cov[0], bbox[0]
+
+    def close(self):
+        self.session = None

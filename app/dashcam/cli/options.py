@@ -1,0 +1,12 @@
+"""Options shared by several commands, added the same way everywhere."""
+
+
+def add_model_options(parser):
+    """``--model``, ``--config``, ``--nvinfer-config``: what builds a detector."""
+    parser.add_argument("--model", metavar="ONNX",
+                        help="ONNX model with DashCamNet's contract (default: [property] onnx-file, "
+                             "else the bundled stand-in model)")
+    parser.add_argument("--config", metavar="INI", help="dashcam configuration file")
+    parser.add_argument("--nvinfer-config", metavar="FILE",
+                        help="DeepStream nvinfer config (e.g. config_infer_primary_dashcamnet.txt); "
+                             "replaces the post-processing settings")

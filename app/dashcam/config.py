@@ -1,0 +1,345 @@
+"""One INI file configures everything; each section is declared once, here.
+
+The post-processing sections use DeepStream nvinfer's names and meanings
+(``[property]``, ``[class-attrs-all]``, ``[class-attrs-N]``), so a DeepStream
+``config_infer_primary_dashcamnet.txt`` works unchanged. Every field carries
+its default, its bound and a line of help; ``dashcam config show`` prints the
+same declarations as a valid INI file.
+"""
+
+import configparser
+import logging
+import os
+from collections import OrderedDict, namedtuple
+
+from dashcam.errors import ConfigError
+
+log = logging.getLogger(__name__)
+
+LABELS = ("car", "bicycle", "person", "road_sign")
+CLASS_ATTRS_ALL = "class-attrs-all"
+CLASS_ATTRS_PREFIX = "class-attrs-"
+
+
+class Field(namedtuple("Field", "key default parse allowed help")):
+    """One key: ``parse(text)`` returns the value or raises ValueError."""
+
+    __slots__ = ()
+
+    @property
+    def attr(self):
+        return self.key.replace("-", "_").lower()
+
+
+def integer(low=None, high=None):
+    def parse(text):
+        value = int(text)
+        if (low is not None and value < low) or (high is not None and value > high):
+            raise ValueError(text)
+        return value
+    return parse
+
+
+def number(low=None, high=None):
+    def parse(text):
+        value = float(text)
+        if value != value or (low is not None and value < low) or (high is not None and value > high):
+            raise ValueError(text)
+        return value
+    return parse
+
+
+def choice(*values):
+    def parse(text):
+        for value in values:
+            if str(value) == text.strip():
+                return value
+        raise ValueError(text)
+    return parse
+
+
+def text(value):
+    return value.strip()
+
+
+def boolean(value):
+    lowered = value.strip().lower()
+    if lowered in ("1", "true", "yes", "on"):
+        return True
+    if lowered in ("0", "false", "no", "off"):
+        return False
+    raise ValueError(value)
+
+
+def format_value(value):
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return repr(value)
+    return str(value)
+
+
+class Section(object):
+    """A section's values as attributes (``cluster-mode`` -> ``cluster_mode``)."""
+
+    name = None
+    fields = ()
+
+    def __init__(self, **values):
+        for field in self.fields:
+            setattr(self, field.attr, values.pop(field.attr, field.default))
+        if values:
+            raise TypeError("unknown fields for [{}]: {}".format(self.name, ", ".join(values)))
+
+    @classmethod
+    def field(cls, key):
+        for field in cls.fields:
+            if field.key.lower() == key.lower():
+                return field
+        return None
+
+    def replaced(self, items, origin, section_name=None):
+        """A copy with ``items`` (key, text) parsed over these values."""
+        values = self.values()
+        for key, raw in items:
+            field = self.field(key)
+            if field is None:
+                log.debug("%s: [%s] %s is not a dashcam key, ignored", origin, section_name or self.name, key)
+                continue
+            try:
+                values[field.attr] = field.parse(raw)
+            except ValueError:
+                raise ConfigError("{}: [{}] {} = {!r} is invalid: allowed {}".format(
+                    origin, section_name or self.name, field.key, raw, field.allowed))
+        return type(self)(**values)
+
+    def values(self):
+        return OrderedDict((field.attr, getattr(self, field.attr)) for field in self.fields)
+
+    def __eq__(self, other):
+        return type(self) is type(other) and self.values() == other.values()
+
+    def __repr__(self):
+        return "{}({})".format(type(self).__name__, dict(self.values()))
+
+
+class Property(Section):
+    """[property]: DeepStream nvinfer keys that describe the network."""
+
+    name = "property"
+    fields = (
+        Field("cluster-mode", 2, choice(1, 2, 3, 4),
+              "1, 2, 3 or 4", "1 DBSCAN, 2 NMS, 3 DBSCAN then NMS, 4 no clustering"),
+        Field("num-detected-classes", 4, integer(1, 1000),
+              "an integer 1..1000", "classes the network outputs (cov channels)"),
+        Field("net-scale-factor", 1.0 / 255.0, number(0.0),
+              "a positive number", "pixel scale applied to RGB 0..255 input"),
+        Field("labelfile-path", "", text,
+              "a path to a text file, one label per line", "labels in output order; empty: car, bicycle, person, road_sign"),
+        Field("output-blob-names", "output_cov/Sigmoid;output_bbox/BiasAdd", text,
+              "names separated by ;", "the coverage and bbox outputs (found by 'cov' and 'bbox' in their names)"),
+        Field("onnx-file", "", text,
+              "a path to an .onnx file", "the model; empty: the bundled stand-in model"),
+    )
+
+
+class ClassAttrs(Section):
+    """[class-attrs-all] / [class-attrs-N]: DeepStream per-class clustering keys."""
+
+    name = CLASS_ATTRS_ALL
+    fields = (
+        Field("pre-cluster-threshold", 0.2, number(0.0, 1.0),
+              "a number 0..1", "coverage a grid cell needs to become a candidate box"),
+        Field("nms-iou-threshold", 0.5, number(0.0, 1.0),
+              "a number 0..1", "NMS suppresses boxes overlapping a better one by more than this IoU"),
+        Field("topk", 20, integer(-1),
+              "an integer >= -1", "keep at most this many boxes per class after clustering (-1: all)"),
+        Field("eps", 0.2, number(0.0, 1.0),
+              "a number 0..1", "DBSCAN neighbourhood radius in 1 - IoU"),
+        Field("minBoxes", 1.0, number(0.0),
+              "a number >= 0", "DBSCAN: total coverage a core box needs in its neighbourhood"),
+        Field("dbscan-min-score", 0.0, number(0.0),
+              "a number >= 0", "DBSCAN: a cluster's confidence (sum of coverages) must reach this"),
+        Field("detected-min-w", 0, integer(0),
+              "an integer >= 0", "drop boxes narrower than this, in network-input pixels"),
+        Field("detected-min-h", 0, integer(0),
+              "an integer >= 0", "drop boxes lower than this, in network-input pixels"),
+        Field("detected-max-w", 0, integer(0),
+              "an integer >= 0", "drop boxes wider than this, in network-input pixels (0: no limit)"),
+        Field("detected-max-h", 0, integer(0),
+              "an integer >= 0", "drop boxes higher than this, in network-input pixels (0: no limit)"),
+        Field("roi-top-offset", 0, integer(0),
+              "an integer >= 0", "drop boxes whose top is above this row of the network input"),
+        Field("roi-bottom-offset", 0, integer(0),
+              "an integer >= 0", "drop boxes whose bottom is below this many rows from the input's bottom"),
+    )
+
+
+class Model(Section):
+    """[model]: which model file and backend run the network."""
+
+    name = "model"
+    fields = (
+        Field("backend", "onnxruntime", choice("onnxruntime"),
+              "onnxruntime", "inference backend"),
+        Field("intra-op-threads", 0, integer(0, 256),
+              "an integer 0..256", "ONNX Runtime threads inside an operator (0: one per core)"),
+        Field("inter-op-threads", 1, integer(0, 256),
+              "an integer 0..256", "ONNX Runtime threads across operators (0: its default)"),
+    )
+
+
+# Sections other than the nvinfer ones, in the order `config show` prints them.
+# New sections are declared above and listed here.
+SECTIONS = (Model,)
+
+# DeepStream's DashCamNet ONNX config sets a stricter threshold for cars.
+DEFAULT_CLASS_OVERRIDES = {0: [("pre-cluster-threshold", "0.4")]}
+
+
+class Config(object):
+    """The effective configuration: every section, with per-class attributes resolved."""
+
+    def __init__(self, sections, class_attrs_all, class_attrs, base_dir=""):
+        self.sections = sections                  # name -> Section
+        self.class_attrs_all = class_attrs_all    # ClassAttrs
+        self.class_attrs = class_attrs            # class id -> ClassAttrs (complete)
+        self.base_dir = base_dir                  # relative paths resolve here
+
+    def __getattr__(self, name):
+        sections = self.__dict__.get("sections", {})
+        key = name.replace("_", "-")
+        if key in sections:
+            return sections[key]
+        raise AttributeError(name)
+
+    def class_params(self, class_id):
+        """The clustering attributes of one class: [class-attrs-N] over [class-attrs-all]."""
+        return self.class_attrs.get(class_id, self.class_attrs_all)
+
+    def path(self, value):
+        """A path from the configuration, relative to the file that set it."""
+        if not value:
+            return value
+        value = os.path.expanduser(value)
+        return value if os.path.isabs(value) else os.path.normpath(os.path.join(self.base_dir, value))
+
+    def labels(self):
+        """Class labels in output order, from ``labelfile-path`` or DashCamNet's."""
+        count = self.property.num_detected_classes
+        path = self.path(self.property.labelfile_path)
+        if not path:
+            labels = list(LABELS)
+        else:
+            try:
+                with open(path) as handle:
+                    labels = [line.strip() for line in handle if line.strip()]
+            except (IOError, OSError) as error:
+                raise ConfigError("[property] labelfile-path {}: {}; fix the path".format(path, error.strerror or error))
+            # DeepStream label files may separate labels by ';' on one line.
+            if len(labels) == 1 and ";" in labels[0]:
+                labels = [label.strip() for label in labels[0].split(";") if label.strip()]
+        labels = labels[:count]
+        return labels + ["class_{}".format(i) for i in range(len(labels), count)]
+
+    def to_ini(self):
+        """The effective configuration as INI text that ``load_config`` reads back."""
+        lines = []
+        for section in [self.property] + [self.sections[s.name] for s in SECTIONS]:
+            lines.extend(_section_lines("[{}]".format(section.name), section))
+        lines.extend(_section_lines("[{}]".format(CLASS_ATTRS_ALL), self.class_attrs_all))
+        for class_id in sorted(self.class_attrs):
+            lines.extend(_section_lines("[{}{}]".format(CLASS_ATTRS_PREFIX, class_id), self.class_attrs[class_id]))
+        return "\n".join(lines)
+
+
+def _section_lines(header, section):
+    lines = [header]
+    for field in section.fields:
+        lines.append("# {} ({})".format(field.help, field.allowed))
+        lines.append("{} = {}".format(field.key, format_value(getattr(section, field.attr))))
+    lines.append("")
+    return lines
+
+
+def _read_ini(path):
+    parser = configparser.RawConfigParser(strict=False, inline_comment_prefixes=("#", ";"))
+    parser.optionxform = str  # keep minBoxes' capital B for the messages
+    try:
+        with open(path) as handle:
+            parser.read_file(handle, source=path)
+    except (IOError, OSError) as error:
+        raise ConfigError("{}: cannot read the configuration file: {}".format(path, error.strerror or error))
+    except configparser.Error as error:
+        raise ConfigError("{}: not a valid INI file: {}".format(path, str(error).splitlines()[0]))
+    return parser
+
+
+def _class_id(section_name, origin):
+    suffix = section_name[len(CLASS_ATTRS_PREFIX):]
+    try:
+        class_id = int(suffix)
+        if class_id < 0:
+            raise ValueError(suffix)
+        return class_id
+    except ValueError:
+        raise ConfigError("{}: [{}] is not a valid section: use [class-attrs-all] or [class-attrs-N] "
+                          "with N a class id >= 0".format(origin, section_name))
+
+
+def _nvinfer_sections(parser, origin, prop, all_attrs, class_items):
+    """Apply [property] and [class-attrs-*] of ``parser`` over the given values."""
+    if parser.has_section("property"):
+        prop = prop.replaced(parser.items("property"), origin)
+    if parser.has_section(CLASS_ATTRS_ALL):
+        all_attrs = all_attrs.replaced(parser.items(CLASS_ATTRS_ALL), origin)
+    class_items = dict((k, list(v)) for k, v in class_items.items())
+    for name in parser.sections():
+        if name.startswith(CLASS_ATTRS_PREFIX) and name != CLASS_ATTRS_ALL:
+            class_items.setdefault(_class_id(name, origin), []).extend(
+                (key, value, origin, name) for key, value in parser.items(name))
+    return prop, all_attrs, class_items
+
+
+def load_config(path=None, nvinfer_path=None):
+    """The effective configuration: defaults, then ``path``, then ``nvinfer_path``.
+
+    A DeepStream nvinfer file replaces all post-processing settings (it is
+    read over nvinfer's own defaults, as DeepStream would read it); its
+    relative paths resolve against its own directory.
+    """
+    prop, all_attrs = Property(), ClassAttrs()
+    class_items = dict((k, [(key, value, "defaults", "") for key, value in v])
+                       for k, v in DEFAULT_CLASS_OVERRIDES.items())
+    sections = OrderedDict((cls.name, cls()) for cls in SECTIONS)
+    base_dir = os.getcwd()
+    if path:
+        parser = _read_ini(path)
+        base_dir = os.path.dirname(os.path.abspath(path))
+        for cls in SECTIONS:
+            if parser.has_section(cls.name):
+                sections[cls.name] = sections[cls.name].replaced(parser.items(cls.name), path)
+        known = set(sections) | {"property", CLASS_ATTRS_ALL}
+        for name in parser.sections():
+            if name not in known and not name.startswith(CLASS_ATTRS_PREFIX):
+                log.debug("%s: [%s] is not a dashcam section, ignored", path, name)
+        prop, all_attrs, class_items = _nvinfer_sections(parser, path, prop, all_attrs, class_items)
+    if nvinfer_path:
+        parser = _read_ini(nvinfer_path)
+        if not parser.has_section("property"):
+            raise ConfigError("{}: no [property] section: is this a DeepStream nvinfer config file?".format(nvinfer_path))
+        nv_dir = os.path.dirname(os.path.abspath(nvinfer_path))
+        prop, all_attrs, class_items = _nvinfer_sections(parser, nvinfer_path, Property(), ClassAttrs(), {})
+        # Paths inside the nvinfer file are relative to that file.
+        for attr in ("labelfile_path", "onnx_file"):
+            value = getattr(prop, attr)
+            if value and not os.path.isabs(os.path.expanduser(value)):
+                setattr(prop, attr, os.path.normpath(os.path.join(nv_dir, value)))
+    class_attrs = {}
+    for class_id, items in sorted(class_items.items()):
+        attrs = all_attrs
+        for key, value, origin, name in items:
+            attrs = attrs.replaced([(key, value)], origin, name or CLASS_ATTRS_PREFIX + str(class_id))
+        class_attrs[class_id] = attrs
+    sections["property"] = prop
+    return Config(sections, all_attrs, class_attrs, base_dir)

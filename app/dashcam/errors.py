@@ -1,0 +1,17 @@
+"""One base for every expected failure, so the CLI can print it on one line."""
+
+
+class DashcamError(Exception):
+    """An expected failure: the message names the thing and the fix."""
+
+
+class ConfigError(DashcamError, ValueError):
+    """A configuration file, section, key or value is wrong."""
+
+
+class ModelError(DashcamError, ValueError):
+    """A model file is missing or breaks the DashCamNet contract."""
+
+
+class SourceError(DashcamError, IOError):
+    """A camera, video file or image cannot be opened or read."""

@@ -1,0 +1,82 @@
+"""The DashCamNet model contract, checked against what a model file declares.
+
+Input ``input_1`` (ONNX: ``input_1:0``), float32 NCHW 3 x H x W (DashCamNet:
+544 x 960), batch 1 or dynamic. Outputs are found by name as DeepStream
+does: the one containing ``cov`` (C x gh x gw) and the one containing
+``bbox`` (4C x gh x gw); the stride is input size / grid size.
+"""
+
+import os
+from collections import namedtuple
+
+from dashcam.errors import ModelError
+
+INPUT_NAMES = ("input_1", "input_1:0")
+EXPECTED = ("input 'input_1' or 'input_1:0' float32 [1|N, 3, H, W]; "
+            "outputs '*cov*' [1|N, C, gh, gw] and '*bbox*' [1|N, 4C, gh, gw] with H/gh = W/gw integer")
+
+Tensor = namedtuple("Tensor", "name shape dtype")
+
+
+class ModelSpec(namedtuple("ModelSpec", "input_name height width cov_name bbox_name "
+                                        "num_classes grid_h grid_w stride_y stride_x")):
+    """The geometry that preprocessing and decoding need."""
+
+    __slots__ = ()
+
+
+def _describe(tensors):
+    return ", ".join("{} {} {}".format(t.name, list(t.shape), t.dtype) for t in tensors) or "none"
+
+
+def _static(dim):
+    return dim if isinstance(dim, int) and dim > 0 else None
+
+
+def resolve_contract(path, inputs, outputs, num_classes=None):
+    """The ``ModelSpec`` of a model, or a ModelError listing expected and found tensors."""
+
+    def fail(reason):
+        raise ModelError("{}: {}: expected {}; found inputs: {}; outputs: {}".format(
+            path, reason, EXPECTED, _describe(inputs), _describe(outputs)))
+
+    named = [t for t in inputs if t.name in INPUT_NAMES]
+    if not named:
+        fail("no input named input_1")
+    image = named[0]
+    if len(image.shape) != 4 or image.shape[1] != 3:
+        fail("input {} is not N x 3 x H x W".format(image.name))
+    if image.dtype not in ("float32", "tensor(float)"):
+        fail("input {} is {}, not float32".format(image.name, image.dtype))
+    batch, height, width = image.shape[0], _static(image.shape[2]), _static(image.shape[3])
+    if _static(batch) not in (None, 1) or not (height and width):
+        fail("input {} needs batch 1 (or dynamic) and a fixed H x W".format(image.name))
+    cov = [t for t in outputs if "cov" in t.name]
+    bbox = [t for t in outputs if "bbox" in t.name]
+    if len(cov) != 1 or len(bbox) != 1:
+        fail("need exactly one output named *cov* and one named *bbox*")
+    cov, bbox = cov[0], bbox[0]
+    if len(cov.shape) != 4 or len(bbox.shape) != 4:
+        fail("outputs must be 4-D")
+    classes, grid_h, grid_w = (_static(d) for d in cov.shape[1:])
+    if not (classes and grid_h and grid_w):
+        fail("output {} needs static C x gh x gw".format(cov.name))
+    if tuple(bbox.shape[1:]) != (4 * classes, grid_h, grid_w):
+        fail("output {} must be {} x {} x {} (4 box planes per class)".format(
+            bbox.name, 4 * classes, grid_h, grid_w))
+    if height % grid_h or width % grid_w:
+        fail("input {}x{} is not a whole multiple of the grid {}x{}".format(height, width, grid_h, grid_w))
+    if num_classes is not None and num_classes != classes:
+        raise ModelError("{}: the model outputs {} classes but [property] num-detected-classes = {}; "
+                         "set num-detected-classes={}".format(path, classes, num_classes, classes))
+    return ModelSpec(image.name, height, width, cov.name, bbox.name, classes,
+                     grid_h, grid_w, height // grid_h, width // grid_w)
+
+
+def check_model_file(path):
+    """Fail early, with the fix, when a model file is missing."""
+    if not path:
+        raise ModelError("no model configured: pass --model FILE.onnx or set [property] onnx-file")
+    if not os.path.isfile(path):
+        raise ModelError("model file not found: {} (pass --model FILE.onnx or fix [property] onnx-file)".format(path))
+    return path

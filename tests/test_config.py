@@ -1,0 +1,152 @@
+"""Configuration: defaults, our INI, DeepStream nvinfer files, errors, ``config show``."""
+
+import os
+import textwrap
+
+import pytest
+
+from dashcam.cli import main
+from dashcam.config import load_config
+from dashcam.errors import ConfigError
+
+# DeepStream's config_infer_primary_dashcamnet.txt for the ONNX model (values from MISSION.md).
+NVINFER = """\
+[property]
+gpu-id=0
+net-scale-factor=0.00392156862745098
+onnx-file=../../models/dashcamnet/resnet18_dashcamnet_pruned.onnx
+model-engine-file=../../models/dashcamnet/resnet18_dashcamnet_pruned.onnx_b1_gpu0_int8.engine
+labelfile-path=labels_dashcamnet.txt
+int8-calib-file=../../models/dashcamnet/dashcamnet_int8.txt
+infer-dims=3;544;960
+uff-input-blob-name=input_1
+batch-size=1
+process-mode=1
+model-color-format=0
+## 0=FP32, 1=INT8, 2=FP16 mode
+network-mode=1
+num-detected-classes=4
+interval=0
+gie-unique-id=1
+output-blob-names=output_bbox/BiasAdd;output_cov/Sigmoid
+cluster-mode=2
+
+[class-attrs-all]
+pre-cluster-threshold=0.2
+topk=20
+nms-iou-threshold=0.5
+
+[class-attrs-0]
+pre-cluster-threshold=0.4
+"""
+
+
+def write(path, text):
+    path.write_text(textwrap.dedent(text))
+    return str(path)
+
+
+def test_defaults_are_deepstreams_dashcamnet_onnx_settings():
+    config = load_config()
+    assert config.property.cluster_mode == 2
+    assert config.property.num_detected_classes == 4
+    assert config.labels() == ["car", "bicycle", "person", "road_sign"]
+    for class_id in range(4):
+        params = config.class_params(class_id)
+        assert (params.nms_iou_threshold, params.topk) == (0.5, 20)
+        assert params.pre_cluster_threshold == (0.4 if class_id == 0 else 0.2)
+
+
+def test_deepstream_dashcamnet_file_works_unchanged(tmp_path):
+    (tmp_path / "labels_dashcamnet.txt").write_text("car\nbicycle\nperson\nroadsign\n")
+    config = load_config(nvinfer_path=write(tmp_path / "config_infer_primary_dashcamnet.txt", NVINFER))
+    assert config.property.cluster_mode == 2
+    assert config.labels() == ["car", "bicycle", "person", "roadsign"]
+    assert config.class_params(0).pre_cluster_threshold == 0.4
+    assert config.class_params(3).pre_cluster_threshold == 0.2
+    assert config.class_params(3).topk == 20
+    # relative paths resolve against the nvinfer file's directory
+    assert config.path(config.property.onnx_file) == os.path.normpath(
+        str(tmp_path / "../../models/dashcamnet/resnet18_dashcamnet_pruned.onnx"))
+
+
+def test_nvinfer_file_replaces_the_post_processing_settings(tmp_path):
+    ours = write(tmp_path / "dashcam.ini", """\
+        [class-attrs-2]
+        pre-cluster-threshold = 0.9
+        [model]
+        intra-op-threads = 2
+        """)
+    nvinfer = write(tmp_path / "nv.txt", "[property]\ncluster-mode=1\n[class-attrs-all]\neps=0.3\nminBoxes=2\n")
+    config = load_config(ours, nvinfer)
+    assert config.property.cluster_mode == 1
+    assert config.class_params(2).pre_cluster_threshold == 0.2  # ours replaced, not merged
+    assert config.class_params(0).eps == 0.3 and config.class_params(0).minboxes == 2.0
+    assert config.model.intra_op_threads == 2  # non-nvinfer sections stay ours
+
+
+def test_our_ini_layers_over_the_defaults(tmp_path):
+    config = load_config(write(tmp_path / "d.ini", """\
+        [class-attrs-all]
+        pre-cluster-threshold = 0.3
+        detected-min-w = 8
+        [class-attrs-3]
+        topk = 5
+        [unknown-section]
+        whatever = 1
+        """))
+    assert config.class_params(1).pre_cluster_threshold == 0.3
+    assert config.class_params(0).pre_cluster_threshold == 0.4  # car's own override stays
+    assert config.class_params(3).topk == 5 and config.class_params(3).detected_min_w == 8
+
+
+def test_unknown_keys_are_ignored_with_a_debug_log(tmp_path, caplog):
+    caplog.set_level("DEBUG")
+    config = load_config(write(tmp_path / "d.ini", "[property]\ngpu-id = 0\n"))
+    assert config.property.cluster_mode == 2
+    assert "gpu-id is not a dashcam key" in caplog.text
+
+
+@pytest.mark.parametrize("section,key,value,allowed", [
+    ("property", "cluster-mode", "0", "1, 2, 3 or 4"),
+    ("property", "num-detected-classes", "four", "an integer 1..1000"),
+    ("class-attrs-all", "pre-cluster-threshold", "1.5", "a number 0..1"),
+    ("class-attrs-1", "topk", "-2", "an integer >= -1"),
+    ("model", "backend", "tensorflow", "onnxruntime"),
+])
+def test_invalid_values_name_file_section_key_and_allowed(tmp_path, section, key, value, allowed):
+    path = write(tmp_path / "bad.ini", "[{}]\n{} = {}\n".format(section, key, value))
+    with pytest.raises(ConfigError) as error:
+        load_config(path)
+    message = str(error.value)
+    assert "\n" not in message
+    for part in (path, "[{}]".format(section), key, value, allowed):
+        assert part in message
+
+
+def test_bad_class_section_and_missing_file(tmp_path):
+    with pytest.raises(ConfigError, match=r"\[class-attrs-car\] is not a valid section"):
+        load_config(write(tmp_path / "bad.ini", "[class-attrs-car]\ntopk=1\n"))
+    with pytest.raises(ConfigError, match="cannot read the configuration file"):
+        load_config(str(tmp_path / "missing.ini"))
+    with pytest.raises(ConfigError, match="no \\[property\\] section"):
+        load_config(nvinfer_path=write(tmp_path / "nv.txt", "[class-attrs-all]\ntopk=1\n"))
+
+
+def test_config_show_prints_a_valid_ini_that_reads_back_the_same(tmp_path, capsys):
+    source = write(tmp_path / "d.ini", "[property]\ncluster-mode = 3\n[class-attrs-2]\neps = 0.25\n")
+    assert main(["config", "show", "--config", source]) == 0
+    shown = write(tmp_path / "shown.ini", capsys.readouterr().out)
+    again = load_config(shown)
+    original = load_config(source)
+    assert again.property == original.property
+    assert again.class_attrs_all == original.class_attrs_all
+    assert again.class_attrs == original.class_attrs
+    assert again.model == original.model
+
+
+def test_config_errors_exit_2_with_one_line(tmp_path, capsys):
+    path = write(tmp_path / "bad.ini", "[property]\ncluster-mode = 9\n")
+    assert main(["config", "show", "--config", path]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "cluster-mode" in err

@@ -1,0 +1,50 @@
+"""The DashCamNet contract against real ONNX Runtime sessions on real graphs."""
+
+import pytest
+
+from dashcam.backends.onnxruntime import OnnxRuntimeBackend
+from dashcam.errors import ModelError
+from onnx_models import colour_model
+
+
+def test_dashcamnet_names_are_found(tiny_model_path):
+    spec = OnnxRuntimeBackend(tiny_model_path).spec
+    assert spec.input_name == "input_1:0"
+    assert (spec.height, spec.width, spec.num_classes, spec.grid_h, spec.grid_w) == (544, 960, 4, 34, 60)
+    assert (spec.stride_y, spec.stride_x) == (16, 16)
+    assert (spec.cov_name, spec.bbox_name) == ("output_cov/Sigmoid:0", "output_bbox/BiasAdd:0")
+
+
+def test_deepstream_names_without_suffix_and_dynamic_batch(tmp_path):
+    path = colour_model(tmp_path / "m.onnx", input_name="input_1", cov_name="output_cov/Sigmoid",
+                        bbox_name="output_bbox/BiasAdd", batch="N", height=272, width=480, stride=16)
+    spec = OnnxRuntimeBackend(path).spec
+    assert (spec.input_name, spec.height, spec.width, spec.grid_h, spec.grid_w) == ("input_1", 272, 480, 17, 30)
+
+
+@pytest.mark.parametrize("kwargs,reason", [
+    (dict(input_name="image"), "no input named input_1"),
+    (dict(cov_name="scores"), "exactly one output named *cov*"),
+    (dict(batch=4), "needs batch 1"),
+])
+def test_broken_contract_lists_expected_and_found(tmp_path, kwargs, reason):
+    path = colour_model(tmp_path / "bad.onnx", **kwargs)
+    with pytest.raises(ModelError) as error:
+        OnnxRuntimeBackend(path)
+    message = str(error.value)
+    assert reason in message and "expected input 'input_1'" in message and "found inputs:" in message
+    assert "\n" not in message
+
+
+def test_class_count_must_match_the_config(tiny_model_path):
+    with pytest.raises(ModelError, match="set num-detected-classes=4"):
+        OnnxRuntimeBackend(tiny_model_path, num_classes=3)
+
+
+def test_missing_and_unloadable_model_files(tmp_path):
+    with pytest.raises(ModelError, match="model file not found"):
+        OnnxRuntimeBackend(str(tmp_path / "nope.onnx"))
+    junk = tmp_path / "junk.onnx"
+    junk.write_bytes(b"not a model")
+    with pytest.raises(ModelError, match="ONNX Runtime cannot load it"):
+        OnnxRuntimeBackend(str(junk))
