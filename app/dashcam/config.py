@@ -189,9 +189,87 @@ class Model(Section):
     )
 
 
+class Source(Section):
+    """[source]: the camera (or file, stream, synthetic road) that ``dashcam run`` reads."""
+
+    name = "source"
+    fields = (
+        Field("uri", "", text,
+              "csi://N, v4l2:///dev/videoN, rtsp://..., a video file, synthetic://?seed=N",
+              "what to read; empty: the synthetic road demo (append ?realtime=0 to a file "
+              "or synthetic:// for full speed)"),
+        Field("width", 1920, integer(16, 8192),
+              "an integer 16..8192", "frame width asked of CSI and USB cameras, pixels"),
+        Field("height", 1080, integer(16, 8192),
+              "an integer 16..8192", "frame height asked of CSI and USB cameras, pixels"),
+        Field("fps", 30.0, number(0.1, 1000.0),
+              "a number 0.1..1000", "frame rate asked of CSI and USB cameras"),
+        Field("flip-method", 0, integer(0, 7),
+              "an integer 0..7", "CSI only: nvvidconv flip-method (2: upside down)"),
+        Field("reconnect-min", 0.5, number(0.01, 10.0),
+              "a number 0.01..10", "seconds before the first reopen of a failed source; doubles each try"),
+        Field("reconnect-max", 10.0, number(0.01, 10.0),
+              "a number 0.01..10", "longest wait between reopen tries, seconds"),
+    )
+
+
+class Store(Section):
+    """[store]: the SQLite event store."""
+
+    name = "store"
+    fields = (
+        Field("path", "", text,
+              "a file path", "the store; empty: dashcam.db in $DASHCAM_DATA or ~/.local/share/dashcam"),
+        Field("detections", "all", choice("all", "sampled", "none"),
+              "all, sampled or none", "which frames' detection rows to keep (events and tracks always)"),
+        Field("sample-interval", 1.0, number(0.01, 3600.0),
+              "a number 0.01..3600", "sampled: seconds between frames whose detections are kept"),
+        Field("synchronous", "full", choice("full", "normal"),
+              "full or normal", "full: every commit survives a power cut; normal: the last seconds may not"),
+        Field("min-commit-interval", 0.0, number(0.0, 1.0),
+              "a number 0..1", "seconds between commits at least (0: commit as soon as the queue is empty)"),
+        Field("queue-size", 1024, integer(16, 1000000),
+              "an integer 16..1000000", "records waiting for the store before new ones are dropped"),
+    )
+
+
+class Tracking(Section):
+    """[tracking]: the IoU tracker that turns detections into objects."""
+
+    name = "tracking"
+    fields = (
+        Field("iou-threshold", 0.3, number(0.01, 1.0),
+              "a number 0.01..1", "a detection continues a track whose last box it overlaps this much"),
+        Field("min-hits", 3, integer(1, 1000),
+              "an integer 1..1000", "frames in a row before a track is an object (object_appeared)"),
+        Field("max-age", 1.0, number(0.0, 3600.0),
+              "a number 0..3600", "seconds unseen before an object has left (object_left)"),
+        Field("history-size", 32, integer(2, 10000),
+              "an integer 2..10000", "boxes kept per track, spread over its whole life"),
+    )
+
+
+class Run(Section):
+    """[run]: the running application's reporting."""
+
+    name = "run"
+    fields = (
+        Field("status-interval", 1.0, number(0.0, 3600.0),
+              "a number 0..3600", "seconds between status lines on stderr (0: none)"),
+        Field("stats-interval", 5.0, number(0.5, 3600.0),
+              "a number 0.5..3600", "seconds between rows of the stats table"),
+        Field("preview-width", 960, integer(64, 8192),
+              "an integer 64..8192", "width of --preview frames, pixels (smaller costs less CPU)"),
+        Field("preprocess-ahead", "auto", choice("auto", "always", "never"),
+              "auto, always or never", "make the network input in the capture thread, overlapping "
+              "inference: auto for files and synthetic at full speed, always also for cameras "
+              "(worth it when a GPU runs the network)"),
+    )
+
+
 # Sections other than the nvinfer ones, in the order `config show` prints them.
 # New sections are declared above and listed here.
-SECTIONS = (Model,)
+SECTIONS = (Model, Source, Store, Tracking, Run)
 
 # DeepStream's DashCamNet ONNX config sets a stricter threshold for cars.
 DEFAULT_CLASS_OVERRIDES = {0: [("pre-cluster-threshold", "0.4")]}

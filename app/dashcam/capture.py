@@ -1,0 +1,260 @@
+"""The capture thread: reads the source, stamps each frame, keeps only the newest.
+
+Newest frame wins: the capture worker puts every frame in a ``LatestFrame``
+slot that holds one frame, overwriting (and counting) any the inference
+worker has not taken yet, so latency never builds up behind a slow model.
+Sources that lose nothing by waiting (files, synthetic at full speed) instead
+wait until the slot is free, so every frame is processed.
+
+A source that fails or vanishes is closed and reopened with exponential
+backoff capped at 10 s; ``camera_lost`` and ``camera_restored`` events are
+emitted and the application never exits for it.
+"""
+
+import logging
+import threading
+import time
+from collections import namedtuple
+
+from dashcam import events as ev
+from dashcam.errors import SourceError
+from dashcam.workers import Worker
+
+log = logging.getLogger(__name__)
+
+BACKOFF_CAP_S = 10.0
+
+
+class Frame(namedtuple("Frame", "index image t_mono t_utc prepared")):
+    """A captured image with its run-wide index and capture times (monotonic and UTC seconds).
+
+    ``prepared``: the network input made ahead by the capture thread
+    (``inference.Prepared``), or None when the inference worker makes it.
+    """
+
+    __slots__ = ()
+
+
+Frame.__new__.__defaults__ = (None,)  # namedtuple defaults= needs Python 3.7
+
+
+class SlotClosed(Exception):
+    """The slot was closed and is empty: no frame will come any more."""
+
+
+class LatestFrame(object):
+    """A one-frame slot between the capture and inference threads.
+
+    Counters: ``puts`` (frames offered), ``overwritten`` (frames replaced before
+    anyone took them: the dropped frames), ``taken``.
+    """
+
+    def __init__(self):
+        self._cond = threading.Condition()
+        self._frame = None
+        self._taken = None       # the frame the consumer took last: it may still be using it
+        self._closed = False
+        self.puts = 0
+        self.overwritten = 0
+        self.taken = 0
+
+    def put(self, frame):
+        """Store ``frame``, replacing (and counting) an untaken one."""
+        with self._cond:
+            if self._frame is not None:
+                self.overwritten += 1
+            self._frame = frame
+            self.puts += 1
+            self._cond.notify_all()
+
+    def wait_free(self, cancel, poll=0.1):
+        """Wait until the last frame was taken (or the slot closed); False if ``cancel`` was set."""
+        with self._cond:
+            while self._frame is not None and not self._closed:
+                if cancel.is_set():
+                    return False
+                self._cond.wait(poll)
+            return not cancel.is_set()
+
+    def get(self, timeout):
+        """The newest frame, waiting up to ``timeout`` s; None on timeout; ``SlotClosed`` when done."""
+        with self._cond:
+            if self._frame is None and not self._closed:
+                self._cond.wait(timeout)
+            frame, self._frame = self._frame, None
+            if frame is not None:
+                self._taken = frame
+                self.taken += 1
+                self._cond.notify_all()
+                return frame
+            if self._closed:
+                raise SlotClosed()
+            return None
+
+    def held(self):
+        """Frames whose buffers may be in use: the one waiting here and the one last taken."""
+        with self._cond:
+            return [f for f in (self._frame, self._taken) if f is not None]
+
+    def close(self):
+        """No more frames: a waiting ``get`` returns the last frame, then raises ``SlotClosed``."""
+        with self._cond:
+            self._closed = True
+            self._cond.notify_all()
+
+    def wake(self):
+        with self._cond:
+            self._cond.notify_all()
+
+
+def backoff_delay(failures, base=0.5, cap=BACKOFF_CAP_S):
+    """Seconds to wait after the ``failures``-th failure in a row: base, 2 base, 4 base... up to ``cap``."""
+    return min(cap, base * (2.0 ** max(0, failures - 1)))
+
+
+def pacing_delay(started, frames_done, fps, now):
+    """Seconds until frame ``frames_done`` is due at ``fps`` after ``started`` (>= 0).
+
+    Returns ``None`` when more than one frame late: the caller restarts its
+    schedule, so a stall is not followed by a burst of catch-up frames.
+    """
+    delay = started + frames_done / float(fps) - now
+    if delay < -1.0 / fps:
+        return None
+    return max(0.0, delay)
+
+
+def _reason(error, first):
+    """A failure's one-line reason. Anything but a SourceError is caught too (a camera
+    driver's surprise must cost a reconnect, never the run) and, the first time in a
+    row, logged with its traceback."""
+    if isinstance(error, SourceError):
+        return str(error)
+    if first:
+        log.exception("source error")
+    return "{}: {}".format(type(error).__name__, error)
+
+
+class CaptureWorker(Worker):
+    """Reads frames from ``open_source()`` into ``slot``; events go to ``emit(event)``.
+
+    ``open_source`` is a callable returning a source (see ``dashcam.sources``)
+    or raising ``SourceError``; it is called again after each failure, after
+    ``backoff_delay(failures, reconnect_min, reconnect_max)`` seconds.
+    ``finished`` is set when a file source reaches its end.
+
+    ``prepare(image, held_frames)``, if given, makes the network input here, ahead of the
+    inference worker, so that it overlaps the inference of the previous frame:
+    for lossless sources always (no frame is dropped, nothing is wasted), for
+    live ones only with ``prepare_live`` (frames that get overwritten were
+    prepared for nothing, but a GPU backend leaves the CPU free for it).
+    """
+
+    name = "capture"
+
+    def __init__(self, uri, open_source, slot, emit, reconnect_min=0.5,
+                 reconnect_max=BACKOFF_CAP_S, prepare=None, prepare_live=False,
+                 clock=time.monotonic, wall_clock=time.time):
+        Worker.__init__(self)
+        self.uri = uri
+        self.open_source = open_source
+        self.slot = slot
+        self.emit = emit
+        self.reconnect_min = reconnect_min
+        self.reconnect_max = min(reconnect_max, BACKOFF_CAP_S)
+        self.prepare = prepare
+        self.prepare_live = prepare_live
+        self.clock = clock
+        self.wall_clock = wall_clock
+        self.finished = threading.Event()
+        self.source = None
+        self.frames = 0          # frames read (the run-wide frame index)
+        self.failures = 0        # failures since the source last worked
+        self.reopened = 0        # successful reopenings after a loss
+        self._lost_at = None     # UTC time the source was lost, while it is
+        self.fps = None
+        self.description = None
+
+    def wake(self):
+        self.slot.wake()
+
+    def run(self):
+        try:
+            while not self.stopping:
+                if self.source is None and not self._open():
+                    continue
+                if not self._read_until_failure():
+                    break
+        finally:
+            self._close_source()
+
+    def _open(self):
+        try:
+            self.source = self.open_source()
+        except Exception as error:
+            self._failed("cannot open: " + _reason(error, self.failures == 0))
+            return False
+        self.fps, self.description = self.source.fps, self.source.description
+        log.info("source %s open: %s", self.uri, self.description)
+        return True
+
+    def _read_until_failure(self):
+        """Read frames until the source fails (True: reopen) or ends or we stop (False).
+
+        The source counts as restored at its first frame, not when it opens: a
+        camera that opens and then gives nothing keeps backing off instead of
+        flapping between camera_restored and camera_lost.
+        """
+        source = self.source
+        started, done = self.clock(), 0
+        while not self.stopping:
+            try:
+                image = source.read()
+            except Exception as error:
+                self._close_source()
+                self._failed(_reason(error, self.failures == 0))
+                return True
+            if image is None:
+                log.info("source %s: end of stream after %d frames", self.uri, self.frames)
+                self.finished.set()
+                return False
+            if self._lost_at is not None:
+                self.reopened += 1
+                self.emit(ev.camera_restored(self.wall_clock(), self.uri, self._lost_at,
+                                             self.failures))
+                self._lost_at = None
+            self.failures = 0
+            prepared = None
+            if self.prepare is not None and (source.lossless or self.prepare_live):
+                prepared = self.prepare(image, self.slot.held())
+            # A lossless source's frame is stamped when the pipeline is ready for
+            # it: until then it waited in the file, not in the pipeline.
+            if source.lossless and not self.slot.wait_free(self.stop_event):
+                return False
+            self.slot.put(Frame(self.frames, image, self.clock(), self.wall_clock(), prepared))
+            self.frames += 1
+            if source.paced and source.fps:
+                done += 1
+                delay = pacing_delay(started, done, source.fps, self.clock())
+                if delay is None:
+                    started, done = self.clock(), 0
+                elif delay > 0 and self.stop_event.wait(delay):
+                    return False
+        return False
+
+    def _failed(self, reason):
+        """Count a failure, emit camera_lost on the first in a row, wait out the backoff."""
+        self.failures += 1
+        if self._lost_at is None:
+            self._lost_at = self.wall_clock()
+            self.emit(ev.camera_lost(self._lost_at, self.uri, reason))
+        delay = backoff_delay(self.failures, self.reconnect_min, self.reconnect_max)
+        log.warning("source %s: %s; retry %d in %.1f s", self.uri, reason, self.failures, delay)
+        self.stop_event.wait(delay)
+
+    def _close_source(self):
+        if self.source is not None:
+            try:
+                self.source.close()
+            finally:
+                self.source = None

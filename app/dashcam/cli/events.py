@@ -1,0 +1,81 @@
+"""``dashcam events``: query the events in the store."""
+
+import argparse
+import csv
+import json
+import sys
+import time
+
+from dashcam import events as ev
+from dashcam.paths import default_db_path
+from dashcam.store import StoreReader
+from dashcam.timestamps import parse_time
+
+COLUMNS = ("id", "run_id", "ts_start", "ts_end", "type", "label", "track_id", "severity", "data")
+
+EPILOG = """\
+times: ISO-8601 UTC (2024-05-01T12:30:00Z, 2024-05-01) or an age (30s, 15m, 2h, 1d)
+types: {types}
+
+examples:
+  dashcam events --since 1h
+  dashcam events --type object_appeared --label person --json
+  dashcam events --db /mnt/ssd/dashcam.db --since 2024-05-01 --until 2024-05-02 --csv > may1.csv
+"""
+
+
+def _listed(text):
+    return [part.strip() for part in text.split(",") if part.strip()]
+
+
+def register(subparsers):
+    parser = subparsers.add_parser(
+        "events", help="list events from the store",
+        description="List the events that `dashcam run` stored (oldest first), filtered by "
+                    "start time, type and label.",
+        epilog=EPILOG.format(types=", ".join(ev.TYPES)),
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--db", metavar="PATH", default=None,
+                        help="the SQLite store (default: {})".format(default_db_path()))
+    parser.add_argument("--since", metavar="TIME", help="events that started at or after TIME")
+    parser.add_argument("--until", metavar="TIME", help="events that started before TIME")
+    parser.add_argument("--type", metavar="TYPE", action="append", type=_listed, default=[],
+                        help="only these types (repeat or separate with commas)")
+    parser.add_argument("--label", metavar="LABEL", action="append", type=_listed, default=[],
+                        help="only objects with these labels (repeat or separate with commas)")
+    parser.add_argument("--run", metavar="ID", type=int, help="only events of run ID")
+    parser.add_argument("--limit", metavar="N", type=int, help="at most N events")
+    form = parser.add_mutually_exclusive_group()
+    form.add_argument("--json", action="store_true", help="print a JSON array")
+    form.add_argument("--csv", action="store_true", help="print CSV with a header row")
+    parser.set_defaults(func=events)
+
+
+def events(args, out=None):
+    out = out or sys.stdout
+    now = time.time()
+    since = parse_time(args.since, now) if args.since else None
+    until = parse_time(args.until, now) if args.until else None
+    types = [t for group in args.type for t in group]
+    labels = [label for group in args.label for label in group]
+    with StoreReader(args.db or default_db_path()) as reader:
+        rows = reader.events(since=since, until=until, types=types, labels=labels,
+                             run_id=args.run, limit=args.limit)
+    if args.json:
+        json.dump(rows, out, indent=2, sort_keys=True)
+        out.write("\n")
+    elif args.csv:
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(COLUMNS)
+        for row in rows:
+            writer.writerow([json.dumps(row[c], sort_keys=True) if c == "data" and row[c] is not None
+                             else ("" if row[c] is None else row[c]) for c in COLUMNS])
+    else:
+        for row in rows:
+            out.write("{:<24} {:<24} {:<16} {:<9} {:>6} {:<8} {}\n".format(
+                row["ts_start"], row["ts_end"] or "-", row["type"], row["label"] or "-",
+                "-" if row["track_id"] is None else row["track_id"], row["severity"],
+                json.dumps(row["data"], sort_keys=True) if row["data"] else ""))
+        if not rows:
+            sys.stderr.write("no events match\n")
+    return 0

@@ -1,0 +1,94 @@
+"""``dashcam run``: the dashcam itself; camera -> detector -> tracks -> events -> SQLite."""
+
+import argparse
+import signal
+import sys
+import threading
+
+from dashcam.cli.options import add_model_options
+from dashcam.config import load_config
+from dashcam.paths import default_db_path
+from dashcam.pipeline import DEMO_URI, build_pipeline
+
+DESCRIPTION = """\
+Read a camera, detect and track objects, and log detections and events to SQLite
+until stopped (Ctrl-C, SIGTERM), for --duration seconds, or to the end of a file.
+A status line comes at most once a second on stderr, a summary at the end.
+
+With no source configured it runs the demo: the synthetic road ({demo}), the
+bundled stand-in model on ONNX Runtime, and the store at {db}
+(folder: $DASHCAM_DATA, else $XDG_DATA_HOME/dashcam, else ~/.local/share/dashcam).
+
+sources: csi://0  v4l2:///dev/video0  rtsp://host/stream  clip.mp4  clip.mp4?realtime=0
+         synthetic://?seed=7  synthetic://?seed=7&realtime=0 (as fast as possible)
+"""
+
+EPILOG = """\
+examples:
+  dashcam run --duration 20
+  dashcam run --source v4l2:///dev/video0 --db /mnt/ssd/dashcam.db
+  dashcam run --source "synthetic://?seed=3&realtime=0" --duration 10 --preview demo.mp4
+"""
+
+
+def register(subparsers):
+    parser = subparsers.add_parser(
+        "run", help="run the dashcam: capture, detect, track, log events",
+        description=DESCRIPTION.format(demo=DEMO_URI, db=default_db_path()), epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--source", metavar="URI", help="what to read (default: [source] uri, "
+                        "else the synthetic demo road)")
+    parser.add_argument("--duration", metavar="S", type=float,
+                        help="stop after S seconds (default: run until stopped)")
+    parser.add_argument("--db", metavar="PATH", help="the SQLite store (default: [store] path, "
+                        "else {})".format(default_db_path()))
+    parser.add_argument("--preview", metavar="window|OUT.mp4",
+                        help="show frames with boxes, track ids and status in a window, or "
+                             "write them to a video file")
+    add_model_options(parser)
+    parser.set_defaults(func=run)
+
+
+def run(args):
+    config = load_config(args.config, args.nvinfer_config)
+    # Handlers go in before the (seconds-long) build, so a SIGTERM from systemd
+    # at any moment still ends in an orderly stop, never in a killed writer.
+    stop = threading.Event()
+    previous = {}
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        previous[signum] = signal.signal(signum, lambda *_: stop.set())
+    try:
+        pipeline = build_pipeline(config, source=args.source, db_path=args.db,
+                                  preview=args.preview, model_path=args.model,
+                                  stop_requested=stop)
+        summary = pipeline.run(args.duration)
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+    print_summary(summary, sys.stdout)
+    return 1 if summary.get("failed") else 0
+
+
+def print_summary(summary, out):
+    def value(key, unit=""):
+        v = summary.get(key)
+        return "-" if v is None else "{}{}".format(v, unit)
+
+    out.write("run {} ({}) -> {}\n".format(summary["run_id"], summary["source"], summary["db"]))
+    out.write("  {} s: frames in {}, processed {}, dropped {} ({} fps)\n".format(
+        value("duration_s"), value("frames_in"), value("frames_processed"),
+        value("frames_dropped"), value("fps_processed")))
+    out.write("  latency p50 {} p95 {} (added p50 {} p95 {}); inference p50 {}\n".format(
+        value("latency_p50_ms", " ms"), value("latency_p95_ms", " ms"),
+        value("added_latency_p50_ms", " ms"), value("added_latency_p95_ms", " ms"),
+        value("infer_p50_ms", " ms")))
+    out.write("  events {}, detection rows {}, commits {}, source reopened {}, stopped in {}\n"
+              .format(value("events"), value("detection_rows"), value("commits"),
+                      value("source_reopened"), value("stop_s", " s")))
+    for key in ("records_dropped", "failed_batches"):
+        if summary.get(key):
+            out.write("  warning: {} {}\n".format(key.replace("_", " "), summary[key]))
+    if summary.get("stuck"):
+        out.write("  warning: threads that did not stop: {}\n".format(", ".join(summary["stuck"])))
+    if summary.get("failed"):
+        out.write("  error: worker {} failed (see the log)\n".format(summary["failed"]))

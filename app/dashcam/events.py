@@ -1,0 +1,89 @@
+"""Events: the one shape that the store, alert rules, recording and export share.
+
+An event has a type, a start and (once known) an end time in UTC epoch seconds,
+optionally the object (label, track id) it is about, a severity and a small
+JSON-able ``data`` dict. Events that last (an object in view, a camera down)
+are written open (``ts_end`` None) when they start; the event that ends them
+(``object_left``, ``camera_restored``) names the open type it closes in
+``CLOSES``, and the store fills in the open event's ``ts_end``. A clip for an
+event is then simply [ts_start - pre-roll, ts_end + post-roll].
+
+Everything here is a pure function of what happened and when.
+"""
+
+from collections import namedtuple
+
+from dashcam.timestamps import iso_utc
+
+OBJECT_APPEARED = "object_appeared"
+OBJECT_LEFT = "object_left"
+CAMERA_LOST = "camera_lost"
+CAMERA_RESTORED = "camera_restored"
+RUN_STARTED = "run_started"
+RUN_STOPPED = "run_stopped"
+TYPES = (OBJECT_APPEARED, OBJECT_LEFT, CAMERA_LOST, CAMERA_RESTORED, RUN_STARTED, RUN_STOPPED)
+
+INFO, WARNING, CRITICAL = "info", "warning", "critical"
+SEVERITIES = (INFO, WARNING, CRITICAL)
+
+# closing type -> the open type whose ts_end it sets (matched on run and track id)
+CLOSES = {OBJECT_LEFT: OBJECT_APPEARED, CAMERA_RESTORED: CAMERA_LOST}
+
+
+class Event(namedtuple("Event", "type ts_start ts_end label track_id severity data")):
+    """One thing that happened; times are UTC epoch seconds, ``data`` a JSON-able dict."""
+
+    __slots__ = ()
+
+    def as_dict(self):
+        """The JSON shape (ISO-8601 UTC times), as ``dashcam events --json`` prints."""
+        return {
+            "type": self.type, "ts_start": iso_utc(self.ts_start), "ts_end": iso_utc(self.ts_end),
+            "label": self.label, "track_id": self.track_id, "severity": self.severity,
+            "data": self.data,
+        }
+
+
+def _box(box):
+    return [round(float(v), 1) for v in box]
+
+
+def object_appeared(track):
+    """A confirmed track: open until the object leaves."""
+    return Event(OBJECT_APPEARED, track.first_seen, None, track.label, track.track_id, INFO,
+                 {"confidence": round(track.best_confidence, 4), "box": _box(track.box),
+                  "frames": track.hits})
+
+
+def object_left(track):
+    """A confirmed track that ended: spans first to last seen, with its best view."""
+    return Event(OBJECT_LEFT, track.first_seen, track.last_seen, track.label, track.track_id,
+                 INFO, {"frames": track.hits,
+                        "duration_s": round(track.last_seen - track.first_seen, 3),
+                        "best_confidence": round(track.best_confidence, 4),
+                        "best_box": _box(track.best_box), "last_box": _box(track.box)})
+
+
+def events_from_tracks(update):
+    """``object_appeared`` for each newly confirmed track, ``object_left`` for each ended one."""
+    return ([object_appeared(t) for t in update.confirmed]
+            + [object_left(t) for t in update.ended])
+
+
+def camera_lost(t_utc, uri, reason):
+    """The source failed or vanished: open until it is restored."""
+    return Event(CAMERA_LOST, t_utc, None, None, None, WARNING, {"source": uri, "reason": reason})
+
+
+def camera_restored(t_utc, uri, lost_at, attempts):
+    """The source reopened after ``attempts`` tries; ``lost_at`` is when it was lost."""
+    return Event(CAMERA_RESTORED, t_utc, t_utc, None, None, INFO,
+                 {"source": uri, "down_s": round(t_utc - lost_at, 3), "attempts": attempts})
+
+
+def run_started(t_utc, data):
+    return Event(RUN_STARTED, t_utc, t_utc, None, None, INFO, dict(data))
+
+
+def run_stopped(t_utc, data):
+    return Event(RUN_STOPPED, t_utc, t_utc, None, None, INFO, dict(data))

@@ -1,0 +1,266 @@
+"""Frame sources named by URI: CSI and USB cameras, RTSP, video files, the synthetic road.
+
+=========================  ==============================================================
+``csi://N``                Jetson CSI sensor N through GStreamer ``nvarguscamerasrc``
+``v4l2:///dev/videoN``     a USB (UVC) camera, MJPG where offered
+``rtsp://host/path``       a network camera (FFmpeg)
+``PATH`` / ``file://PATH`` a video file, paced at its own frame rate; ``?realtime=0``: as fast as possible
+``synthetic://?seed=7``    the synthetic road (``dashcam.synthetic``); ``realtime=0`` as for files
+=========================  ==============================================================
+
+A source has ``read()`` (a BGR image, ``None`` at the end of a file, or
+``SourceError`` when a camera fails), ``close()``, ``fps``, and two policies
+that the capture worker follows: ``paced`` (the worker waits out the frame
+interval: files and synthetic in real time) and ``lossless`` (the worker waits
+for the previous frame to be taken instead of overwriting it: files and
+synthetic at full speed, where nothing is lost by waiting).
+"""
+
+import logging
+import os
+import re
+from urllib.parse import parse_qsl
+
+import cv2
+
+from dashcam.errors import SourceError
+
+log = logging.getLogger(__name__)
+
+# appsink drop=true max-buffers=1: GStreamer keeps only the newest frame, so a
+# slow reader gets the latest picture instead of a growing queue; sync=false:
+# hand frames over as they come instead of against the pipeline clock.
+CSI_PIPELINE = (
+    "nvarguscamerasrc sensor-id={sensor} ! "
+    "video/x-raw(memory:NVMM), width=(int){width}, height=(int){height}, "
+    "framerate=(fraction){fps}/1, format=(string)NV12 ! "
+    "nvvidconv flip-method={flip} ! video/x-raw, format=(string)BGRx ! "
+    "videoconvert ! video/x-raw, format=(string)BGR ! "
+    "appsink drop=true max-buffers=1 sync=false")
+
+FALSE_WORDS = ("0", "false", "no", "off")
+STREAM_SCHEMES = ("rtsp", "rtsps", "rtmp", "http", "https")
+SCHEMES = ("csi", "v4l2", "synthetic", "file") + STREAM_SCHEMES
+
+
+def split_query(uri):
+    """``(uri without query, {key: value})``; a plain path keeps a ``?k=v`` suffix as query."""
+    if "?" not in uri:
+        return uri, {}
+    base, query = uri.rsplit("?", 1)
+    return base, dict(parse_qsl(query, keep_blank_values=True))
+
+
+def csi_pipeline(sensor, width, height, fps, flip=0):
+    """The GStreamer pipeline string for CSI sensor ``sensor`` (Jetson's Argus camera stack)."""
+    return CSI_PIPELINE.format(sensor=int(sensor), width=int(width), height=int(height),
+                               fps=int(round(fps)), flip=int(flip))
+
+
+def gstreamer_available(build_information=None):
+    """Whether this OpenCV was built with GStreamer (from ``cv2.getBuildInformation()``)."""
+    info = build_information if build_information is not None else cv2.getBuildInformation()
+    match = re.search(r"^\s*GStreamer:\s*(\S+)", info, re.MULTILINE)
+    return bool(match) and match.group(1).upper().startswith("YES")
+
+
+def require_gstreamer(uri, build_information=None):
+    if not gstreamer_available(build_information):
+        raise SourceError(
+            "{}: this OpenCV ({} from {}) was built without GStreamer, which CSI cameras "
+            "need: on a Jetson use JetPack's OpenCV (`sudo apt install python3-opencv` from "
+            "JetPack, or nvidia-opencv) and remove the pip wheel that shadows it "
+            "(`pip uninstall opencv-python opencv-python-headless`)".format(
+                uri, cv2.__version__, os.path.dirname(cv2.__file__)))
+
+
+class OpenCVSource(object):
+    """A ``cv2.VideoCapture`` on a camera, stream or file (see ``open_source``)."""
+
+    def __init__(self, uri, capture, fps, live, realtime=True, description=""):
+        self.uri = uri
+        self.capture = capture
+        self.fps = fps
+        self.live = live
+        self.paced = not live and realtime
+        self.lossless = not live and not realtime
+        self.description = description or uri
+
+    def read(self):
+        ok, image = self.capture.read()
+        if ok and image is not None:
+            return image
+        if self.live:
+            raise SourceError("{} returned no frame (unplugged, or the stream stopped)".format(
+                self.uri))
+        return None  # a file: the end
+
+    def close(self):
+        if self.capture is not None:
+            self.capture.release()
+            self.capture = None
+
+
+class SyntheticSource(object):
+    """Frames of a ``SyntheticWorld``, in order from frame 0; ``truths`` of the last frame."""
+
+    live = False
+
+    def __init__(self, uri, world, realtime=True):
+        self.uri = uri
+        self.world = world
+        self.fps = float(world.fps)
+        self.paced = realtime
+        self.lossless = not realtime
+        self.index = 0
+        self.truths = []
+        self.description = "synthetic road, {:g} fps".format(self.fps)
+
+    def read(self):
+        image, self.truths = self.world.frame(self.index)
+        self.index += 1
+        return image
+
+    def close(self):
+        pass
+
+
+def _flag(params, key, default=True):
+    value = params.pop(key, None)
+    return default if value is None else value.strip().lower() not in FALSE_WORDS
+
+
+def _open_capture(uri, target, api, what_to_check):
+    capture = cv2.VideoCapture(target, api)
+    if not capture.isOpened():
+        capture.release()
+        raise SourceError("cannot open {}: {}".format(uri, what_to_check))
+    return capture
+
+
+def _open_csi(uri, base, params, width, height, fps, flip):
+    require_gstreamer(uri)
+    sensor = base[len("csi://"):] or "0"
+    if not sensor.isdigit():
+        raise SourceError("{}: the sensor must be a number, as in csi://0".format(uri))
+    width, height = int(params.get("width", width)), int(params.get("height", height))
+    fps = float(params.get("fps", fps))
+    pipeline = csi_pipeline(sensor, width, height, fps, int(params.get("flip", flip)))
+    log.info("%s: GStreamer pipeline: %s", uri, pipeline)
+    capture = _open_capture(uri, pipeline, cv2.CAP_GSTREAMER,
+                            "check the ribbon cable and `nvgstcapture-1.0`; if the Argus "
+                            "daemon is wedged after a crash: `sudo systemctl restart nvargus-daemon`")
+    return OpenCVSource(uri, capture, fps, live=True,
+                        description="CSI sensor {} {}x{} @ {:g} fps".format(sensor, width, height, fps))
+
+
+def _open_v4l2(uri, base, params, width, height, fps):
+    device = base[len("v4l2://"):] or "/dev/video0"
+    if device.isdigit():
+        device = "/dev/video" + device
+    width, height = int(params.get("width", width)), int(params.get("height", height))
+    fps = float(params.get("fps", fps))
+    capture = _open_capture(uri, device, cv2.CAP_V4L2,
+                            "check that {} exists (`ls /dev/video*`) and that this user is in "
+                            "group video".format(device))
+    # MJPG first: over USB 2 raw YUYV cannot carry 1080p at 30 fps, MJPG can.
+    capture.set(cv2.CAP_PROP_FOURCC, cv2.VideoWriter_fourcc(*"MJPG"))
+    capture.set(cv2.CAP_PROP_FRAME_WIDTH, width)
+    capture.set(cv2.CAP_PROP_FRAME_HEIGHT, height)
+    capture.set(cv2.CAP_PROP_FPS, fps)
+    fourcc = int(capture.get(cv2.CAP_PROP_FOURCC))
+    granted = (int(capture.get(cv2.CAP_PROP_FRAME_WIDTH)),
+               int(capture.get(cv2.CAP_PROP_FRAME_HEIGHT)), capture.get(cv2.CAP_PROP_FPS))
+    codec = "".join(chr((fourcc >> (8 * i)) & 0xFF) for i in range(4)).strip("\0") or "?"
+    log.info("%s: requested MJPG %dx%d @ %g fps, granted %s %dx%d @ %g fps",
+             uri, width, height, fps, codec, granted[0], granted[1], granted[2])
+    if granted[:2] != (width, height):
+        log.warning("%s: the camera gives %dx%d, not the %dx%d asked for",
+                    uri, granted[0], granted[1], width, height)
+    return OpenCVSource(uri, capture, granted[2] or fps, live=True,
+                        description="{} {} {}x{} @ {:g} fps".format(
+                            device, codec, granted[0], granted[1], granted[2] or fps))
+
+
+def _open_stream(uri, base):
+    api_params = []
+    for name, value in (("CAP_PROP_OPEN_TIMEOUT_MSEC", 5000), ("CAP_PROP_READ_TIMEOUT_MSEC", 5000)):
+        if hasattr(cv2, name):  # OpenCV 4.5.2+; older ones wait on FFmpeg's defaults
+            api_params += [getattr(cv2, name), value]
+    if api_params:
+        capture = cv2.VideoCapture(base, cv2.CAP_FFMPEG, api_params)
+    else:
+        capture = cv2.VideoCapture(base, cv2.CAP_FFMPEG)
+    if not capture.isOpened():
+        capture.release()
+        raise SourceError("cannot open {}: check the address, the credentials and that the "
+                          "camera is reachable (`ffprobe {}`)".format(uri, base))
+    fps = capture.get(cv2.CAP_PROP_FPS) or None
+    return OpenCVSource(uri, capture, fps, live=True)
+
+
+def _open_file(uri, base, params):
+    path = base[len("file://"):] if base.startswith("file://") else base
+    realtime = _flag(params, "realtime")
+    if not os.path.isfile(path):
+        raise SourceError("video file not found: {} (check the path, or use csi://0, "
+                          "v4l2:///dev/video0, rtsp://... or synthetic://)".format(path))
+    capture = _open_capture(uri, path, cv2.CAP_ANY,
+                            "OpenCV cannot decode it (is it a video file?)")
+    fps = capture.get(cv2.CAP_PROP_FPS)
+    if not fps or fps != fps or fps > 1000:
+        log.warning("%s: the file states no frame rate; pacing at 30 fps", path)
+        fps = 30.0
+    return OpenCVSource(uri, capture, fps, live=False, realtime=realtime,
+                        description="{} @ {:g} fps{}".format(path, fps,
+                                                           "" if realtime else ", full speed"))
+
+
+def _open_synthetic(uri, params):
+    from dashcam.synthetic import SyntheticWorld  # numpy/cv2 drawing: only when asked for
+
+    realtime = _flag(params, "realtime")
+    query = "&".join("{}={}".format(k, v) for k, v in sorted(params.items()))
+    world = SyntheticWorld.from_uri("synthetic://" + ("?" + query if query else ""))
+    return SyntheticSource(uri, world, realtime)
+
+
+def check_source(uri):
+    """Fail now, with the fix, on what no retry can mend: an unknown scheme, a missing
+    file, a CSI camera with an OpenCV that lacks GStreamer."""
+    base, params = split_query(uri)
+    scheme = base.split("://", 1)[0].lower() if "://" in base else ""
+    if scheme == "csi":
+        require_gstreamer(uri)
+    elif scheme == "synthetic":
+        _open_synthetic(uri, params).close()  # checks the keys; draws nothing yet
+    elif scheme in ("", "file"):
+        path = base[len("file://"):] if base.startswith("file://") else base
+        if not os.path.isfile(path):
+            raise SourceError("video file not found: {} (check the path, or use csi://0, "
+                              "v4l2:///dev/video0, rtsp://... or synthetic://)".format(path))
+    elif scheme not in SCHEMES:
+        raise SourceError("unknown source {!r}: use csi://N, v4l2:///dev/videoN, rtsp://..., "
+                          "a video file or synthetic://".format(uri))
+
+
+def open_source(uri, width=1920, height=1080, fps=30.0, flip=0):
+    """The source for ``uri``; ``width``/``height``/``fps`` are asked of cameras (URI
+    query keys of the same names win); ``flip`` is nvvidconv's flip-method for CSI.
+
+    Raises ``SourceError`` with what to check.
+    """
+    base, params = split_query(uri)
+    scheme = base.split("://", 1)[0].lower() if "://" in base else ""
+    if scheme == "csi":
+        return _open_csi(uri, base, params, width, height, fps, flip)
+    if scheme == "v4l2":
+        return _open_v4l2(uri, base, params, width, height, fps)
+    if scheme in STREAM_SCHEMES:
+        return _open_stream(uri, uri)
+    if scheme == "synthetic":
+        return _open_synthetic(uri, params)
+    if scheme in ("", "file"):
+        return _open_file(uri, base, params)
+    raise SourceError("unknown source {!r}: use csi://N, v4l2:///dev/videoN, rtsp://..., "
+                      "a video file or synthetic://".format(uri))

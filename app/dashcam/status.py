@@ -1,0 +1,98 @@
+"""What the run is doing, in numbers: rolling windows, the status line, the stats rows.
+
+Workers record into ``Window`` objects from their own threads; the main thread
+reads snapshots. Formatting and rate arithmetic are pure functions of two
+snapshots and the time between them.
+"""
+
+import threading
+from collections import deque, namedtuple
+
+
+class Window(object):
+    """The last ``size`` values of a measurement (seconds), safe to add and read across threads."""
+
+    def __init__(self, size=512):
+        self._values = deque(maxlen=size)
+        self._lock = threading.Lock()
+
+    def add(self, value):
+        with self._lock:
+            self._values.append(value)
+
+    def extend(self, values):
+        with self._lock:
+            self._values.extend(values)
+
+    def values(self):
+        with self._lock:
+            return list(self._values)
+
+    def percentile(self, q):
+        return percentile(self.values(), q)
+
+
+def percentile(values, q):
+    """The ``q``-th percentile (nearest rank) of ``values``; None when empty."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    rank = int(round(q / 100.0 * (len(ordered) - 1)))
+    return ordered[min(len(ordered) - 1, max(0, rank))]
+
+
+class Snapshot(namedtuple("Snapshot", "t frames_in frames_processed frames_dropped events "
+                                      "latency added preprocess infer postprocess tracking "
+                                      "queue_depth active_tracks")):
+    """Counters (cumulative) and recent latency windows (lists of seconds) at monotonic ``t``."""
+
+    __slots__ = ()
+
+
+def _ms(value):
+    return None if value is None else round(value * 1000.0, 2)
+
+
+def rates(previous, current):
+    """Frames in and processed per second between two snapshots."""
+    elapsed = current.t - previous.t
+    if elapsed <= 0:
+        return 0.0, 0.0
+    return ((current.frames_in - previous.frames_in) / elapsed,
+            (current.frames_processed - previous.frames_processed) / elapsed)
+
+
+def stats_row(previous, current, t_utc):
+    """A ``stats`` table row for the interval between two snapshots."""
+    fps_in, fps_processed = rates(previous, current)
+    return {
+        "t_utc": t_utc, "interval_s": round(current.t - previous.t, 3),
+        "frames_in": current.frames_in, "frames_processed": current.frames_processed,
+        "frames_dropped": current.frames_dropped,
+        "fps_in": round(fps_in, 2), "fps_processed": round(fps_processed, 2),
+        "preprocess_ms": _ms(percentile(current.preprocess, 50)),
+        "infer_ms": _ms(percentile(current.infer, 50)),
+        "postprocess_ms": _ms(percentile(current.postprocess, 50)),
+        "tracking_ms": _ms(percentile(current.tracking, 50)),
+        "latency_p50_ms": _ms(percentile(current.latency, 50)),
+        "latency_p95_ms": _ms(percentile(current.latency, 95)),
+        "added_latency_p50_ms": _ms(percentile(current.added, 50)),
+        "added_latency_p95_ms": _ms(percentile(current.added, 95)),
+        "events": current.events, "queue_depth": current.queue_depth,
+    }
+
+
+def status_line(previous, current):
+    """One line: frames in / processed / dropped, fps, latency p50/p95, events, objects."""
+
+    def ms(values, q):
+        value = percentile(values, q)
+        return "-" if value is None else "{:.0f}".format(value * 1000.0)
+
+    _, fps_processed = rates(previous, current)
+    return ("frames in {} processed {} dropped {} | {:.1f} fps | latency p50 {} p95 {} ms "
+            "(added p50 {} ms) | infer {} ms | events {} | objects {}".format(
+                current.frames_in, current.frames_processed, current.frames_dropped,
+                fps_processed, ms(current.latency, 50), ms(current.latency, 95),
+                ms(current.added, 50), ms(current.infer, 50), current.events,
+                current.active_tracks))

@@ -1,0 +1,58 @@
+"""The inference worker's step on a real ONNX Runtime session (the tiny colour model)."""
+
+import numpy as np
+
+from dashcam import events as ev
+from dashcam.capture import Frame
+from dashcam.config import load_config
+from dashcam.detector import build_detector
+from dashcam.inference import InferenceWorker, PreprocessAhead
+from dashcam.preprocess import Preprocessor
+from dashcam.tracking import IouTracker
+
+
+def red_square_frame(x):
+    """A 1920x1080 frame, black but for a red square: colour_model sees a car there."""
+    image = np.zeros((1080, 1920, 3), np.uint8)
+    image[400:560, x:x + 160] = (0, 0, 255)
+    return image
+
+
+def test_prepared_ahead_or_not_the_step_gives_the_same_objects(tiny_model_path):
+    detector = build_detector(load_config(), tiny_model_path)
+    own = detector.preprocessor
+    ahead = PreprocessAhead([Preprocessor(own.height, own.width, own.scale) for _ in range(3)])
+    results = {}
+    for mode in ("inline", "ahead"):
+        records = []
+        worker = InferenceWorker(None, detector, IouTracker(min_hits=2), records.append)
+        for i in range(4):
+            image = red_square_frame(800)
+            prepared = ahead(image) if mode == "ahead" else None
+            worker.process(Frame(i, image, i / 30.0, 1000.0 + i / 30.0, prepared))
+        worker.finish()
+        results[mode] = records
+        assert worker.processed == 4
+    inline, prepared = results["inline"], results["ahead"]
+    assert [r.detections for r in inline] == [r.detections for r in prepared]
+    assert inline[0].detections and {d.label for d in inline[0].detections} == {"car"}
+    types = [e.type for r in inline for e in r.events]
+    assert types.count(ev.OBJECT_APPEARED) == types.count(ev.OBJECT_LEFT) >= 1
+    # the same objects in the same place keep their track ids
+    assert inline[0].track_ids == inline[3].track_ids
+    # the final flush is events and track rows only
+    assert inline[-1].frame_index is None and all(t["ended"] for t in inline[-1].tracks)
+    detector.close()
+
+
+def test_preprocess_ahead_never_writes_a_buffer_that_a_frame_still_holds():
+    ahead = PreprocessAhead([Preprocessor(32, 64) for _ in range(3)])
+    image = np.zeros((64, 128, 3), np.uint8)
+    first = Frame(0, image, 0.0, 0.0, ahead(image))
+    second = Frame(1, image, 0.0, 0.0, ahead(image, [first]))
+    third = ahead(image, [second, first])
+    blobs = {id(first.prepared.blob), id(second.prepared.blob), id(third.blob)}
+    assert len(blobs) == 3
+    # once the first frame is let go, its buffer is used again
+    assert ahead(image, [Frame(2, image, 0.0, 0.0, third), second]).blob is first.prepared.blob
+    assert third.scale_x == 2.0 and third.seconds >= 0.0

@@ -1,0 +1,155 @@
+"""The whole run on real parts: sources, ONNX Runtime on a tiny model, SQLite files.
+
+The only fake is ``SlowBackend``, which wraps the real ONNX Runtime backend and
+sleeps, because the tiny test model is far faster than any frame rate and a
+slow model is what makes a newest-frame slot drop frames.
+"""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import cv2
+import pytest
+import sqlite_utils
+
+from dashcam.config import load_config
+from dashcam.detector import build_backend, build_detector
+from dashcam.pipeline import Pipeline, build_pipeline
+from dashcam.sources import open_source
+from dashcam.store import EventStore, StoreReader
+from videos import write_video
+
+APP = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "app")
+
+
+def make_config(tmp_path, **sections):
+    lines = []
+    for section, values in sections.items():
+        lines.append("[{}]".format(section))
+        lines.extend("{} = {}".format(k.replace("_", "-"), v) for k, v in values.items())
+    path = tmp_path / "dashcam.ini"
+    path.write_text("\n".join(lines) + "\n")
+    return load_config(str(path))
+
+
+def check_store_after_run(db_path, summary):
+    """Everything the run reported is in the file, the run is closed, the file is sound."""
+    with StoreReader(db_path) as reader:
+        assert reader.integrity_check() == "ok"
+        run = reader.runs()[-1]
+        assert run["ended_at"] is not None
+        assert json.loads(run["summary"])["frames_processed"] == summary["frames_processed"]
+        events = reader.events(run_id=run["id"])
+        assert events[0]["type"] == "run_started" and events[-1]["type"] == "run_stopped"
+        # every object that appeared was closed when the run stopped
+        assert [e for e in events if e["type"] == "object_appeared" and e["ts_end"] is None] == []
+        assert len(events) == summary["events"]
+        assert reader.count("detections") == summary["detection_rows"]
+        return reader.runs(), events
+
+
+def test_a_file_run_commits_every_frame_and_closes_the_run(tmp_path, tiny_model_path):
+    video = write_video(tmp_path / "clip.mp4", frames=25)
+    db_path = str(tmp_path / "store" / "dashcam.db")
+    config = make_config(tmp_path, run={"status_interval": 0}, tracking={"min_hits": 2})
+    summary = build_pipeline(config, source=video + "?realtime=0", db_path=db_path,
+                             model_path=tiny_model_path, status_stream=None).run()
+    assert summary["frames_in"] == summary["frames_processed"] == 25
+    assert summary["frames_dropped"] == 0 and summary["detection_rows"] > 0
+    _, events = check_store_after_run(db_path, summary)
+    assert any(e["type"] == "object_left" for e in events)
+    frames = sqlite_utils.Database(db_path).execute(
+        "SELECT count(DISTINCT frame_index), max(frame_index) FROM detections").fetchone()
+    assert frames[1] <= 24 and frames[0] > 0
+
+
+class SlowBackend(object):
+    """The real backend, made slow on purpose (see the module docstring)."""
+
+    def __init__(self, backend, seconds):
+        self.backend, self.seconds = backend, seconds
+        self.spec, self.name, self.precision = backend.spec, "slow-" + backend.name, "fp32"
+
+    def infer(self, blob):
+        time.sleep(self.seconds)
+        return self.backend.infer(blob)
+
+    def close(self):
+        self.backend.close()
+
+
+@pytest.mark.parametrize("preprocess_ahead", ["never", "always"])
+def test_a_slow_backend_drops_frames_and_latency_stays_bounded(tmp_path, tiny_model_path,
+                                                               preprocess_ahead):
+    config = make_config(tmp_path, run={"status_interval": 0, "preprocess_ahead": preprocess_ahead})
+    backend = SlowBackend(build_backend(config, tiny_model_path), 0.04)
+    detector = build_detector(config, backend=backend)
+    uri = "synthetic://?seed=2&width=96&height=64&fps=250"
+    store = EventStore(str(tmp_path / "dashcam.db"))
+    pipeline = Pipeline(config, uri, lambda: open_source(uri), detector, store,
+                        status_stream=None)
+    summary = pipeline.run(duration=1.2)
+    assert summary["frames_dropped"] > 0
+    # every frame was processed, overwritten (counted) or left in the slot at the stop
+    assert summary["frames_in"] - summary["frames_processed"] - summary["frames_dropped"] in (0, 1)
+    # Newest frame wins: a frame waits at most for the inference in progress, then
+    # its own. A queue would instead make the last frames wait ~ the whole run
+    # (here ~1 s); the slack covers the commit and a busy machine.
+    latencies = pipeline.logger.latency.values()
+    detect = [a + b + c for a, b, c in zip(pipeline.inference.preprocess.values(),
+                                           pipeline.inference.infer.values(),
+                                           pipeline.inference.postprocess.values())]
+    assert max(latencies) <= 2 * max(detect) + 0.25
+    check_store_after_run(str(tmp_path / "dashcam.db"), summary)
+
+
+def test_sigterm_stops_the_run_in_order(tmp_path, tiny_model_path):
+    db_path = str(tmp_path / "dashcam.db")
+    ini = tmp_path / "run.ini"
+    ini.write_text("[run]\nstatus-interval = 0.2\n")
+    env = dict(os.environ, PYTHONPATH=APP + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    process = subprocess.Popen(
+        [sys.executable, "-m", "dashcam", "run", "--source", "synthetic://?seed=1&width=320&height=180",
+         "--db", db_path, "--model", tiny_model_path, "--config", str(ini)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, universal_newlines=True)
+    try:
+        for line in process.stderr:   # wait until frames have gone through
+            if line.startswith("frames in") and " processed 0 " not in line:
+                break
+        process.send_signal(signal.SIGTERM)
+        out, err = process.communicate(timeout=20)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 0, err
+    assert out.startswith("run 1 (synthetic://")
+    with StoreReader(db_path) as reader:
+        summary = json.loads(reader.runs()[0]["summary"])
+    runs, _ = check_store_after_run(db_path, summary)
+    assert summary["frames_processed"] > 0 and runs[0]["source"].startswith("synthetic://")
+
+
+def test_preview_writes_a_video_off_the_hot_path(tmp_path, tiny_model_path):
+    video = write_video(tmp_path / "clip.mp4", frames=10)
+    out = str(tmp_path / "preview.mp4")
+    config = make_config(tmp_path, run={"status_interval": 0, "preview_width": 128})
+    pipeline = build_pipeline(config, source=video + "?realtime=0",
+                              db_path=str(tmp_path / "dashcam.db"), preview=out,
+                              model_path=tiny_model_path, status_stream=None)
+    summary = pipeline.run()
+    assert summary["frames_processed"] == 10
+    assert pipeline.preview.shown + pipeline.preview.skipped in (9, 10)  # one may be in its slot
+    capture = cv2.VideoCapture(out)
+    frames = []
+    while True:
+        ok, image = capture.read()
+        if not ok:
+            break
+        frames.append(image)
+    capture.release()
+    assert len(frames) == pipeline.preview.shown >= 1
+    assert frames[0].shape[1] == 128 and frames[0].shape[0] == 76  # 96 * 128/160, even
