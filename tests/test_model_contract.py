@@ -48,3 +48,19 @@ def test_missing_and_unloadable_model_files(tmp_path):
     junk.write_bytes(b"not a model")
     with pytest.raises(ModelError, match="ONNX Runtime cannot load it"):
         OnnxRuntimeBackend(str(junk))
+
+
+def test_output_blob_names_pick_the_outputs_when_several_match(tmp_path):
+    """Extra outputs with 'cov'/'bbox' in their names: output-blob-names decides."""
+    import onnx
+    from onnx import TensorProto, helper
+
+    path = colour_model(tmp_path / "m.onnx")
+    model = onnx.load(path)
+    model.graph.node.append(helper.make_node("Identity", ["output_cov/Sigmoid:0"], ["debug_cov"]))
+    model.graph.output.append(helper.make_tensor_value_info("debug_cov", TensorProto.FLOAT, [1, 4, 34, 60]))
+    onnx.save(model, path)
+    with pytest.raises(ModelError, match="exactly one output named"):
+        OnnxRuntimeBackend(path)
+    spec = OnnxRuntimeBackend(path, output_names=["output_bbox/BiasAdd", "output_cov/Sigmoid"]).spec
+    assert (spec.cov_name, spec.bbox_name) == ("output_cov/Sigmoid:0", "output_bbox/BiasAdd:0")

@@ -21,7 +21,7 @@ CLASS_ATTRS_ALL = "class-attrs-all"
 CLASS_ATTRS_PREFIX = "class-attrs-"
 
 
-class Field(namedtuple("Field", "key default parse allowed help")):
+class Field(namedtuple("Field", "key default parse help")):
     """One key: ``parse(text)`` returns the value or raises ValueError."""
 
     __slots__ = ()
@@ -30,6 +30,23 @@ class Field(namedtuple("Field", "key default parse allowed help")):
     def attr(self):
         return self.key.replace("-", "_").lower()
 
+    @property
+    def allowed(self):
+        return self.parse.allowed
+
+
+def _parser(parse, allowed):
+    parse.allowed = allowed
+    return parse
+
+
+def _range_text(kind, low, high):
+    def show(value):
+        return str(value) if isinstance(value, int) else "{:g}".format(value)
+    if high is not None:
+        return "{} {}..{}".format(kind, show(low), show(high))
+    return "{} >= {}".format(kind, show(low)) if low is not None else kind
+
 
 def integer(low=None, high=None):
     def parse(text):
@@ -37,16 +54,19 @@ def integer(low=None, high=None):
         if (low is not None and value < low) or (high is not None and value > high):
             raise ValueError(text)
         return value
-    return parse
+    return _parser(parse, _range_text("an integer", low, high))
 
 
-def number(low=None, high=None):
+def number(low=None, high=None, positive=False):
+    """A float in [low, high]; ``positive`` also excludes 0."""
     def parse(text):
         value = float(text)
         if value != value or (low is not None and value < low) or (high is not None and value > high):
             raise ValueError(text)
+        if positive and value <= 0:
+            raise ValueError(text)
         return value
-    return parse
+    return _parser(parse, "a positive number" if positive else _range_text("a number", low, high))
 
 
 def choice(*values):
@@ -55,20 +75,14 @@ def choice(*values):
             if str(value) == text.strip():
                 return value
         raise ValueError(text)
-    return parse
+    names = [str(v) for v in values]
+    allowed = names[0] if len(names) == 1 else "{} or {}".format(", ".join(names[:-1]), names[-1])
+    return _parser(parse, allowed)
 
 
-def text(value):
-    return value.strip()
-
-
-def boolean(value):
-    lowered = value.strip().lower()
-    if lowered in ("1", "true", "yes", "on"):
-        return True
-    if lowered in ("0", "false", "no", "off"):
-        return False
-    raise ValueError(value)
+def text(allowed):
+    """Any text (stripped); ``allowed`` describes what it should be."""
+    return _parser(lambda value: value.strip(), allowed)
 
 
 def format_value(value):
@@ -129,17 +143,17 @@ class Property(Section):
     name = "property"
     fields = (
         Field("cluster-mode", 2, choice(1, 2, 3, 4),
-              "1, 2, 3 or 4", "1 DBSCAN, 2 NMS, 3 DBSCAN then NMS, 4 no clustering"),
+              "1 DBSCAN, 2 NMS, 3 DBSCAN then NMS, 4 no clustering"),
         Field("num-detected-classes", 4, integer(1, 1000),
-              "an integer 1..1000", "classes the network outputs (cov channels)"),
-        Field("net-scale-factor", 1.0 / 255.0, number(0.0),
-              "a positive number", "pixel scale applied to RGB 0..255 input"),
-        Field("labelfile-path", "", text,
-              "a path to a text file, one label per line", "labels in output order; empty: car, bicycle, person, road_sign"),
-        Field("output-blob-names", "output_cov/Sigmoid;output_bbox/BiasAdd", text,
-              "names separated by ;", "the coverage and bbox outputs (found by 'cov' and 'bbox' in their names)"),
-        Field("onnx-file", "", text,
-              "a path to an .onnx file", "the model; empty: the bundled stand-in model"),
+              "classes the network outputs (cov channels)"),
+        Field("net-scale-factor", 1.0 / 255.0, number(positive=True),
+              "pixel scale applied to RGB 0..255 input"),
+        Field("labelfile-path", "", text("a path to a text file, one label per line"),
+              "labels in output order; empty: car, bicycle, person, road_sign"),
+        Field("output-blob-names", "output_cov/Sigmoid;output_bbox/BiasAdd", text("names separated by ;"),
+              "outputs to use (a ':0' suffix in the model is matched too); among them, 'cov' and 'bbox' in the names tell which is which"),
+        Field("onnx-file", "", text("a path to an .onnx file"),
+              "the model; empty: the bundled stand-in model"),
     )
 
 
@@ -149,29 +163,29 @@ class ClassAttrs(Section):
     name = CLASS_ATTRS_ALL
     fields = (
         Field("pre-cluster-threshold", 0.2, number(0.0, 1.0),
-              "a number 0..1", "coverage a grid cell needs to become a candidate box"),
+              "coverage a grid cell needs to become a candidate box"),
         Field("nms-iou-threshold", 0.5, number(0.0, 1.0),
-              "a number 0..1", "NMS suppresses boxes overlapping a better one by more than this IoU"),
+              "NMS suppresses boxes overlapping a better one by more than this IoU"),
         Field("topk", 20, integer(-1),
-              "an integer >= -1", "keep at most this many boxes per class after clustering (-1: all)"),
+              "keep at most this many boxes per class after clustering (-1: all)"),
         Field("eps", 0.2, number(0.0, 1.0),
-              "a number 0..1", "DBSCAN neighbourhood radius in 1 - IoU"),
+              "DBSCAN neighbourhood radius in 1 - IoU"),
         Field("minBoxes", 1.0, number(0.0),
-              "a number >= 0", "DBSCAN: total coverage a core box needs in its neighbourhood"),
+              "DBSCAN: total coverage a core box needs in its neighbourhood"),
         Field("dbscan-min-score", 0.0, number(0.0),
-              "a number >= 0", "DBSCAN: a cluster's confidence (sum of coverages) must reach this"),
+              "DBSCAN: a cluster's confidence (sum of coverages) must reach this"),
         Field("detected-min-w", 0, integer(0),
-              "an integer >= 0", "drop boxes narrower than this, in network-input pixels"),
+              "drop boxes narrower than this, in network-input pixels"),
         Field("detected-min-h", 0, integer(0),
-              "an integer >= 0", "drop boxes lower than this, in network-input pixels"),
+              "drop boxes lower than this, in network-input pixels"),
         Field("detected-max-w", 0, integer(0),
-              "an integer >= 0", "drop boxes wider than this, in network-input pixels (0: no limit)"),
+              "drop boxes wider than this, in network-input pixels (0: no limit)"),
         Field("detected-max-h", 0, integer(0),
-              "an integer >= 0", "drop boxes higher than this, in network-input pixels (0: no limit)"),
+              "drop boxes higher than this, in network-input pixels (0: no limit)"),
         Field("roi-top-offset", 0, integer(0),
-              "an integer >= 0", "drop boxes whose top is above this row of the network input"),
+              "drop boxes whose top is above this row of the network input"),
         Field("roi-bottom-offset", 0, integer(0),
-              "an integer >= 0", "drop boxes whose bottom is below this many rows from the input's bottom"),
+              "drop boxes whose bottom is below this many rows from the input's bottom"),
     )
 
 
@@ -181,11 +195,11 @@ class Model(Section):
     name = "model"
     fields = (
         Field("backend", "onnxruntime", choice("onnxruntime"),
-              "onnxruntime", "inference backend"),
+              "inference backend"),
         Field("intra-op-threads", 0, integer(0, 256),
-              "an integer 0..256", "ONNX Runtime threads inside an operator (0: one per core)"),
+              "ONNX Runtime threads inside an operator (0: one per core)"),
         Field("inter-op-threads", 1, integer(0, 256),
-              "an integer 0..256", "ONNX Runtime threads across operators (0: its default)"),
+              "ONNX Runtime threads across operators (0: its default)"),
     )
 
 
@@ -194,22 +208,21 @@ class Source(Section):
 
     name = "source"
     fields = (
-        Field("uri", "", text,
-              "csi://N, v4l2:///dev/videoN, rtsp://..., a video file, synthetic://?seed=N",
+        Field("uri", "", text("csi://N, v4l2:///dev/videoN, rtsp://..., a video file, synthetic://?seed=N"),
               "what to read; empty: the synthetic road demo (append ?realtime=0 to a file "
               "or synthetic:// for full speed)"),
         Field("width", 1920, integer(16, 8192),
-              "an integer 16..8192", "frame width asked of CSI and USB cameras, pixels"),
+              "frame width asked of CSI and USB cameras, pixels"),
         Field("height", 1080, integer(16, 8192),
-              "an integer 16..8192", "frame height asked of CSI and USB cameras, pixels"),
+              "frame height asked of CSI and USB cameras, pixels"),
         Field("fps", 30.0, number(0.1, 1000.0),
-              "a number 0.1..1000", "frame rate asked of CSI and USB cameras"),
+              "frame rate asked of CSI and USB cameras"),
         Field("flip-method", 0, integer(0, 7),
-              "an integer 0..7", "CSI only: nvvidconv flip-method (2: upside down)"),
+              "CSI only: nvvidconv flip-method (2: upside down)"),
         Field("reconnect-min", 0.5, number(0.01, 10.0),
-              "a number 0.01..10", "seconds before the first reopen of a failed source; doubles each try"),
+              "seconds before the first reopen of a failed source; doubles each try"),
         Field("reconnect-max", 10.0, number(0.01, 10.0),
-              "a number 0.01..10", "longest wait between reopen tries, seconds"),
+              "longest wait between reopen tries, seconds"),
     )
 
 
@@ -218,18 +231,18 @@ class Store(Section):
 
     name = "store"
     fields = (
-        Field("path", "", text,
-              "a file path", "the store; empty: dashcam.db in $DASHCAM_DATA or ~/.local/share/dashcam"),
+        Field("path", "", text("a file path"),
+              "the store; empty: dashcam.db in $DASHCAM_DATA or ~/.local/share/dashcam"),
         Field("detections", "all", choice("all", "sampled", "none"),
-              "all, sampled or none", "which frames' detection rows to keep (events and tracks always)"),
+              "which frames' detection rows to keep (events and tracks always)"),
         Field("sample-interval", 1.0, number(0.01, 3600.0),
-              "a number 0.01..3600", "sampled: seconds between frames whose detections are kept"),
+              "sampled: seconds between frames whose detections are kept"),
         Field("synchronous", "full", choice("full", "normal"),
-              "full or normal", "full: every commit survives a power cut; normal: the last seconds may not"),
+              "full: every commit survives a power cut; normal: the last seconds may not"),
         Field("min-commit-interval", 0.0, number(0.0, 1.0),
-              "a number 0..1", "seconds between commits at least (0: commit as soon as the queue is empty)"),
+              "seconds between commits at least (0: commit as soon as the queue is empty)"),
         Field("queue-size", 1024, integer(16, 1000000),
-              "an integer 16..1000000", "records waiting for the store before new ones are dropped"),
+              "records waiting for the store before new ones are dropped"),
     )
 
 
@@ -239,13 +252,13 @@ class Tracking(Section):
     name = "tracking"
     fields = (
         Field("iou-threshold", 0.3, number(0.01, 1.0),
-              "a number 0.01..1", "a detection continues a track whose last box it overlaps this much"),
+              "a detection continues a track whose last box it overlaps this much"),
         Field("min-hits", 3, integer(1, 1000),
-              "an integer 1..1000", "frames in a row before a track is an object (object_appeared)"),
+              "frames in a row before a track is an object (object_appeared)"),
         Field("max-age", 1.0, number(0.0, 3600.0),
-              "a number 0..3600", "seconds unseen before an object has left (object_left)"),
+              "seconds unseen before an object has left (object_left)"),
         Field("history-size", 32, integer(2, 10000),
-              "an integer 2..10000", "boxes kept per track, spread over its whole life"),
+              "boxes kept per track, spread over its whole life"),
     )
 
 
@@ -255,13 +268,13 @@ class Run(Section):
     name = "run"
     fields = (
         Field("status-interval", 1.0, number(0.0, 3600.0),
-              "a number 0..3600", "seconds between status lines on stderr (0: none)"),
+              "seconds between status lines on stderr (0: none)"),
         Field("stats-interval", 5.0, number(0.5, 3600.0),
-              "a number 0.5..3600", "seconds between rows of the stats table"),
+              "seconds between rows of the stats table"),
         Field("preview-width", 960, integer(64, 8192),
-              "an integer 64..8192", "width of --preview frames, pixels (smaller costs less CPU)"),
+              "width of --preview frames, pixels (smaller costs less CPU)"),
         Field("preprocess-ahead", "auto", choice("auto", "always", "never"),
-              "auto, always or never", "make the network input in the capture thread, overlapping "
+              "make the network input in the capture thread, overlapping "
               "inference: auto for files and synthetic at full speed, always also for cameras "
               "(worth it when a GPU runs the network)"),
     )

@@ -90,8 +90,9 @@ def build_backend(config, model_path=None):
     path = model_path or config.path(config.property.onnx_file) or default_model_path()
     if config.model.backend == "onnxruntime":
         from dashcam.backends.onnxruntime import OnnxRuntimeBackend
+        names = [n.strip() for n in config.property.output_blob_names.split(";") if n.strip()]
         return OnnxRuntimeBackend(path, config.property.num_detected_classes,
-                                  config.model.intra_op_threads, config.model.inter_op_threads)
+                                  config.model.intra_op_threads, config.model.inter_op_threads, names)
     raise ModelError("unknown backend {!r}".format(config.model.backend))
 
 

@@ -33,8 +33,16 @@ def _static(dim):
     return dim if isinstance(dim, int) and dim > 0 else None
 
 
-def resolve_contract(path, inputs, outputs, num_classes=None):
-    """The ``ModelSpec`` of a model, or a ModelError listing expected and found tensors."""
+def _base_name(name):
+    return name[:-2] if name.endswith(":0") else name
+
+
+def resolve_contract(path, inputs, outputs, num_classes=None, output_names=()):
+    """The ``ModelSpec`` of a model, or a ModelError listing expected and found tensors.
+
+    ``output_names`` (nvinfer's ``output-blob-names``) narrows the outputs
+    considered when the model has them; otherwise all outputs are.
+    """
 
     def fail(reason):
         raise ModelError("{}: {}: expected {}; found inputs: {}; outputs: {}".format(
@@ -51,8 +59,11 @@ def resolve_contract(path, inputs, outputs, num_classes=None):
     batch, height, width = image.shape[0], _static(image.shape[2]), _static(image.shape[3])
     if _static(batch) not in (None, 1) or not (height and width):
         fail("input {} needs batch 1 (or dynamic) and a fixed H x W".format(image.name))
-    cov = [t for t in outputs if "cov" in t.name]
-    bbox = [t for t in outputs if "bbox" in t.name]
+    wanted = set(_base_name(name) for name in output_names)
+    listed = [t for t in outputs if _base_name(t.name) in wanted]
+    candidates = listed if len(listed) >= 2 else outputs
+    cov = [t for t in candidates if "cov" in t.name]
+    bbox = [t for t in candidates if "bbox" in t.name]
     if len(cov) != 1 or len(bbox) != 1:
         fail("need exactly one output named *cov* and one named *bbox*")
     cov, bbox = cov[0], bbox[0]

@@ -17,7 +17,7 @@ class OnnxRuntimeBackend(object):
     name = "onnxruntime"
     precision = "fp32"
 
-    def __init__(self, path, num_classes=None, intra_op_threads=0, inter_op_threads=1):
+    def __init__(self, path, num_classes=None, intra_op_threads=0, inter_op_threads=1, output_names=()):
         import onnxruntime  # imported here: the TensorRT path must not need it
 
         check_model_file(path)
@@ -35,7 +35,7 @@ class OnnxRuntimeBackend(object):
             raise ModelError("{}: ONNX Runtime cannot load it: {}".format(path, str(error).splitlines()[0]))
         inputs = [Tensor(t.name, t.shape, t.type) for t in self.session.get_inputs()]
         outputs = [Tensor(t.name, t.shape, t.type) for t in self.session.get_outputs()]
-        self.spec = resolve_contract(path, inputs, outputs, num_classes)
+        self.spec = resolve_contract(path, inputs, outputs, num_classes, output_names)
         self.path = path
         self._outputs = [self.spec.cov_name, self.spec.bbox_name]
         log.info("ONNX Runtime %s: %s, input %dx%d, grid %dx%d", onnxruntime.__version__, path,
