@@ -181,6 +181,14 @@ def test_synth_command_writes_the_worlds_frames_and_labels(tmp_path, capsys):
             assert (got.occluded, got.truncated) == (want.occluded, pytest.approx(want.truncated, abs=0.006))
 
 
+def test_synth_command_step_spreads_the_frames(tmp_path):
+    assert main(["synth", "--frames", "3", "--step", "100", "--start", "5", "--out", str(tmp_path),
+                 "--width", "160", "--height", "96"]) == 0
+    world = SyntheticWorld(seed=0, width=160, height=96)
+    assert sorted(p.name for p in (tmp_path / "images").iterdir()) == ["000005.png", "000105.png", "000205.png"]
+    assert np.array_equal(cv2.imread(str(tmp_path / "images" / "000205.png")), world.frame(205)[0])
+
+
 def test_synth_command_jpg(tmp_path):
     assert main(["synth", "--frames", "1", "--out", str(tmp_path), "--width", "320", "--height", "180",
                  "--format", "jpg"]) == 0

@@ -12,11 +12,11 @@ import logging
 import os
 from collections import OrderedDict, namedtuple
 
+from dashcam.detection import LABELS
 from dashcam.errors import ConfigError
 
 log = logging.getLogger(__name__)
 
-LABELS = ("car", "bicycle", "person", "road_sign")
 CLASS_ATTRS_ALL = "class-attrs-all"
 CLASS_ATTRS_PREFIX = "class-attrs-"
 

@@ -2,6 +2,10 @@
 
 from collections import namedtuple
 
+# DashCamNet's classes in output order (DeepStream labels_dashcamnet.txt, TAO
+# Deploy's inferencer spec); a class id is an index here.
+LABELS = ("car", "bicycle", "person", "road_sign")
+
 
 class Detection(namedtuple("Detection", "class_id label confidence x1 y1 x2 y2")):
     """One object box in source-frame pixels (x2, y2 exclusive edges, floats)."""

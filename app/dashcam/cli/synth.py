@@ -37,6 +37,8 @@ def register(subparsers):
     parser.add_argument("--height", type=int, default=1080, help="frame height in pixels (default 1080)")
     parser.add_argument("--fps", type=float, default=30.0, help="frames per second of world time (default 30)")
     parser.add_argument("--start", type=int, default=0, help="first frame index (default 0)")
+    parser.add_argument("--step", type=_count, default=1,
+                        help="write every STEP-th frame, to spread the frames over many scenes (default 1)")
     parser.add_argument("--format", choices=FORMATS, default="png", help="image format (default png)")
     parser.set_defaults(func=run)
 
@@ -47,7 +49,7 @@ def run(args):
     # Through the URI so that bad sizes, seeds and rates get the camera source's messages.
     world = SyntheticWorld.from_uri("synthetic://?seed={}&fps={}&width={}&height={}".format(
         args.seed, args.fps, args.width, args.height))
-    summary = write_dataset(world, args.out, args.frames, args.start, args.format)
+    summary = write_dataset(world, args.out, args.frames, args.start, args.format, args.step)
     per_class = " ".join("{}={}".format(k, v) for k, v in summary["objects"].items())
     print("synth: {} frames ({}x{}, seed {}) to {} in {:.1f} s: {}".format(
         summary["frames"], args.width, args.height, args.seed, args.out, summary["seconds"], per_class))

@@ -28,8 +28,11 @@ def _makedirs(path):
                 path, error.strerror or error))
 
 
-def write_dataset(world, out, frames, start=0, image_format="png"):
+def write_dataset(world, out, frames, start=0, image_format="png", step=1):
     """Write ``frames`` frames from index ``start`` as ``out/images/NNNNNN.<fmt>`` and ``out/labels/NNNNNN.txt``.
+
+    ``step`` > 1 takes every step-th frame: 300 consecutive frames are ten
+    seconds of one scene, while 300 frames 30 apart span many scenes.
 
     Returns a summary: frames written, labelled objects per class, DontCare
     regions, and seconds taken.
@@ -42,7 +45,7 @@ def write_dataset(world, out, frames, start=0, image_format="png"):
         _makedirs(path)
     counts = collections.OrderedDict((name, 0) for name in LABELS + (kitti.DONTCARE,))
     began = time.monotonic()
-    for index in range(start, start + frames):
+    for index in range(start, start + frames * step, step):
         image, truths = world.frame(index)
         name = "{:06d}".format(index)
         image_path = os.path.join(images, name + "." + image_format)
