@@ -201,3 +201,9 @@ def test_synth_command_unwritable_out_is_one_line(tmp_path, capsys):
     assert main(["synth", "--frames", "1", "--out", str(blocker / "set")]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "cannot create" in err and "--out" in err
+
+
+def test_an_object_beside_the_camera_renders():
+    """Seed 513, frame 623: a tree beside the camera projects far outside the frame."""
+    image, _ = SyntheticWorld(seed=513).frame(623)
+    assert image.shape == (1080, 1920, 3)

@@ -19,6 +19,12 @@ LINE = cv2.LINE_8
 LIMIT = 30000
 
 
+def _pixel(u, v):
+    """Integer pixel coordinates clamped to +-LIMIT: OpenCV refuses larger ones
+    (a point beside the camera projects towards infinity)."""
+    return (int(round(min(LIMIT, max(-LIMIT, u)))), int(round(min(LIMIT, max(-LIMIT, v)))))
+
+
 class Sketch(object):
     """Draws onto ``image`` and records the box of everything drawn since ``reset``."""
 
@@ -44,8 +50,7 @@ class Sketch(object):
         self.y2 = max(self.y2, y2)
 
     def poly(self, pts, colour, box=True):
-        ipts = [(min(LIMIT, max(-LIMIT, int(round(u)))), min(LIMIT, max(-LIMIT, int(round(v)))))
-                for u, v in pts]
+        ipts = [_pixel(u, v) for u, v in pts]
         if box:
             us = [p[0] for p in ipts]
             vs = [p[1] for p in ipts]
@@ -57,16 +62,15 @@ class Sketch(object):
         self.poly([point(x, y, z) for x, y, z in pts3], colour, box)
 
     def disc(self, centre, radius, colour, box=True):
-        u, v = int(round(centre[0])), int(round(centre[1]))
-        r = max(1, int(round(radius)))
+        u, v = _pixel(centre[0], centre[1])
+        r = max(1, min(LIMIT, int(round(radius))))
         if box:
             self._grow(u - r, v - r, u + r, v + r)
         cv2.circle(self.image, (u, v), r, colour, -1, LINE)
 
     def line(self, p, q, colour, thickness, box=True):
-        a = (int(round(p[0])), int(round(p[1])))
-        b = (int(round(q[0])), int(round(q[1])))
-        t = max(1, int(round(thickness)))
+        a, b = _pixel(p[0], p[1]), _pixel(q[0], q[1])
+        t = max(1, min(LIMIT, int(round(thickness))))
         if box:
             h = t // 2
             self._grow(min(a[0], b[0]) - h, min(a[1], b[1]) - h, max(a[0], b[0]) + h, max(a[1], b[1]) + h)
