@@ -22,9 +22,9 @@ from collections import OrderedDict, namedtuple
 
 import numpy as np
 
+from dashcam.detection import LABELS
 from dashcam.errors import DashcamError, SourceError
 
-CLASSES = ("car", "bicycle", "person", "road_sign")
 DONTCARE = "dontcare"
 IOU_THRESHOLD = 0.5
 DONTCARE_OVERLAP = 0.5   # share of a detection's area inside DontCare that excuses it
@@ -160,7 +160,7 @@ def is_counted(box, min_size):
     return (box[3] - box[1]) >= min_size or (box[2] - box[0]) >= min_size
 
 
-def evaluate_frame(detections, truths, image_height, min_size_1080=MIN_SIZE_1080, classes=CLASSES):
+def evaluate_frame(detections, truths, image_height, min_size_1080=MIN_SIZE_1080, classes=LABELS):
     """Per-class (tp, fp, fn) of one image.
 
     ``detections`` are ``Detection`` records, ``truths`` ``Truth`` records with
@@ -179,7 +179,7 @@ def evaluate_frame(detections, truths, image_height, min_size_1080=MIN_SIZE_1080
     return result
 
 
-def evaluate(samples, detect, min_size_1080=MIN_SIZE_1080, classes=CLASSES):
+def evaluate(samples, detect, min_size_1080=MIN_SIZE_1080, classes=LABELS):
     """Counts per class over ``(image, truths)`` pairs; ``detect(image)`` gives Detections."""
     totals = OrderedDict((name, Counts()) for name in classes)
     for image, truths in samples:

@@ -27,13 +27,7 @@ def build_parser():
                         help="more log output (-vv for debug)")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMANDS:
-        try:  # LEAD-TEMP: tolerance while commands are being written; removed at integration
-            module = importlib.import_module("dashcam.cli." + name)
-        except ImportError as error:
-            if error.name != "dashcam.cli." + name:
-                raise
-            continue
-        module.register(subparsers)
+        importlib.import_module("dashcam.cli." + name).register(subparsers)
     return parser
 
 
