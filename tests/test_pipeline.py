@@ -12,7 +12,6 @@ import subprocess
 import sys
 import time
 
-import cv2
 import pytest
 import sqlite_utils
 
@@ -21,7 +20,7 @@ from dashcam.detector import build_backend, build_detector
 from dashcam.pipeline import Pipeline, build_pipeline
 from dashcam.sources import open_source
 from dashcam.store import EventStore, StoreReader
-from videos import write_video
+from videos import read_back, write_video
 
 APP = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "app")
 
@@ -143,13 +142,6 @@ def test_preview_writes_a_video_off_the_hot_path(tmp_path, tiny_model_path):
     summary = pipeline.run()
     assert summary["frames_processed"] == 10
     assert pipeline.preview.shown + pipeline.preview.skipped in (9, 10)  # one may be in its slot
-    capture = cv2.VideoCapture(out)
-    frames = []
-    while True:
-        ok, image = capture.read()
-        if not ok:
-            break
-        frames.append(image)
-    capture.release()
+    frames = read_back(out)
     assert len(frames) == pipeline.preview.shown >= 1
     assert frames[0].shape[1] == 128 and frames[0].shape[0] == 76  # 96 * 128/160, even

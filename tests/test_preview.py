@@ -9,6 +9,7 @@ import pytest
 from dashcam.capture import Frame
 from dashcam.detection import Detection
 from dashcam.errors import DashcamError
+from videos import read_back
 from dashcam.preview import (FfmpegSink, OpenCVFileSink, PreviewWorker, build_preview,
                              gui_available)
 
@@ -55,18 +56,6 @@ def test_render_scales_boxes_and_a_broken_sink_only_ends_the_preview():
     worker.offer(Frame(0, image, 0.0, 0.0), [detection], [7])
     assert worker.done.wait(5.0)   # it stopped by itself, without an error for the run
     assert worker.error is None and worker.sink.closed and worker.shown == 0
-
-
-def read_back(path):
-    capture = cv2.VideoCapture(path)
-    frames = []
-    while True:
-        ok, image = capture.read()
-        if not ok:
-            break
-        frames.append(image)
-    capture.release()
-    return frames
 
 
 def write_frames(sink, count=5):

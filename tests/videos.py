@@ -12,3 +12,16 @@ def write_video(path, frames=12, size=(160, 96), fps=25.0):
         writer.write(np.full((size[1], size[0], 3), (i * 20) % 255, np.uint8))
     writer.release()
     return str(path)
+
+
+def read_back(path):
+    """Every frame of a video file, decoded by OpenCV."""
+    capture = cv2.VideoCapture(path)
+    frames = []
+    while True:
+        ok, image = capture.read()
+        if not ok:
+            break
+        frames.append(image)
+    capture.release()
+    return frames
