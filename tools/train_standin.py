@@ -49,6 +49,7 @@ ONNX_PATH = os.path.join(ROOT, "engines", "standin", "dashcamnet_standin.onnx")
 COV_RADIUS = 0.25  # coverage ellipse semi-axes as a fraction of box w/h (50 % diameter)
 BOX_RADIUS = 0.40  # bbox regression trained over the central 80 % of the box
 MIN_SIZE_1080 = 10.0  # model card: objects under 10 px at 1080p are not counted
+RARE_CROPS = 0.5  # share of crops centred on a bicycle, person or road sign
 TRAIN_SEEDS = (0, 1000)  # [lo, hi); 1000.. validation, 4242 acceptance: never trained on
 
 
@@ -238,6 +239,13 @@ def augment(sample, rng, crop_h, crop_w):
     img = cv2.resize(rgb, (sw, sh), interpolation=cv2.INTER_LINEAR if s > 1 else cv2.INTER_AREA)
     fx, fy = sw / float(w), sh / float(h)
     oy, ox = int(rng.integers(0, sh - crop_h + 1)), int(rng.integers(0, sw - crop_w + 1))
+    rare = np.flatnonzero(classes != 0)
+    if len(rare) and rng.random() < RARE_CROPS:
+        # cars fill most frames: centre the crop on a bicycle, person or sign as often
+        kind = rng.choice(np.unique(classes[rare]))
+        x1, y1, x2, y2 = boxes[rng.choice(rare[classes[rare] == kind])] * (fx, fy, fx, fy)
+        ox = _offset_around(rng, x1, x2, crop_w, sw)
+        oy = _offset_around(rng, y1, y2, crop_h, sh)
     img = img[oy:oy + crop_h, ox:ox + crop_w]
     scale = np.array([fx, fy, fx, fy], np.float32)
     shift = np.array([ox, oy, ox, oy], np.float32)
@@ -261,6 +269,14 @@ def augment(sample, rng, crop_h, crop_w):
     if rng.random() < 0.15:
         img = cv2.GaussianBlur(img, (0, 0), rng.uniform(0.5, 1.2))
     return np.ascontiguousarray(img), b, c, ig
+
+
+def _offset_around(rng, lo, hi, crop, size):
+    """A crop offset in 0..size-crop that keeps [lo, hi] inside the crop where it fits."""
+    first, last = max(0.0, hi - crop), min(float(size - crop), lo)
+    if first > last:
+        first = last = min(max((lo + hi - crop) / 2.0, 0.0), float(size - crop))
+    return int(rng.uniform(first, last + 1e-6))
 
 
 def jitter(x, rng):
@@ -323,7 +339,10 @@ def model_and_state(args):
     model = StandinNet().to(memory_format=torch.channels_last)
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=1e-4)
     step, done_s = 0, 0.0
-    if args.resume and os.path.exists(CKPT):
+    if args.init:
+        model.load_state_dict(torch.load(args.init)["model"])
+        print(f"weights from {args.init}, new schedule", flush=True)
+    elif args.resume and os.path.exists(CKPT):
         state = torch.load(CKPT)
         model.load_state_dict(state["model"])
         opt.load_state_dict(state["opt"])
@@ -477,6 +496,7 @@ def main(argv=None):
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--ckpt-every", type=float, default=3.0, help="minutes between checkpoints")
     t.add_argument("--resume", action="store_true")
+    t.add_argument("--init", default="", help="start from this checkpoint's weights with a new schedule")
     t.set_defaults(func=train)
     e = sub.add_parser("export", help="export the checkpoint to ONNX and check it against torch")
     e.add_argument("--ckpt", default=CKPT)

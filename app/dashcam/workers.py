@@ -65,10 +65,14 @@ class Worker(object):
             self._thread.join(timeout)
         return not self.alive
 
-    def stop(self, timeout=1.0):
-        """Ask the loop to end, wait up to ``timeout`` seconds; False (and logged) if it did not."""
+    def request_stop(self):
+        """Ask the loop to end; do not wait."""
         self.stop_event.set()
         self.wake()
+
+    def stop(self, timeout=1.0):
+        """Ask the loop to end, wait up to ``timeout`` seconds; False (and logged) if it did not."""
+        self.request_stop()
         if self.join(timeout):
             return True
         log.error("thread %s did not stop within %.1f s; leaving it (daemon) behind",

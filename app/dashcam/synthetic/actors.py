@@ -85,7 +85,10 @@ class Actor(object):
             self.tau0, self.tau1 = 1.0, -1.0
 
     def draw(self, sk, scene, x, z, tau):
-        """Draw at (x, z); returns the labelled box (None if nothing labelled was drawn)."""
+        """Draw at (x, z); returns the labelled parts drawn, [(kind, box)], nearest last.
+
+        A ridden bicycle has two: the bicycle, then its rider, a person.
+        """
         look = self.look
         stride = 2.0 * math.pi / 1.5
         gait = (abs(x - self.x0) + self.walk * tau) * stride
@@ -93,15 +96,20 @@ class Actor(object):
             shapes.draw_car(sk, x, z, look[0], look[1], look[2], scene.lights_on, look[3])
         elif self.kind == "person":
             if z < 1.0:
-                return None
+                return []
             shapes.draw_person(sk, x, z, look[0], look[1], look[2], look[3], look[4], gait if look[5] else 0.0)
         elif self.kind == "bicycle":
             if z < 2.0:
-                return None
-            shapes.draw_bicycle(sk, x, z, look[0], look[1], look[2], gait * 0.5)
+                return []
+            shapes.draw_bicycle(sk, x, z, look[0], look[1])
+            if look[2] is not None:
+                bike = sk.box()
+                sk.reset()
+                shapes.draw_rider(sk, x, z, look[0], look[2], gait * 0.5)
+                return [part for part in (("bicycle", bike), ("person", sk.box())) if part[1] is not None]
         elif self.kind == "road_sign":
             if z < 2.0:
-                return None
+                return []
             size, centre_y, shape, colours, pole = look
             shapes.draw_sign_pole(sk, x, z, centre_y - 0.4 * size, pole)
             shapes.draw_sign_plate(sk, x, z, centre_y, size, shape, colours)
@@ -112,7 +120,8 @@ class Actor(object):
         elif self.kind == "post":
             if z > 2.0:
                 shapes.draw_sign_pole(sk, x, z, look[0], look[1])
-        return sk.box() if self.labelled else None
+        box = sk.box() if self.labelled else None
+        return [] if box is None else [(self.kind, box)]
 
 
 def _weighted(rng, pairs):

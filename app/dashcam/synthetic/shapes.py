@@ -184,20 +184,24 @@ def draw_person(sk, x, z, height, shirt, trousers, skin, hair, phase):
     sk.disc(p(0.0, 0.9), 0.062 * hs, skin)
 
 
-def draw_bicycle(sk, x, z, heading, frame, rider, pedal):
-    """A bicycle at (x, z) pointing ``heading`` (0 = away down the road, pi/2 = to the right).
-
-    ``rider`` is None (parked) or (shirt, trousers, skin, helmet). Wheels and
-    frame are true 3D points, so a bike on the shoulder shows its side.
-    """
-    cam = sk.cam
+def _bike_frame(cam, x, z, heading):
+    """Point (along, up, across) metres in a bicycle's own axes -> pixels."""
     sa, ca = math.sin(heading), math.cos(heading)
 
-    def p(a, y):
-        zz = z + a * ca
-        return cam.point(x + a * sa, y, max(zz, NEAR_M))
+    def p(a, y, c=0.0):
+        return cam.point(x + a * sa + c * ca, y, max(z + a * ca - c * sa, NEAR_M))
 
-    s = cam.scale(z)
+    return p
+
+
+def draw_bicycle(sk, x, z, heading, frame):
+    """A bicycle at (x, z) pointing ``heading`` (0 = away down the road, pi/2 = to the right).
+
+    Wheels, frame and handlebar are true 3D points, so a bike on the shoulder
+    shows its side and one ahead in the lane shows its handlebar across.
+    """
+    p = _bike_frame(sk.cam, x, z, heading)
+    s = sk.cam.scale(z)
     t = max(1.0, 0.045 * s)
     r = 0.34
     for ac in (-0.52, 0.52):
@@ -207,9 +211,15 @@ def draw_bicycle(sk, x, z, heading, frame, rider, pedal):
     for a, b in ((rear, bb), (bb, seat), (seat, rear), (bb, head), (seat, head), (head, fh)):
         sk.line(a, b, frame, t)
     sk.line(head, p(0.36, 1.02), (30, 30, 30), t)
+    sk.line(p(0.36, 1.02, -0.29), p(0.36, 1.02, 0.29), (30, 30, 30), t)
     sk.line(p(-0.3, 0.9), p(-0.12, 0.9), (20, 20, 20), t * 1.5)
-    if rider is None:
-        return
+
+
+def draw_rider(sk, x, z, heading, rider, pedal):
+    """The person riding the bicycle of ``draw_bicycle``; ``rider`` is (shirt, trousers, skin, helmet)."""
+    p = _bike_frame(sk.cam, x, z, heading)
+    s = sk.cam.scale(z)
+    t = max(1.0, 0.045 * s)
     shirt, trousers, skin, helmet = rider
     hip, shoulder = p(-0.18, 0.98), p(0.12, 1.42)
     for ph in (pedal, pedal + math.pi):
@@ -218,7 +228,8 @@ def draw_bicycle(sk, x, z, heading, frame, rider, pedal):
         sk.line(hip, knee, trousers, 2.2 * t)
         sk.line(knee, foot, trousers, 1.8 * t)
     sk.line(hip, shoulder, shirt, 4.5 * t)
-    sk.line(shoulder, p(0.36, 1.02), shirt, 1.6 * t)
+    for c in (-0.2, 0.2):
+        sk.line(p(0.12, 1.42, c * 0.6), p(0.36, 1.02, c * 1.3), shirt, 1.6 * t)
     head_c = p(0.2, 1.58)
     sk.disc(head_c, 0.11 * s, skin)
     sk.disc((head_c[0], head_c[1] - 0.04 * s), 0.1 * s, helmet)

@@ -35,6 +35,8 @@ class GroundTruth(namedtuple("GroundTruth", "label class_id x1 y1 x2 y2 truncate
     The box is the visible extent clipped to the frame (x2, y2 exclusive);
     ``truncated`` is the fraction of the object outside the frame (0..1);
     ``occluded`` is KITTI's 0 fully visible, 1 partly, 2 largely occluded.
+    A bicycle's rider is labelled as a person of its own, with its bicycle's
+    ``track_id`` (a label and a track id name one object).
     """
 
     __slots__ = ()
@@ -155,9 +157,7 @@ class SyntheticWorld(object):
         drawn = []
         for z, actor, x in placed:
             sk.reset()
-            box = actor.draw(sk, scene, x, z, tau)
-            if box is not None:
-                drawn.append((actor, box))
+            drawn.extend((actor, kind, box) for kind, box in actor.draw(sk, scene, x, z, tau))
         image = self._add_noise(image, index)
         return image, self._truths(drawn)
 
@@ -167,16 +167,19 @@ class SyntheticWorld(object):
         return cv2.add(image, self._noise[dy:dy + self.height, dx:dx + self.width])
 
     def _truths(self, drawn):
-        """Label what was drawn, nearest first, so each object knows what hides it."""
+        """Label what was drawn, nearest first, so each object knows what hides it.
+
+        A rider does not hide its own bicycle: its legs are thin lines.
+        """
         truths = []
-        occluders = []
+        occluders = []   # (actor, rectangle)
         w, h = float(self.width), float(self.height)
-        for actor, box in reversed(drawn):
-            vbox, area, visible = _visible(box, w, h, occluders)
-            fx, fy = OCCLUDER_FILL[actor.kind]
+        for actor, kind, box in reversed(drawn):
+            vbox, area, visible = _visible(box, w, h, [o for a, o in occluders if a is not actor])
+            fx, fy = OCCLUDER_FILL[kind]
             cx, cy = (box[0] + box[2]) / 2.0, (box[1] + box[3]) / 2.0
             hw, hh = (box[2] - box[0]) * fx / 2.0, (box[3] - box[1]) * fy / 2.0
-            occluders.append((cx - hw, cy - hh, cx + hw, cy + hh))
+            occluders.append((actor, (cx - hw, cy - hh, cx + hw, cy + hh)))
             if vbox is None:
                 continue
             if vbox[2] - vbox[0] < self._min_w and vbox[3] - vbox[1] < self._min_h:
@@ -188,7 +191,7 @@ class SyntheticWorld(object):
             if visible / full < MIN_VISIBLE:
                 label, class_id = DONTCARE, -1
             else:
-                label = actor.kind
+                label = kind
                 class_id = LABELS.index(label)
             truths.append(GroundTruth(label, class_id, vbox[0], vbox[1], vbox[2], vbox[3],
                                       round(truncated, 3), occluded, actor.track_id))
