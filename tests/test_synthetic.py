@@ -8,6 +8,7 @@ from dashcam import kitti
 from dashcam.cli import main
 from dashcam.errors import SourceError
 from dashcam.synthetic import DONTCARE, LABELS, SyntheticWorld
+from dashcam.synthetic.actors import Actor
 from dashcam.synthetic.dataset import truth_objects
 from dashcam.synthetic.scene import draw_lane_marks
 from dashcam.synthetic.world import NOISE, _visible
@@ -135,9 +136,26 @@ def test_a_rider_is_a_person_of_its_own_above_its_bicycle():
 
 def test_heavily_occluded_objects_become_dontcare():
     world = SyntheticWorld(seed=4, width=W, height=H)
-    hidden = [t for i in range(0, 900, 30) for t in world.frame(i)[1]
-              if t.label == DONTCARE and t.truncated == 0.0]
-    assert hidden and all(t.class_id == -1 and t.occluded == 2 for t in hidden)
+    checked = 0
+    for index in range(0, 900, 30):
+        truths = world.frame(index)[1]
+        for t in (t for t in truths if t.label == DONTCARE and t.truncated == 0.0):
+            assert t.class_id == -1 and t.occluded == 2
+            checked += 1
+    assert checked >= 5
+
+
+def test_a_dontcare_region_is_the_whole_hidden_object():
+    """Not only its visible part: a detector that sees the whole car behind another is excused."""
+    world = SyntheticWorld(seed=0, width=W, height=H)
+    far, near = Actor("car", 0.0, 30.0, 0.0, None), Actor("car", 0.0, 10.0, 0.0, None)
+    hidden, shown = world._truths([(far, "car", (100.0, 100.0, 160.0, 140.0)),
+                                   (near, "car", (80.0, 90.0, 150.0, 200.0))])
+    assert hidden.label == DONTCARE and hidden.box == (100.0, 100.0, 160.0, 140.0)
+    assert shown.label == "car" and shown.box == (80.0, 90.0, 150.0, 200.0)
+    # and where the frame cuts it, the region ends at the frame edge
+    cut = world._truths([(far, "car", (W - 20.0, 100.0, W + 200.0, 140.0))])[0]
+    assert cut.label == DONTCARE and cut.box == (W - 20.0, 100.0, float(W), 140.0)
 
 
 def test_visible_part_of_a_box_behind_others():

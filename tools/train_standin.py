@@ -16,6 +16,9 @@ Needs PyTorch (CPU wheel), onnx and onnxruntime; never a runtime dependency.
 
     PYTHONPATH=app python tools/train_standin.py train --minutes 66
     PYTHONPATH=app python tools/train_standin.py train --resume --minutes 96 --box-weight 2
+    PYTHONPATH=app python tools/train_standin.py train --init /tmp/standin_ckpt.pt --minutes 118 \
+        --lr 1.5e-3 --box-weight 2
+    PYTHONPATH=app python tools/train_standin.py calibrate
     PYTHONPATH=app python tools/train_standin.py export
     PYTHONPATH=app python tools/train_standin.py validate --frames 50 --step 20 --seeds 1000 1001 1002 1003
 
@@ -421,8 +424,15 @@ def save(model, opt, step, elapsed, ema):
 # ---------------------------------------------------------------- export
 
 def load_model(path=CKPT):
+    """The checkpoint's network, with its calibration (``calibrate``) folded into the coverage bias."""
+    state = torch.load(path)
     model = StandinNet()
-    model.load_state_dict(torch.load(path)["model"])
+    model.load_state_dict(state["model"])
+    offsets = state.get("cov_offsets")
+    if offsets:
+        with torch.no_grad():
+            model.cov.bias.add_(torch.tensor(offsets, dtype=model.cov.bias.dtype))
+        print(f"coverage logit offsets {[round(o, 3) for o in offsets]} (calibrate)", flush=True)
     return model.eval()
 
 
@@ -480,6 +490,63 @@ def validate(args):
           f"in {time.monotonic() - t0:.0f} s", flush=True)
 
 
+def calibrate(args):
+    """Per-class coverage logit offsets that put the default thresholds where precision meets recall.
+
+    DashCamNet's post-processing is fixed (pre-cluster threshold 0.2, car 0.4)
+    and a network's coverage is not a calibrated probability. The model card's
+    targets are on both precision and recall, so per class the threshold that
+    maximises the smaller of the two on validation frames (never the
+    acceptance seed; F1 breaks ties) is folded into the coverage bias:
+    ``offset = logit(default threshold) - logit(best threshold)``. Only which
+    boxes pass the threshold changes; their order, NMS and boxes do not.
+    """
+    import tempfile
+    from dashcam.config import load_config
+    from dashcam.detector import build_detector
+    from dashcam.evaluate import evaluate_frame, truths_from_synthetic
+    from dashcam.synthetic import SyntheticWorld
+    state = torch.load(args.ckpt)
+    state.pop("cov_offsets", None)  # calibrate the raw network
+    raw = os.path.join(tempfile.mkdtemp(), "raw.pt")
+    torch.save(state, raw)
+    onnx_path = os.path.join(os.path.dirname(raw), "raw.onnx")
+    export(argparse.Namespace(ckpt=raw, out=onnx_path))
+    detector = build_detector(load_config(), model_path=onnx_path)
+    defaults = detector.thresholds.copy()
+    frames = []
+    for seed in args.seeds:
+        world = SyntheticWorld(seed=seed, fps=30.0)
+        for index in range(0, args.frames * args.step, args.step):
+            image, truths = world.frame(index)
+            cov, bbox = detector.backend.infer(detector.preprocessor(image))
+            frames.append((cov.copy(), bbox.copy(), detector.preprocessor.scale_x,
+                           detector.preprocessor.scale_y, truths_from_synthetic(truths), image.shape[0]))
+    grid = np.round(np.arange(0.05, 0.951, 0.025), 3)
+    offsets = []
+    logit = lambda p: math.log(p / (1.0 - p))
+    for c, name in enumerate(detector.labels):
+        scores = []
+        for t in grid:
+            detector.thresholds[:] = defaults
+            detector.thresholds[c] = t
+            tp = fp = fn = 0
+            for cov, bbox, sx, sy, truths, height in frames:
+                dets = [d for d in detector.postprocess(cov, bbox, sx, sy) if d.class_id == c]
+                a, b, m = evaluate_frame(dets, truths, height, classes=(name,))[name]
+                tp, fp, fn = tp + a, fp + b, fn + m
+            p, r = tp / max(tp + fp, 1), tp / max(tp + fn, 1)
+            scores.append((min(p, r), 2.0 * tp / max(2 * tp + fp + fn, 1), t, p, r))
+        _, f1, t, p, r = max(scores)
+        offsets.append(logit(float(defaults[c])) - logit(float(t)))
+        print(f"{name}: best threshold {t:.3f} (default {defaults[c]:.2f}): precision {p:.3f} "
+              f"recall {r:.3f} F1 {f1:.3f} -> logit offset {offsets[-1]:+.3f}", flush=True)
+    state["cov_offsets"] = offsets
+    torch.save(state, args.ckpt + ".tmp")
+    os.replace(args.ckpt + ".tmp", args.ckpt)
+    print(f"{len(frames)} frames of seeds {args.seeds}; offsets saved in {args.ckpt} (export applies them)")
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="cmd", required=True)
@@ -502,6 +569,12 @@ def main(argv=None):
     e.add_argument("--ckpt", default=CKPT)
     e.add_argument("--out", default=ONNX_PATH)
     e.set_defaults(func=export)
+    c = sub.add_parser("calibrate", help="per-class coverage offsets for the default thresholds, on validation seeds")
+    c.add_argument("--ckpt", default=CKPT)
+    c.add_argument("--seeds", type=int, nargs="+", default=list(range(1000, 1010)))
+    c.add_argument("--frames", type=int, default=30, help="frames per seed")
+    c.add_argument("--step", type=int, default=30, help="frame index step (30: one a second)")
+    c.set_defaults(func=calibrate)
     v = sub.add_parser("validate", help="KPIs on held-out synthetic frames through dashcam's detector")
     v.add_argument("--ckpt", default=CKPT)
     v.add_argument("--onnx", default="", help="evaluate this ONNX instead of exporting the checkpoint")

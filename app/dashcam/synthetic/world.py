@@ -33,6 +33,7 @@ class GroundTruth(namedtuple("GroundTruth", "label class_id x1 y1 x2 y2 truncate
     """One labelled object (or a DontCare region, class_id -1) in frame pixels.
 
     The box is the visible extent clipped to the frame (x2, y2 exclusive);
+    a DontCare region is the whole object's extent clipped to the frame;
     ``truncated`` is the fraction of the object outside the frame (0..1);
     ``occluded`` is KITTI's 0 fully visible, 1 partly, 2 largely occluded.
     A bicycle's rider is labelled as a person of its own, with its bicycle's
@@ -189,7 +190,10 @@ class SyntheticWorld(object):
             hidden = 1.0 - visible / area
             occluded = 0 if hidden < 0.05 else (1 if hidden < 0.3 else 2)
             if visible / full < MIN_VISIBLE:
+                # the region is where the object lies, hidden part included: a
+                # detection of the whole object or of its visible part is excused
                 label, class_id = DONTCARE, -1
+                vbox = (max(box[0], 0.0), max(box[1], 0.0), min(box[2], w), min(box[3], h))
             else:
                 label = kind
                 class_id = LABELS.index(label)
