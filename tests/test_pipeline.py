@@ -145,3 +145,27 @@ def test_preview_writes_a_video_off_the_hot_path(tmp_path, tiny_model_path):
     frames = read_back(out)
     assert len(frames) == pipeline.preview.shown >= 1
     assert frames[0].shape[1] == 128 and frames[0].shape[0] == 76  # 96 * 128/160, even
+
+
+def test_a_preview_file_slow_to_close_is_waited_for_after_the_final_commit(tmp_path, tiny_model_path):
+    # A busy machine is simulated by a sink whose close (ffmpeg flushing its
+    # encoder) takes 1 s: longer than the preview's old 0.3 s stop budget.
+    video = write_video(tmp_path / "clip.mp4", frames=10)
+    out = str(tmp_path / "preview.mp4")
+    db_path = str(tmp_path / "dashcam.db")
+    config = make_config(tmp_path, run={"status_interval": 0, "preview_width": 128})
+    pipeline = build_pipeline(config, source=video + "?realtime=0", db_path=db_path, preview=out,
+                              model_path=tiny_model_path, status_stream=None)
+    sink = pipeline.preview.sink
+    real_close = sink.close
+
+    def slow_close():
+        time.sleep(1.0)
+        real_close()
+
+    sink.close = slow_close
+    summary = pipeline.run()
+    assert "stuck" not in summary
+    with StoreReader(db_path) as reader:
+        assert reader.runs()[0]["ended_at"] is not None
+    assert len(read_back(out)) == pipeline.preview.shown >= 1

@@ -106,7 +106,7 @@ class Actor(object):
                 bike = sk.box()
                 sk.reset()
                 shapes.draw_rider(sk, x, z, look[0], look[2], gait * 0.5)
-                return [part for part in (("bicycle", bike), ("person", sk.box())) if part[1] is not None]
+                return [("bicycle", bike), ("person", sk.box())]
         elif self.kind == "road_sign":
             if z < 2.0:
                 return []
