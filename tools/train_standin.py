@@ -571,7 +571,7 @@ def main(argv=None):
     e.set_defaults(func=export)
     c = sub.add_parser("calibrate", help="per-class coverage offsets for the default thresholds, on validation seeds")
     c.add_argument("--ckpt", default=CKPT)
-    c.add_argument("--seeds", type=int, nargs="+", default=list(range(1000, 1010)))
+    c.add_argument("--seeds", type=int, nargs="+", default=list(range(1000, 1030)))
     c.add_argument("--frames", type=int, default=30, help="frames per seed")
     c.add_argument("--step", type=int, default=30, help="frame index step (30: one a second)")
     c.set_defaults(func=calibrate)
