@@ -423,13 +423,13 @@ def save(model, opt, step, elapsed, ema):
 
 # ---------------------------------------------------------------- export
 
-def load_model(path=CKPT):
+def load_model(path=CKPT, calibrated=True):
     """The checkpoint's network, with its calibration (``calibrate``) folded into the coverage bias."""
     state = torch.load(path)
     model = StandinNet()
     model.load_state_dict(state["model"])
     offsets = state.get("cov_offsets")
-    if offsets:
+    if offsets and calibrated:
         with torch.no_grad():
             model.cov.bias.add_(torch.tensor(offsets, dtype=model.cov.bias.dtype))
         print(f"coverage logit offsets {[round(o, 3) for o in offsets]} (calibrate)", flush=True)
@@ -437,28 +437,32 @@ def load_model(path=CKPT):
 
 
 def export(args):
+    export_model(load_model(args.ckpt), args.out)
+
+
+def export_model(model, out):
+    """Write ``model`` as DashCamNet-contract ONNX to ``out`` and check it against torch."""
     import onnx
     import onnxruntime as ort
-    model = load_model(args.ckpt)
     x = torch.rand(1, 3, NET_H, NET_W)
-    os.makedirs(os.path.dirname(args.out), exist_ok=True)
-    torch.onnx.export(model, (x,), args.out, dynamo=False, opset_version=13,
+    os.makedirs(os.path.dirname(out), exist_ok=True)
+    torch.onnx.export(model, (x,), out, dynamo=False, opset_version=13,
                       input_names=["input_1:0"],
                       output_names=["output_cov/Sigmoid:0", "output_bbox/BiasAdd:0"],
                       do_constant_folding=True)  # eval mode: BatchNorm folds into the convs
-    proto = onnx.load(args.out)
+    proto = onnx.load(out)
     proto.ir_version = 7  # onnxruntime 1.10 (Jetson Nano, Python 3.6) reads IR <= 8
     proto.producer_name = "dashcam tools/train_standin.py"
     onnx.checker.check_model(proto)
-    onnx.save(proto, args.out)
-    session = ort.InferenceSession(args.out, providers=["CPUExecutionProvider"])
+    onnx.save(proto, out)
+    session = ort.InferenceSession(out, providers=["CPUExecutionProvider"])
     cov, bbox = session.run(None, {"input_1:0": x.numpy()})
     with torch.no_grad():
         tc, tb = model(x)
     assert cov.shape == (1, 4, 34, 60) and bbox.shape == (1, 16, 34, 60), (cov.shape, bbox.shape)
     np.testing.assert_allclose(cov, tc.numpy(), atol=1e-4)
     np.testing.assert_allclose(bbox, tb.numpy(), atol=1e-4)
-    print(f"exported {args.out}: {os.path.getsize(args.out) / 1e6:.2f} MB, ops "
+    print(f"exported {out}: {os.path.getsize(out) / 1e6:.2f} MB, ops "
           f"{sorted(set(n.op_type for n in proto.graph.node))}, onnxruntime matches torch")
 
 
@@ -472,7 +476,7 @@ def validate(args):
     onnx_path = args.onnx
     if not onnx_path:
         onnx_path = os.path.join(tempfile.mkdtemp(), "check.onnx")
-        export(argparse.Namespace(ckpt=args.ckpt, out=onnx_path))
+        export_model(load_model(args.ckpt), onnx_path)
     detector = build_detector(load_config(), model_path=onnx_path)
     worlds = {}
 
@@ -506,12 +510,8 @@ def calibrate(args):
     from dashcam.detector import build_detector
     from dashcam.evaluate import evaluate_frame, truths_from_synthetic
     from dashcam.synthetic import SyntheticWorld
-    state = torch.load(args.ckpt)
-    state.pop("cov_offsets", None)  # calibrate the raw network
-    raw = os.path.join(tempfile.mkdtemp(), "raw.pt")
-    torch.save(state, raw)
-    onnx_path = os.path.join(os.path.dirname(raw), "raw.onnx")
-    export(argparse.Namespace(ckpt=raw, out=onnx_path))
+    onnx_path = os.path.join(tempfile.mkdtemp(), "raw.onnx")
+    export_model(load_model(args.ckpt, calibrated=False), onnx_path)  # calibrate the raw network
     detector = build_detector(load_config(), model_path=onnx_path)
     defaults = detector.thresholds.copy()
     frames = []
@@ -541,6 +541,7 @@ def calibrate(args):
         offsets.append(logit(float(defaults[c])) - logit(float(t)))
         print(f"{name}: best threshold {t:.3f} (default {defaults[c]:.2f}): precision {p:.3f} "
               f"recall {r:.3f} F1 {f1:.3f} -> logit offset {offsets[-1]:+.3f}", flush=True)
+    state = torch.load(args.ckpt)
     state["cov_offsets"] = offsets
     torch.save(state, args.ckpt + ".tmp")
     os.replace(args.ckpt + ".tmp", args.ckpt)
