@@ -14,10 +14,7 @@ near cars, at no extra cost.
 
 Needs PyTorch (CPU wheel), onnx and onnxruntime; never a runtime dependency.
 
-    PYTHONPATH=app python tools/train_standin.py train --minutes 66
-    PYTHONPATH=app python tools/train_standin.py train --resume --minutes 96 --box-weight 2
-    PYTHONPATH=app python tools/train_standin.py train --init /tmp/standin_ckpt.pt --minutes 118 \
-        --lr 1.5e-3 --box-weight 2
+    PYTHONPATH=app python tools/train_standin.py train --minutes 110 --box-weight 2
     PYTHONPATH=app python tools/train_standin.py calibrate
     PYTHONPATH=app python tools/train_standin.py export
     PYTHONPATH=app python tools/train_standin.py validate --frames 50 --step 20 --seeds 1000 1001 1002 1003
@@ -97,7 +94,12 @@ class StandinNet(nn.Module):
         nn.init.normal_(self.bbox.weight, std=0.01)
 
     def forward(self, x):
-        f = self.body(self.stem(x))
+        return self.heads(self.trunk(x))
+
+    def trunk(self, x):
+        return self.body(self.stem(x))
+
+    def heads(self, f):
         return torch.sigmoid(self.cov(f)), self.bbox(f)
 
 
@@ -381,7 +383,11 @@ def run_steps(args, state, pool, fresh, rng, t0):
             except queue.Empty:
                 break
         x, (cov, cov_mask, bbox, bbox_w) = make_batch(pool, rng, args.batch, args.crop_h, args.crop_w)
-        cov_pred, bbox_pred = model(x)
+        # bfloat16 trunk (the network's step is 1.7x faster on AVX512-BF16 CPUs);
+        # fp32 heads so the coverage and box outputs the loss sees keep full precision
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=args.precision == "bf16"):
+            f = model.trunk(x)
+        cov_pred, bbox_pred = model.heads(f.float())
         l_cov, l_box = detection_loss(cov_pred, bbox_pred, cov, cov_mask, bbox, bbox_w)
         loss = l_cov + args.box_weight * l_box
         opt.zero_grad(set_to_none=True)
@@ -552,15 +558,18 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="cmd", required=True)
     t = sub.add_parser("train", help="train (resumable) to " + CKPT)
-    t.add_argument("--minutes", type=float, default=70.0, help="wall-clock budget; the LR schedule spans it")
+    t.add_argument("--minutes", type=float, default=110.0, help="wall-clock budget; the LR schedule spans it")
     t.add_argument("--batch", type=int, default=8)
     t.add_argument("--crop-h", type=int, default=288)
     t.add_argument("--crop-w", type=int, default=512)
     t.add_argument("--lr", type=float, default=3e-3)
-    t.add_argument("--box-weight", type=float, default=1.0)
+    t.add_argument("--box-weight", type=float, default=2.0)
     t.add_argument("--pool", type=int, default=2000, help="frames held in memory, refreshed while training")
     t.add_argument("--render-procs", type=int, default=2)
     t.add_argument("--threads", type=int, default=2)
+    t.add_argument("--precision", choices=("bf16", "fp32"), default="bf16",
+                   help="trunk arithmetic while training (weights and export stay fp32); "
+                        "fp32 on CPUs without AVX512-BF16, where bf16 is emulated and slow")
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--ckpt-every", type=float, default=3.0, help="minutes between checkpoints")
     t.add_argument("--resume", action="store_true")
