@@ -344,16 +344,22 @@ def model_and_state(args):
     model = StandinNet().to(memory_format=torch.channels_last)
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=1e-4)
     step, done_s = 0, 0.0
-    if args.init:
-        model.load_state_dict(torch.load(args.init)["model"])
-        print(f"weights from {args.init}, new schedule", flush=True)
-    elif args.resume and os.path.exists(CKPT):
+    if args.resume and os.path.exists(CKPT):
         state = torch.load(CKPT)
         model.load_state_dict(state["model"])
         opt.load_state_dict(state["opt"])
         step, done_s = state["step"], state["elapsed_s"]
         print(f"resumed at step {step}, {done_s / 60:.1f} min", flush=True)
     return model, opt, step, done_s
+
+
+def forward(model, x, precision):
+    """Training forward pass: a bfloat16 trunk when asked (the network's step is
+    about 1.6x faster on AVX512-BF16 CPUs, bench/bench_train_step.py), fp32 heads
+    so the coverage and box outputs the loss sees keep full precision."""
+    with torch.autocast("cpu", dtype=torch.bfloat16, enabled=precision == "bf16"):
+        f = model.trunk(x)
+    return model.heads(f.float())
 
 
 def run_steps(args, state, pool, fresh, rng, t0):
@@ -383,11 +389,7 @@ def run_steps(args, state, pool, fresh, rng, t0):
             except queue.Empty:
                 break
         x, (cov, cov_mask, bbox, bbox_w) = make_batch(pool, rng, args.batch, args.crop_h, args.crop_w)
-        # bfloat16 trunk (the network's step is 1.7x faster on AVX512-BF16 CPUs);
-        # fp32 heads so the coverage and box outputs the loss sees keep full precision
-        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=args.precision == "bf16"):
-            f = model.trunk(x)
-        cov_pred, bbox_pred = model.heads(f.float())
+        cov_pred, bbox_pred = forward(model, x, args.precision)
         l_cov, l_box = detection_loss(cov_pred, bbox_pred, cov, cov_mask, bbox, bbox_w)
         loss = l_cov + args.box_weight * l_box
         opt.zero_grad(set_to_none=True)
@@ -573,7 +575,6 @@ def main(argv=None):
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--ckpt-every", type=float, default=3.0, help="minutes between checkpoints")
     t.add_argument("--resume", action="store_true")
-    t.add_argument("--init", default="", help="start from this checkpoint's weights with a new schedule")
     t.set_defaults(func=train)
     e = sub.add_parser("export", help="export the checkpoint to ONNX and check it against torch")
     e.add_argument("--ckpt", default=CKPT)
