@@ -169,14 +169,20 @@ def make_targets(boxes, classes, ignores, height, width):
     return cov, cov_mask, bbox, bbox_w
 
 
-def detection_loss(cov_pred, bbox_pred, cov, cov_mask, bbox, bbox_w, pos_weight=2.0):
-    """BCE coverage (per positive cell) + scale-relative L1 box loss (per box cell)."""
+def detection_loss(cov_pred, bbox_pred, cov, cov_mask, bbox, bbox_w, pos_weight=2.0,
+                   class_weights=(1.0, 1.0, 1.0, 1.0)):
+    """BCE coverage (per positive cell) + scale-relative L1 box loss (per box cell).
+
+    ``class_weights`` scale each class's coverage and box terms: a bicycle
+    covers far fewer cells than a car, so unweighted it steers little of the trunk.
+    """
+    wc = torch.tensor(class_weights, dtype=cov_pred.dtype).view(1, NUM_CLASSES, 1, 1)
     npos = cov.sum().clamp(min=1.0)
     p = cov_pred.clamp(1e-6, 1 - 1e-6)
     bce = -(pos_weight * cov * torch.log(p) + (1 - cov) * torch.log(1 - p))
-    l_cov = (bce * cov_mask).sum() / npos
+    l_cov = (bce * cov_mask * wc).sum() / npos
     nbox = (bbox_w > 0).float().sum().clamp(min=1.0) / 4.0
-    l_box = (bbox_w * (bbox_pred - bbox).abs()).sum() / nbox
+    l_box = (bbox_w * (bbox_pred - bbox).abs() * wc.repeat_interleave(4, dim=1)).sum() / nbox
     return l_cov, l_box
 
 
@@ -390,7 +396,8 @@ def run_steps(args, state, pool, fresh, rng, t0):
                 break
         x, (cov, cov_mask, bbox, bbox_w) = make_batch(pool, rng, args.batch, args.crop_h, args.crop_w)
         cov_pred, bbox_pred = forward(model, x, args.precision)
-        l_cov, l_box = detection_loss(cov_pred, bbox_pred, cov, cov_mask, bbox, bbox_w)
+        l_cov, l_box = detection_loss(cov_pred, bbox_pred, cov, cov_mask, bbox, bbox_w,
+                                      class_weights=args.class_weights)
         loss = l_cov + args.box_weight * l_box
         opt.zero_grad(set_to_none=True)
         loss.backward()
@@ -566,6 +573,8 @@ def main(argv=None):
     t.add_argument("--crop-w", type=int, default=512)
     t.add_argument("--lr", type=float, default=3e-3)
     t.add_argument("--box-weight", type=float, default=2.0)
+    t.add_argument("--class-weights", type=float, nargs=NUM_CLASSES, default=[1.0, 1.0, 1.0, 1.0],
+                   metavar="W", help="loss weight per class: car bicycle person road_sign")
     t.add_argument("--pool", type=int, default=2000, help="frames held in memory, refreshed while training")
     t.add_argument("--render-procs", type=int, default=2)
     t.add_argument("--threads", type=int, default=2)
