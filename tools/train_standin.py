@@ -169,8 +169,7 @@ def make_targets(boxes, classes, ignores, height, width):
     return cov, cov_mask, bbox, bbox_w
 
 
-def detection_loss(cov_pred, bbox_pred, cov, cov_mask, bbox, bbox_w, pos_weight=2.0,
-                   class_weights=(1.0, 1.0, 1.0, 1.0)):
+def detection_loss(cov_pred, bbox_pred, cov, cov_mask, bbox, bbox_w, class_weights, pos_weight=2.0):
     """BCE coverage (per positive cell) + scale-relative L1 box loss (per box cell).
 
     ``class_weights`` scale each class's coverage and box terms: a bicycle
