@@ -572,7 +572,7 @@ def main(argv=None):
     t.add_argument("--crop-w", type=int, default=512)
     t.add_argument("--lr", type=float, default=3e-3)
     t.add_argument("--box-weight", type=float, default=2.0)
-    t.add_argument("--class-weights", type=float, nargs=NUM_CLASSES, default=[1.0, 1.0, 1.0, 1.0],
+    t.add_argument("--class-weights", type=float, nargs=NUM_CLASSES, default=[1.0] * NUM_CLASSES,
                    metavar="W", help="loss weight per class: car bicycle person road_sign")
     t.add_argument("--pool", type=int, default=2000, help="frames held in memory, refreshed while training")
     t.add_argument("--render-procs", type=int, default=2)
