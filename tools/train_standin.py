@@ -524,8 +524,10 @@ def calibrate(args):
     from dashcam.detector import build_detector
     from dashcam.evaluate import evaluate_frame, truths_from_synthetic
     from dashcam.synthetic import SyntheticWorld
-    onnx_path = os.path.join(tempfile.mkdtemp(), "raw.onnx")
-    export_model(load_model(args.ckpt, calibrated=False), onnx_path)  # calibrate the raw network
+    onnx_path = args.onnx
+    if not onnx_path:
+        onnx_path = os.path.join(tempfile.mkdtemp(), "raw.onnx")
+        export_model(load_model(args.ckpt, calibrated=False), onnx_path)  # calibrate the raw network
     detector = build_detector(load_config(), model_path=onnx_path)
     defaults = detector.thresholds.copy()
     frames = []
@@ -555,6 +557,9 @@ def calibrate(args):
         offsets.append(logit(float(defaults[c])) - logit(float(t)))
         print(f"{name}: best threshold {t:.3f} (default {defaults[c]:.2f}): precision {p:.3f} "
               f"recall {r:.3f} F1 {f1:.3f} -> logit offset {offsets[-1]:+.3f}", flush=True)
+    if args.onnx:  # an exported network: the scan is the result, there is no checkpoint to write
+        print(f"{len(frames)} frames of seeds {args.seeds}; {args.onnx} scanned, nothing saved")
+        return
     state = torch.load(args.ckpt)
     state["cov_offsets"] = offsets
     torch.save(state, args.ckpt + ".tmp")
@@ -590,6 +595,8 @@ def main(argv=None):
     e.set_defaults(func=export)
     c = sub.add_parser("calibrate", help="per-class coverage offsets for the default thresholds, on validation seeds")
     c.add_argument("--ckpt", default=CKPT)
+    c.add_argument("--onnx", default="", help="only scan this exported network's thresholds "
+                   "(offsets relative to any calibration it already holds); nothing is saved")
     c.add_argument("--seeds", type=int, nargs="+", default=list(range(1000, 1030)))
     c.add_argument("--frames", type=int, default=30, help="frames per seed")
     c.add_argument("--step", type=int, default=300,
