@@ -508,6 +508,27 @@ def validate(args):
           f"in {time.monotonic() - t0:.0f} s", flush=True)
 
 
+def fold_offsets(path, offsets):
+    """Add per-class logit offsets to an exported network's coverage bias, in place.
+
+    The bias is the one of the convolution feeding ``output_cov/Sigmoid:0``;
+    shifting it moves which boxes pass the fixed thresholds exactly as
+    ``export`` does with a checkpoint's offsets, for a network whose
+    checkpoint is gone.
+    """
+    import onnx
+    from onnx import numpy_helper
+    proto = onnx.load(path)
+    producers = {out: node for node in proto.graph.node for out in node.output}
+    conv = producers[producers["output_cov/Sigmoid:0"].input[0]]
+    init = next(i for i in proto.graph.initializer if i.name == conv.input[2])
+    bias = numpy_helper.to_array(init) + np.asarray(offsets, dtype=np.float32)
+    init.CopyFrom(numpy_helper.from_array(bias.astype(np.float32), init.name))
+    onnx.checker.check_model(proto)
+    onnx.save(proto, path + ".tmp")
+    os.replace(path + ".tmp", path)
+
+
 def calibrate(args):
     """Per-class coverage logit offsets that put the default thresholds where precision meets recall.
 
@@ -557,6 +578,10 @@ def calibrate(args):
         offsets.append(logit(float(defaults[c])) - logit(float(t)))
         print(f"{name}: best threshold {t:.3f} (default {defaults[c]:.2f}): precision {p:.3f} "
               f"recall {r:.3f} F1 {f1:.3f} -> logit offset {offsets[-1]:+.3f}", flush=True)
+    if args.onnx and args.apply:
+        fold_offsets(args.onnx, offsets)
+        print(f"{len(frames)} frames of seeds {args.seeds}; offsets folded into {args.onnx}")
+        return
     if args.onnx:  # an exported network: the scan is the result, there is no checkpoint to write
         print(f"{len(frames)} frames of seeds {args.seeds}; {args.onnx} scanned, nothing saved")
         return
@@ -595,8 +620,9 @@ def main(argv=None):
     e.set_defaults(func=export)
     c = sub.add_parser("calibrate", help="per-class coverage offsets for the default thresholds, on validation seeds")
     c.add_argument("--ckpt", default=CKPT)
-    c.add_argument("--onnx", default="", help="only scan this exported network's thresholds "
-                   "(offsets relative to any calibration it already holds); nothing is saved")
+    c.add_argument("--onnx", default="", help="scan this exported network's thresholds instead "
+                   "(offsets relative to any calibration it already holds); nothing is saved without --apply")
+    c.add_argument("--apply", action="store_true", help="with --onnx: fold the offsets into that file's coverage bias")
     c.add_argument("--seeds", type=int, nargs="+", default=list(range(1000, 1030)))
     c.add_argument("--frames", type=int, default=30, help="frames per seed")
     c.add_argument("--step", type=int, default=300,
@@ -614,6 +640,8 @@ def main(argv=None):
     v.add_argument("--height", type=int, default=1080)
     v.set_defaults(func=validate)
     args = parser.parse_args(argv)
+    if getattr(args, "apply", False) and not args.onnx:
+        parser.error("calibrate --apply needs --onnx FILE (a checkpoint keeps its offsets for export)")
     args.func(args)
 
 
