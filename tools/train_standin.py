@@ -15,11 +15,12 @@ near cars, at no extra cost.
 Needs PyTorch (CPU wheel), onnx and onnxruntime; never a runtime dependency.
 
     PYTHONPATH=app python tools/train_standin.py train --minutes 110 --box-weight 2
-    PYTHONPATH=app python tools/train_standin.py calibrate --step 30
+    PYTHONPATH=app python tools/train_standin.py calibrate
     PYTHONPATH=app python tools/train_standin.py export
     PYTHONPATH=app python tools/train_standin.py validate --frames 50 --step 20 --seeds 1000 1001 1002 1003
 
-(the recipe of the committed model; engines/standin/MODEL_CARD.md explains it)
+(a new network's recipe; engines/standin/MODEL_CARD.md gives the committed model's exact
+commands and explains them)
 """
 
 import argparse
@@ -578,12 +579,11 @@ def calibrate(args):
         offsets.append(logit(float(defaults[c])) - logit(float(t)))
         print(f"{name}: best threshold {t:.3f} (default {defaults[c]:.2f}): precision {p:.3f} "
               f"recall {r:.3f} F1 {f1:.3f} -> logit offset {offsets[-1]:+.3f}", flush=True)
-    if args.onnx and args.apply:
-        fold_offsets(args.onnx, offsets)
-        print(f"{len(frames)} frames of seeds {args.seeds}; offsets folded into {args.onnx}")
-        return
-    if args.onnx:  # an exported network: the scan is the result, there is no checkpoint to write
-        print(f"{len(frames)} frames of seeds {args.seeds}; {args.onnx} scanned, nothing saved")
+    if args.onnx:  # an exported network has no checkpoint: fold the offsets into it, or only report them
+        if args.apply:
+            fold_offsets(args.onnx, offsets)
+        done = "offsets folded into it" if args.apply else "scanned, nothing saved"
+        print(f"{len(frames)} frames of seeds {args.seeds}; {args.onnx} {done}")
         return
     state = torch.load(args.ckpt)
     state["cov_offsets"] = offsets
@@ -627,7 +627,7 @@ def main(argv=None):
     c.add_argument("--frames", type=int, default=30, help="frames per seed")
     c.add_argument("--step", type=int, default=300,
                    help="frame index step (300: 30 frames over five minutes, like the acceptance set; "
-                        "30, the first 30 s, calibrated the committed model)")
+                        "30, the first 30 s, was the committed model's first pass)")
     c.set_defaults(func=calibrate)
     v = sub.add_parser("validate", help="KPIs on held-out synthetic frames through dashcam's detector")
     v.add_argument("--ckpt", default=CKPT)
