@@ -50,6 +50,7 @@ ONNX_PATH = os.path.join(ROOT, "engines", "standin", "dashcamnet_standin.onnx")
 COV_RADIUS = 0.25  # coverage ellipse semi-axes as a fraction of box w/h (50 % diameter)
 BOX_RADIUS = 0.40  # bbox regression trained over the central 80 % of the box
 MIN_SIZE_1080 = 10.0  # model card: objects under 10 px at 1080p are not counted
+SMALL_MAX = 3.0  # --small: the most a small object's loss is scaled up
 RARE_CROPS = 0.5  # share of crops centred on a bicycle, person or road sign
 TRAIN_SEEDS = (0, 1000)  # [lo, hi); 1000.. validation, 4242 acceptance: never trained on
 
@@ -106,7 +107,7 @@ class StandinNet(nn.Module):
 
 # ---------------------------------------------------------------- targets
 
-def make_targets(boxes, classes, ignores, height, width):
+def make_targets(boxes, classes, ignores, height, width, small=0.0):
     """DetectNet_v2 targets for one image of ``height`` x ``width`` network pixels.
 
     ``boxes`` Nx4 (x1, y1, x2, y2), ``classes`` N ints, ``ignores`` Mx4 regions.
@@ -114,6 +115,9 @@ def make_targets(boxes, classes, ignores, height, width):
     coverage 1 in the central ellipse, bbox targets over the central 80 % so that
     neighbours of the peak regress the same box (NMS then merges them), nearer
     objects (later in the list) own shared cells, and ignored regions are masked.
+    An object whose larger side is under ``small`` pixels weighs ``small / side``
+    (at most ``SMALL_MAX``) in both losses: it covers one cell against a near
+    car's dozens, and small objects are where most misses are.
     """
     gh, gw = height // STRIDE, width // STRIDE
     cov = np.zeros((NUM_CLASSES, gh, gw), np.float32)
@@ -155,12 +159,13 @@ def make_targets(boxes, classes, ignores, height, width):
             np.broadcast_to(y2 / SCALE - anc_y[:, None], (gh, gw))])
         # relative L1: a pixel of error on a small box costs more (IoU is relative)
         wx, wy = SCALE / max(w, 8.0), SCALE / max(h, 8.0)
-        weight = 1.0 if positive else 0.5
+        boost = min(small / max(w, h), SMALL_MAX) if max(w, h) < small else 1.0
+        weight = (1.0 if positive else 0.5) * boost
         bbox[ch][:, cells] = planes[:, cells]
         bbox_w[ch][:, cells] = (np.array([wx, wy, wx, wy], np.float32) * weight)[:, None]
         cov[c][cells] = 1.0 if positive else 0.0
         if positive:
-            cov_mask[c][cells] = 1.0
+            cov_mask[c][cells] = weight
 
     regs = {i: regions(i) for i in order}
     for i in order:  # rings first, far to near ...
@@ -313,12 +318,12 @@ def jitter(x, rng):
 jitter.noise = None
 
 
-def make_batch(pool, rng, batch, crop_h, crop_w):
+def make_batch(pool, rng, batch, crop_h, crop_w, small=0.0):
     xs, targets = [], [[], [], [], []]
     for _ in range(batch):
         x, b, c, ig = augment(pool[int(rng.integers(len(pool)))], rng, crop_h, crop_w)
         xs.append(x)
-        for acc, t in zip(targets, make_targets(b, c, ig, crop_h, crop_w)):
+        for acc, t in zip(targets, make_targets(b, c, ig, crop_h, crop_w, small)):
             acc.append(t)
     return jitter(torch.from_numpy(np.stack(xs)), rng), [torch.from_numpy(np.stack(t)) for t in targets]
 
@@ -394,7 +399,7 @@ def run_steps(args, state, pool, fresh, rng, t0):
                 pool[int(rng.integers(len(pool)))] = fresh.get_nowait()
             except queue.Empty:
                 break
-        x, (cov, cov_mask, bbox, bbox_w) = make_batch(pool, rng, args.batch, args.crop_h, args.crop_w)
+        x, (cov, cov_mask, bbox, bbox_w) = make_batch(pool, rng, args.batch, args.crop_h, args.crop_w, args.small)
         cov_pred, bbox_pred = forward(model, x, args.precision)
         l_cov, l_box = detection_loss(cov_pred, bbox_pred, cov, cov_mask, bbox, bbox_w,
                                       class_weights=args.class_weights)
@@ -604,6 +609,8 @@ def main(argv=None):
     t.add_argument("--box-weight", type=float, default=2.0)
     t.add_argument("--class-weights", type=float, nargs=NUM_CLASSES, default=[1.0] * NUM_CLASSES,
                    metavar="W", help="loss weight per class: car bicycle person road_sign")
+    t.add_argument("--small", type=float, default=0.0,
+                   help="objects whose larger side is under this many network pixels weigh more (0: off)")
     t.add_argument("--pool", type=int, default=2000, help="frames held in memory, refreshed while training")
     t.add_argument("--render-procs", type=int, default=2)
     t.add_argument("--threads", type=int, default=2)
