@@ -508,10 +508,32 @@ def validate(args):
                 yield image, truths_from_synthetic(truths)
 
     t0 = time.monotonic()
-    totals = evaluate(samples(), detector.detect)
-    print(format_table(totals))
+    if args.by_height:
+        recall_by_height(samples(), detector)
+    else:
+        print(format_table(evaluate(samples(), detector.detect)))
     print(f"{args.frames * len(args.seeds)} frames of seeds {args.seeds} at {args.width}x{args.height} "
           f"in {time.monotonic() - t0:.0f} s", flush=True)
+
+
+def recall_by_height(samples, detector, bands=(0, 20, 40, 80)):
+    """Recall per class and object height band (1080p pixels): where the misses are.
+
+    For each band the objects outside it become DontCare, so they are neither
+    missed nor found and a detection of one is not a false positive.
+    """
+    from dashcam.evaluate import DONTCARE, Counts, evaluate_frame
+    frames = [(truths, detector.detect(image), image.shape[0]) for image, truths in samples]
+    for lo, hi in zip(bands, bands[1:] + (float("inf"),)):
+        totals = {name: Counts() for name in detector.labels}
+        for truths, detections, height in frames:
+            k = 1080.0 / height
+            band = [t if t.label == DONTCARE or lo <= (t.y2 - t.y1) * k < hi else t._replace(label=DONTCARE)
+                    for t in truths]
+            for name, counts in evaluate_frame(detections, band, height).items():
+                totals[name].add(*counts)
+        print(f"height {lo}..{hi} px: " + ", ".join(
+            f"{name} {c.recall:.2f} of {c.tp + c.fn}" for name, c in totals.items()), flush=True)
 
 
 def fold_offsets(path, offsets):
@@ -645,6 +667,7 @@ def main(argv=None):
     v.add_argument("--step", type=int, default=1)
     v.add_argument("--width", type=int, default=1920)
     v.add_argument("--height", type=int, default=1080)
+    v.add_argument("--by-height", action="store_true", help="recall per class and object height band instead")
     v.set_defaults(func=validate)
     args = parser.parse_args(argv)
     if getattr(args, "apply", False) and not args.onnx:
