@@ -107,7 +107,7 @@ class StandinNet(nn.Module):
 
 # ---------------------------------------------------------------- targets
 
-def make_targets(boxes, classes, ignores, height, width, small=0.0, halo=False):
+def make_targets(boxes, classes, ignores, height, width, small=0.0):
     """DetectNet_v2 targets for one image of ``height`` x ``width`` network pixels.
 
     ``boxes`` Nx4 (x1, y1, x2, y2), ``classes`` N ints, ``ignores`` Mx4 regions.
@@ -117,10 +117,7 @@ def make_targets(boxes, classes, ignores, height, width, small=0.0, halo=False):
     objects (later in the list) own shared cells, and ignored regions are masked.
     An object whose larger side is under ``small`` pixels weighs ``small / side``
     (at most ``SMALL_MAX``) in both losses: it covers one cell against a near
-    car's dozens, and small objects are where most misses are. With ``halo``
-    such an object also regresses its box in the cells within one stride of its
-    centre and leaves their coverage unscored: which one cell holds a small
-    object's centre is a coin toss at a cell border, not something to punish.
+    car's dozens, and small objects are where most misses are.
     """
     gh, gw = height // STRIDE, width // STRIDE
     cov = np.zeros((NUM_CLASSES, gh, gw), np.float32)
@@ -146,15 +143,14 @@ def make_targets(boxes, classes, ignores, height, width, small=0.0, halo=False):
         dy = (mid_y[:, None] - my) / max(COV_RADIUS * h, 1.0)
         core = dx ** 2 + dy ** 2 <= 1.0
         core[min(max(int(my // STRIDE), 0), gh - 1), min(max(int(mx // STRIDE), 0), gw - 1)] = True
-        reach = STRIDE if halo and max(w, h) < small else 0.0
-        ring = ((np.abs(mid_x[None, :] - mx) <= max(BOX_RADIUS * w, reach)) &
-                (np.abs(mid_y[:, None] - my) <= max(BOX_RADIUS * h, reach))) | core
-        return core, ring, w, h, reach > 0
+        ring = ((np.abs(mid_x[None, :] - mx) <= BOX_RADIUS * w) &
+                (np.abs(mid_y[:, None] - my) <= BOX_RADIUS * h)) | core
+        return core, ring, w, h
 
     def paint(i, cells, positive):
         c = classes[i]
         x1, y1, x2, y2 = boxes[i]
-        _, _, w, h, unscored = regs[i]
+        _, _, w, h = regs[i]
         ch = slice(4 * c, 4 * c + 4)
         planes = np.stack([
             np.broadcast_to(anc_x[None, :] - x1 / SCALE, (gh, gw)),
@@ -168,8 +164,8 @@ def make_targets(boxes, classes, ignores, height, width, small=0.0, halo=False):
         bbox[ch][:, cells] = planes[:, cells]
         bbox_w[ch][:, cells] = (np.array([wx, wy, wx, wy], np.float32) * weight)[:, None]
         cov[c][cells] = 1.0 if positive else 0.0
-        if positive or unscored:
-            cov_mask[c][cells] = weight if positive else 0.0
+        if positive:
+            cov_mask[c][cells] = weight
 
     regs = {i: regions(i) for i in order}
     for i in order:  # rings first, far to near ...
@@ -322,12 +318,12 @@ def jitter(x, rng):
 jitter.noise = None
 
 
-def make_batch(pool, rng, batch, crop_h, crop_w, small=0.0, halo=False):
+def make_batch(pool, rng, batch, crop_h, crop_w, small=0.0):
     xs, targets = [], [[], [], [], []]
     for _ in range(batch):
         x, b, c, ig = augment(pool[int(rng.integers(len(pool)))], rng, crop_h, crop_w)
         xs.append(x)
-        for acc, t in zip(targets, make_targets(b, c, ig, crop_h, crop_w, small, halo)):
+        for acc, t in zip(targets, make_targets(b, c, ig, crop_h, crop_w, small)):
             acc.append(t)
     return jitter(torch.from_numpy(np.stack(xs)), rng), [torch.from_numpy(np.stack(t)) for t in targets]
 
@@ -403,7 +399,7 @@ def run_steps(args, state, pool, fresh, rng, t0):
                 pool[int(rng.integers(len(pool)))] = fresh.get_nowait()
             except queue.Empty:
                 break
-        x, (cov, cov_mask, bbox, bbox_w) = make_batch(pool, rng, args.batch, args.crop_h, args.crop_w, args.small, args.halo)
+        x, (cov, cov_mask, bbox, bbox_w) = make_batch(pool, rng, args.batch, args.crop_h, args.crop_w, args.small)
         cov_pred, bbox_pred = forward(model, x, args.precision)
         l_cov, l_box = detection_loss(cov_pred, bbox_pred, cov, cov_mask, bbox, bbox_w,
                                       class_weights=args.class_weights)
@@ -637,9 +633,6 @@ def main(argv=None):
                    metavar="W", help="loss weight per class: car bicycle person road_sign")
     t.add_argument("--small", type=float, default=0.0,
                    help="objects whose larger side is under this many network pixels weigh more (0: off)")
-    t.add_argument("--halo", action="store_true",
-                   help="with --small: such objects also train the boxes of the cells within one stride "
-                        "of their centre and leave those cells' coverage unscored")
     t.add_argument("--pool", type=int, default=2000, help="frames held in memory, refreshed while training")
     t.add_argument("--render-procs", type=int, default=2)
     t.add_argument("--threads", type=int, default=2)
