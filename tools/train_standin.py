@@ -159,7 +159,7 @@ def make_targets(boxes, classes, ignores, height, width, small=0.0):
             np.broadcast_to(y2 / SCALE - anc_y[:, None], (gh, gw))])
         # relative L1: a pixel of error on a small box costs more (IoU is relative)
         wx, wy = SCALE / max(w, 8.0), SCALE / max(h, 8.0)
-        boost = min(small / max(w, h), SMALL_MAX) if max(w, h) < small else 1.0
+        boost = min(max(small / max(w, h), 1.0), SMALL_MAX)  # 1 unless smaller than --small
         weight = (1.0 if positive else 0.5) * boost
         bbox[ch][:, cells] = planes[:, cells]
         bbox_w[ch][:, cells] = (np.array([wx, wy, wx, wy], np.float32) * weight)[:, None]
