@@ -8,7 +8,8 @@ DetectNet_v2-style network on the synthetic road world and ships it under
 ``output_bbox/BiasAdd:0`` (16x34x60), decoded with bbox scale 35, offset 0.5.
 
 Network: ResNet18 topology (7x7/2 stem, max-pool, 4 stages of 2 BasicBlocks)
-at quarter width (16-32-64-128); stage 4 keeps stride 1 like DetectNet_v2 so
+at quarter width (16-32-64-128; ``--stage3`` widens stage 3, the committed
+network's is 128); stage 4 keeps stride 1 like DetectNet_v2 so
 the output stride is 16, and is dilated (2) to widen the receptive field for
 near cars, at no extra cost.
 
@@ -77,14 +78,15 @@ class BasicBlock(nn.Module):
 class StandinNet(nn.Module):
     """DetectNet_v2 GridBox head on a narrow ResNet18; outputs (cov, bbox)."""
 
-    def __init__(self, width=WIDTH):
+    def __init__(self, width=WIDTH, stage3=0):
         super().__init__()
         c = width
+        s3 = stage3 or 4 * c  # --stage3: only stage 3 widened (its cells see the small objects' context)
         self.stem = nn.Sequential(
             nn.Conv2d(3, c, 7, 2, 3, bias=False), nn.BatchNorm2d(c), nn.ReLU(inplace=True),
             nn.MaxPool2d(3, 2, 1))
         stages, cin = [], c
-        for cout, stride, dil in ((c, 1, 1), (2 * c, 2, 1), (4 * c, 2, 1), (8 * c, 1, 2)):
+        for cout, stride, dil in ((c, 1, 1), (2 * c, 2, 1), (s3, 2, 1), (8 * c, 1, 2)):
             stages += [BasicBlock(cin, cout, stride), BasicBlock(cout, cout, 1, dil)]
             cin = cout
         self.body = nn.Sequential(*stages)
@@ -352,7 +354,7 @@ def train(args):
 
 def model_and_state(args):
     """A fresh model and optimiser, or those of the checkpoint with --resume."""
-    model = StandinNet().to(memory_format=torch.channels_last)
+    model = StandinNet(stage3=args.stage3).to(memory_format=torch.channels_last)
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=1e-4)
     step, done_s = 0, 0.0
     if args.resume and os.path.exists(CKPT):
@@ -446,7 +448,7 @@ def save(model, opt, step, elapsed, ema):
 def load_model(path=CKPT, calibrated=True):
     """The checkpoint's network, with its calibration (``calibrate``) folded into the coverage bias."""
     state = torch.load(path)
-    model = StandinNet()
+    model = StandinNet(stage3=state["model"]["body.4.conv1.weight"].shape[0])
     model.load_state_dict(state["model"])
     offsets = state.get("cov_offsets")
     if offsets and calibrated:
@@ -633,6 +635,8 @@ def main(argv=None):
                    metavar="W", help="loss weight per class: car bicycle person road_sign")
     t.add_argument("--small", type=float, default=0.0,
                    help="objects whose larger side is under this many network pixels weigh more (0: off)")
+    t.add_argument("--stage3", type=int, default=0,
+                   help="stage 3's channels (default 0: four times the stem's, %d)" % (4 * WIDTH))
     t.add_argument("--pool", type=int, default=2000, help="frames held in memory, refreshed while training")
     t.add_argument("--render-procs", type=int, default=2)
     t.add_argument("--threads", type=int, default=2)
