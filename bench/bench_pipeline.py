@@ -1,7 +1,8 @@
 """Pipeline efficiency and added latency of ``dashcam run``, on one model, in one process.
 
 1. raw backend fps: ``Detector.backend.infer(blob)`` alone, back to back, on a
-   preprocessed 1080p frame (measured before and after the runs; the mean is used).
+   preprocessed 1080p frame (measured before and after the runs; the mean is used),
+   and the median time of one call (the model's latency in the README).
 2. efficiency: the pipeline on ``synthetic://?realtime=0`` (every frame processed,
    as fast as possible) for ``--seconds``: frames processed per second / raw fps.
    Target >= 0.90.
@@ -31,18 +32,20 @@ from dashcam.pipeline import build_pipeline  # noqa: E402
 from dashcam.synthetic import SyntheticWorld  # noqa: E402
 
 
-def raw_backend_fps(config, model, seconds):
+def raw_backend(config, model, seconds):
+    """(calls per second, median seconds per call) of the backend alone."""
     detector = build_detector(config, model)
     try:
         image, _ = SyntheticWorld(seed=7).frame(0)
         blob = detector.preprocessor(image).copy()
         for _ in range(3):
             detector.backend.infer(blob)
-        count, started = 0, time.perf_counter()
+        times, started = [], time.perf_counter()
         while time.perf_counter() - started < seconds:
+            call = time.perf_counter()
             detector.backend.infer(blob)
-            count += 1
-        return count / (time.perf_counter() - started)
+            times.append(time.perf_counter() - call)
+        return len(times) / (time.perf_counter() - started), sorted(times)[len(times) // 2]
     finally:
         detector.close()
 
@@ -67,9 +70,9 @@ def main():
     config = load_config(args.config)
     folder = tempfile.mkdtemp(prefix="bench_pipeline_")
 
-    raw_before = raw_backend_fps(config, model, args.raw_seconds)
+    raw_before, p50_before = raw_backend(config, model, args.raw_seconds)
     full = pipeline_run(config, model, "synthetic://?seed=7&realtime=0", args.seconds, folder, "full")
-    raw_after = raw_backend_fps(config, model, args.raw_seconds)
+    raw_after, p50_after = raw_backend(config, model, args.raw_seconds)
     raw = (raw_before + raw_after) / 2.0
     latency_fps = args.latency_fps or min(30.0, round(full["fps_processed"] / 2.0, 1))
     paced = pipeline_run(config, model, "synthetic://?seed=7&fps={:g}".format(latency_fps),
@@ -78,6 +81,8 @@ def main():
         "model": model, "cpu_count": os.cpu_count(),
         "raw_backend_fps": {"before": round(raw_before, 2), "after": round(raw_after, 2),
                             "mean": round(raw, 2)},
+        "raw_backend_p50_ms": {"before": round(1000 * p50_before, 2),
+                               "after": round(1000 * p50_after, 2)},
         "full_speed": {k: full[k] for k in (
             "frames_processed", "fps_processed", "frames_dropped", "preprocess_p50_ms",
             "infer_p50_ms", "postprocess_p50_ms", "tracking_p50_ms", "latency_p50_ms",

@@ -353,12 +353,13 @@ def train(args):
 
 
 def model_and_state(args):
-    """A fresh model and optimiser, or those of the checkpoint with --resume."""
-    model = StandinNet(stage3=args.stage3).to(memory_format=torch.channels_last)
+    """A fresh model and optimiser, or those of the checkpoint with --resume (its own widths)."""
+    state = torch.load(CKPT) if args.resume and os.path.exists(CKPT) else None
+    stage3 = args.stage3 if state is None else stage3_width(state)
+    model = StandinNet(stage3=stage3).to(memory_format=torch.channels_last)
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=1e-4)
     step, done_s = 0, 0.0
-    if args.resume and os.path.exists(CKPT):
-        state = torch.load(CKPT)
+    if state is not None:
         model.load_state_dict(state["model"])
         opt.load_state_dict(state["opt"])
         step, done_s = state["step"], state["elapsed_s"]
@@ -445,10 +446,15 @@ def save(model, opt, step, elapsed, ema):
 
 # ---------------------------------------------------------------- export
 
+def stage3_width(state):
+    """Stage 3's channels in a checkpoint (``--stage3``), read from its first convolution."""
+    return state["model"]["body.4.conv1.weight"].shape[0]
+
+
 def load_model(path=CKPT, calibrated=True):
     """The checkpoint's network, with its calibration (``calibrate``) folded into the coverage bias."""
     state = torch.load(path)
-    model = StandinNet(stage3=state["model"]["body.4.conv1.weight"].shape[0])
+    model = StandinNet(stage3=stage3_width(state))
     model.load_state_dict(state["model"])
     offsets = state.get("cov_offsets")
     if offsets and calibrated:
