@@ -397,7 +397,7 @@ def run_steps(args, state, pool, fresh, rng, t0):
         lr = args.lr * min(1.0, frac / 0.03) * (0.02 + 0.98 * 0.5 * (1 + math.cos(math.pi * frac)))
         for g in opt.param_groups:
             g["lr"] = lr
-        for _ in range(4):
+        for _ in range(args.fresh):
             try:
                 pool[int(rng.integers(len(pool)))] = fresh.get_nowait()
             except queue.Empty:
@@ -645,6 +645,7 @@ def main(argv=None):
                    help="stage 3's channels (default 0: four times the stem's, %d)" % (4 * WIDTH))
     t.add_argument("--pool", type=int, default=2000, help="frames held in memory, refreshed while training")
     t.add_argument("--render-procs", type=int, default=2)
+    t.add_argument("--fresh", type=int, default=4, help="at most this many new frames into the pool per step")
     t.add_argument("--threads", type=int, default=2)
     t.add_argument("--precision", choices=("bf16", "fp32"), default="bf16",
                    help="trunk arithmetic while training (weights and export stay fp32); "
