@@ -11,7 +11,8 @@ Network: ResNet18 topology (7x7/2 stem, max-pool, 4 stages of 2 BasicBlocks)
 at quarter width (16-32-64-128; ``--stage3`` widens stage 3, the committed
 network's is 128); stage 4 keeps stride 1 like DetectNet_v2 so
 the output stride is 16, and is dilated (2) to widen the receptive field for
-near cars, at no extra cost.
+near cars, at no extra cost. ``--lateral`` adds stage 2's stride-8 features
+to the heads' input (tried in run 15, not in the committed recipe).
 
 Needs PyTorch (CPU wheel), onnx and onnxruntime; never a runtime dependency.
 
@@ -78,7 +79,7 @@ class BasicBlock(nn.Module):
 class StandinNet(nn.Module):
     """DetectNet_v2 GridBox head on a narrow ResNet18; outputs (cov, bbox)."""
 
-    def __init__(self, width=WIDTH, stage3=0):
+    def __init__(self, width=WIDTH, stage3=0, lateral=False):
         super().__init__()
         c = width
         s3 = stage3 or 4 * c  # --stage3: only stage 3 widened (its cells see the small objects' context)
@@ -90,6 +91,10 @@ class StandinNet(nn.Module):
             stages += [BasicBlock(cin, cout, stride), BasicBlock(cout, cout, 1, dil)]
             cin = cout
         self.body = nn.Sequential(*stages)
+        self.lateral = None
+        if lateral:  # --lateral: stage 2's stride-8 detail straight to the heads (output stride stays 16)
+            self.lateral = nn.Sequential(nn.Conv2d(2 * c, cin, 3, 2, 1, bias=False), nn.BatchNorm2d(cin))
+            nn.init.zeros_(self.lateral[1].weight)  # starts as the plain network
         self.cov = nn.Conv2d(cin, NUM_CLASSES, 1)
         self.bbox = nn.Conv2d(cin, 4 * NUM_CLASSES, 1)
         nn.init.constant_(self.cov.bias, -4.6)  # start at p = 0.01: few positives
@@ -101,7 +106,11 @@ class StandinNet(nn.Module):
         return self.heads(self.trunk(x))
 
     def trunk(self, x):
-        return self.body(self.stem(x))
+        x = self.stem(x)
+        if self.lateral is None:
+            return self.body(x)
+        fine = self.body[:4](x)  # stages 1 and 2: stride 8
+        return F.relu(self.body[4:](fine) + self.lateral(fine))
 
     def heads(self, f):
         return torch.sigmoid(self.cov(f)), self.bbox(f)
@@ -355,8 +364,8 @@ def train(args):
 def model_and_state(args):
     """A fresh model and optimiser, or those of the checkpoint with --resume (its own widths)."""
     state = torch.load(CKPT) if args.resume and os.path.exists(CKPT) else None
-    stage3 = args.stage3 if state is None else stage3_width(state)
-    model = StandinNet(stage3=stage3).to(memory_format=torch.channels_last)
+    model = StandinNet(stage3=args.stage3, lateral=args.lateral) if state is None else network_of(state)
+    model = model.to(memory_format=torch.channels_last)
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=1e-4)
     step, done_s = 0, 0.0
     if state is not None:
@@ -446,15 +455,17 @@ def save(model, opt, step, elapsed, ema):
 
 # ---------------------------------------------------------------- export
 
-def stage3_width(state):
-    """Stage 3's channels in a checkpoint (``--stage3``), read from its first convolution."""
-    return state["model"]["body.4.conv1.weight"].shape[0]
+def network_of(state):
+    """An untrained network shaped like a checkpoint's: stage 3's channels (``--stage3``,
+    read from its first convolution) and whether it has the ``--lateral`` branch."""
+    weights = state["model"]
+    return StandinNet(stage3=weights["body.4.conv1.weight"].shape[0], lateral="lateral.0.weight" in weights)
 
 
 def load_model(path=CKPT, calibrated=True):
     """The checkpoint's network, with its calibration (``calibrate``) folded into the coverage bias."""
     state = torch.load(path)
-    model = StandinNet(stage3=stage3_width(state))
+    model = network_of(state)
     model.load_state_dict(state["model"])
     offsets = state.get("cov_offsets")
     if offsets and calibrated:
@@ -643,6 +654,8 @@ def main(argv=None):
                    help="objects whose larger side is under this many network pixels weigh more (0: off)")
     t.add_argument("--stage3", type=int, default=0,
                    help="stage 3's channels (default 0: four times the stem's, %d)" % (4 * WIDTH))
+    t.add_argument("--lateral", action="store_true",
+                   help="feed stage 2's stride-8 features to the heads through a strided convolution")
     t.add_argument("--pool", type=int, default=2000, help="frames held in memory, refreshed while training")
     t.add_argument("--render-procs", type=int, default=2)
     t.add_argument("--fresh", type=int, default=4, help="at most this many new frames into the pool per step")
