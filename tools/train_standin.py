@@ -558,6 +558,8 @@ def validate(args):
     t0 = time.monotonic()
     if args.by_height:
         recall_by_height(samples(), detector)
+    elif args.best_iou:
+        best_iou_by_height(samples(), detector)
     else:
         print(format_table(evaluate(samples(), detector.detect)))
     print(f"{args.frames * len(args.seeds)} frames of seeds {args.seeds} at {args.width}x{args.height} "
@@ -582,6 +584,39 @@ def recall_by_height(samples, detector, bands=(0, 20, 40, 80)):
                 totals[name].add(*counts)
         print(f"height {lo}..{hi} px: " + ", ".join(
             f"{name} {c.recall:.2f} of {c.tp + c.fn}" for name, c in totals.items()), flush=True)
+
+
+def best_iou_by_height(samples, detector, bands=(0, 20, 40, 80)):
+    """Each counted object's best IoU with a box of its own class, per height band.
+
+    Tells a miss the network did not see (no box) from one it boxed too
+    loosely (IoU at most 0.5) or mistook for another class (a box of another
+    class above 0.5): different levers. Without the one-to-one match, so a
+    share above 0.5 can exceed the recall slightly.
+    """
+    from dashcam.evaluate import MIN_SIZE_1080, iou, is_counted
+    kinds = ("> 0.5", "0.25..0.5", "0..0.25", "other class", "no box")
+    tally = {}
+    for image, truths in samples:
+        k = 1080.0 / image.shape[0]
+        detections = detector.detect(image)
+        for t in truths:
+            if t.label not in detector.labels or not is_counted(t[1:], MIN_SIZE_1080 / k):
+                continue
+            same = [d.box for d in detections if d.label == t.label]
+            other = [d.box for d in detections if d.label != t.label]
+            best = iou(same, [t[1:]]).max() if same else 0.0
+            if best > 0.25:
+                kind = kinds[0] if best > 0.5 else kinds[1]
+            elif other and iou(other, [t[1:]]).max() > 0.5:
+                kind = kinds[3]
+            else:
+                kind = kinds[2] if best > 0 else kinds[4]
+            band = max(lo for lo in bands if (t.y2 - t.y1) * k >= lo)
+            row = tally.setdefault((t.label, band), dict.fromkeys(kinds, 0))
+            row[kind] += 1
+    for (label, band), row in sorted(tally.items(), key=lambda kv: (detector.labels.index(kv[0][0]), kv[0][1])):
+        print(f"{label} {band}+ px: " + ", ".join(f"{kind} {n}" for kind, n in row.items()), flush=True)
 
 
 def fold_offsets(path, offsets):
@@ -723,6 +758,8 @@ def main(argv=None):
     v.add_argument("--width", type=int, default=1920)
     v.add_argument("--height", type=int, default=1080)
     v.add_argument("--by-height", action="store_true", help="recall per class and object height band instead")
+    v.add_argument("--best-iou", action="store_true",
+                   help="per class and height band, how each object's best box of its class overlaps it instead")
     v.set_defaults(func=validate)
     args = parser.parse_args(argv)
     if getattr(args, "apply", False) and not args.onnx:
