@@ -594,20 +594,22 @@ def best_iou_by_height(samples, detector, bands=(0, 20, 40, 80)):
     class above 0.5): different levers. Without the one-to-one match, so a
     share above 0.5 can exceed the recall slightly.
     """
-    from dashcam.evaluate import MIN_SIZE_1080, iou, is_counted
+    from dashcam.evaluate import LABELS, MIN_SIZE_1080, canonical_label, iou, is_counted
     kinds = ("> 0.5", "0.25..0.5", "0..0.25", "other class", "no box")
     tally = {}
     for image, truths in samples:
         k = 1080.0 / image.shape[0]
-        detections = detector.detect(image)
+        detections = [(canonical_label(d.label) or d.label, d.box) for d in detector.detect(image)]
         for t in truths:
-            if t.label not in detector.labels or not is_counted(t[1:], MIN_SIZE_1080 / k):
+            if t.label not in LABELS or not is_counted(t[1:], MIN_SIZE_1080 / k):
                 continue
-            same = [d.box for d in detections if d.label == t.label]
-            other = [d.box for d in detections if d.label != t.label]
+            same = [box for label, box in detections if label == t.label]
+            other = [box for label, box in detections if label != t.label]
             best = iou(same, [t[1:]]).max() if same else 0.0
-            if best > 0.25:
-                kind = kinds[0] if best > 0.5 else kinds[1]
+            if best > 0.5:
+                kind = kinds[0]
+            elif best > 0.25:
+                kind = kinds[1]
             elif other and iou(other, [t[1:]]).max() > 0.5:
                 kind = kinds[3]
             else:
@@ -615,7 +617,7 @@ def best_iou_by_height(samples, detector, bands=(0, 20, 40, 80)):
             band = max(lo for lo in bands if (t.y2 - t.y1) * k >= lo)
             row = tally.setdefault((t.label, band), dict.fromkeys(kinds, 0))
             row[kind] += 1
-    for (label, band), row in sorted(tally.items(), key=lambda kv: (detector.labels.index(kv[0][0]), kv[0][1])):
+    for (label, band), row in sorted(tally.items(), key=lambda kv: (LABELS.index(kv[0][0]), kv[0][1])):
         print(f"{label} {band}+ px: " + ", ".join(f"{kind} {n}" for kind, n in row.items()), flush=True)
 
 
