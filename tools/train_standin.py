@@ -617,8 +617,10 @@ def best_iou_by_height(samples, detector, bands=(0, 20, 40, 80)):
             band = max(lo for lo in bands if (t.y2 - t.y1) * k >= lo)
             row = tally.setdefault((t.label, band), dict.fromkeys(kinds, 0))
             row[kind] += 1
+    upper = dict(zip(bands, bands[1:] + (float("inf"),)))
     for (label, band), row in sorted(tally.items(), key=lambda kv: (LABELS.index(kv[0][0]), kv[0][1])):
-        print(f"{label} {band}+ px: " + ", ".join(f"{kind} {n}" for kind, n in row.items()), flush=True)
+        print(f"{label} {band}..{upper[band]} px: " + ", ".join(f"{kind} {n}" for kind, n in row.items()),
+              flush=True)
 
 
 def fold_offsets(path, offsets):
@@ -759,9 +761,12 @@ def main(argv=None):
     v.add_argument("--step", type=int, default=1)
     v.add_argument("--width", type=int, default=1920)
     v.add_argument("--height", type=int, default=1080)
-    v.add_argument("--by-height", action="store_true", help="recall per class and object height band instead")
-    v.add_argument("--best-iou", action="store_true",
-                   help="per class and height band, how each object's best box of its class overlaps it instead")
+    breakdown = v.add_mutually_exclusive_group()
+    breakdown.add_argument("--by-height", action="store_true",
+                           help="recall per class and object height band instead")
+    breakdown.add_argument("--best-iou", action="store_true",
+                           help="per class and height band, how each object's best box of its class "
+                                "overlaps it instead")
     v.set_defaults(func=validate)
     args = parser.parse_args(argv)
     if getattr(args, "apply", False) and not args.onnx:
