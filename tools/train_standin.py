@@ -55,6 +55,7 @@ BOX_RADIUS = 0.40  # bbox regression trained over the central 80 % of the box
 MIN_SIZE_1080 = 10.0  # model card: objects under 10 px at 1080p are not counted
 SMALL_MAX = 3.0  # --small: the most a small object's loss is scaled up
 RARE_CROPS = 0.5  # share of crops centred on a bicycle, person or road sign
+HEIGHT_BANDS = ((0, 20), (20, 40), (40, 80), (80, float("inf")))  # object height at 1080p, px
 TRAIN_SEEDS = (0, 1000)  # [lo, hi); 1000.. validation, 4242 acceptance: never trained on
 
 
@@ -566,7 +567,7 @@ def validate(args):
           f"in {time.monotonic() - t0:.0f} s", flush=True)
 
 
-def recall_by_height(samples, detector, bands=(0, 20, 40, 80)):
+def recall_by_height(samples, detector):
     """Recall per class and object height band (1080p pixels): where the misses are.
 
     For each band the objects outside it become DontCare, so they are neither
@@ -574,7 +575,7 @@ def recall_by_height(samples, detector, bands=(0, 20, 40, 80)):
     """
     from dashcam.evaluate import DONTCARE, Counts, evaluate_frame
     frames = [(truths, detector.detect(image), image.shape[0]) for image, truths in samples]
-    for lo, hi in zip(bands, bands[1:] + (float("inf"),)):
+    for lo, hi in HEIGHT_BANDS:
         totals = {name: Counts() for name in detector.labels}
         for truths, detections, height in frames:
             k = 1080.0 / height
@@ -586,7 +587,7 @@ def recall_by_height(samples, detector, bands=(0, 20, 40, 80)):
             f"{name} {c.recall:.2f} of {c.tp + c.fn}" for name, c in totals.items()), flush=True)
 
 
-def best_iou_by_height(samples, detector, bands=(0, 20, 40, 80)):
+def best_iou_by_height(samples, detector):
     """Each counted object's best IoU with a box of its own class, per height band.
 
     Tells a miss the network did not see (no box) from one it boxed too
@@ -614,12 +615,11 @@ def best_iou_by_height(samples, detector, bands=(0, 20, 40, 80)):
                 kind = kinds[3]
             else:
                 kind = kinds[2] if best > 0 else kinds[4]
-            band = max(lo for lo in bands if (t.y2 - t.y1) * k >= lo)
+            band = next(b for b in HEIGHT_BANDS if b[0] <= (t.y2 - t.y1) * k < b[1])
             row = tally.setdefault((t.label, band), dict.fromkeys(kinds, 0))
             row[kind] += 1
-    upper = dict(zip(bands, bands[1:] + (float("inf"),)))
-    for (label, band), row in sorted(tally.items(), key=lambda kv: (LABELS.index(kv[0][0]), kv[0][1])):
-        print(f"{label} {band}..{upper[band]} px: " + ", ".join(f"{kind} {n}" for kind, n in row.items()),
+    for (label, (lo, hi)), row in sorted(tally.items(), key=lambda kv: (LABELS.index(kv[0][0]), kv[0][1])):
+        print(f"{label} {lo}..{hi} px: " + ", ".join(f"{kind} {n}" for kind, n in row.items()),
               flush=True)
 
 
