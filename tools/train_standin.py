@@ -567,6 +567,11 @@ def validate(args):
           f"in {time.monotonic() - t0:.0f} s", flush=True)
 
 
+def height_band(truth, k):
+    """The ``HEIGHT_BANDS`` entry holding ``truth``'s height at 1080p (``k``: 1080 / frame height)."""
+    return next(b for b in HEIGHT_BANDS if b[0] <= (truth.y2 - truth.y1) * k < b[1])
+
+
 def recall_by_height(samples, detector):
     """Recall per class and object height band (1080p pixels): where the misses are.
 
@@ -579,7 +584,7 @@ def recall_by_height(samples, detector):
         totals = {name: Counts() for name in detector.labels}
         for truths, detections, height in frames:
             k = 1080.0 / height
-            band = [t if t.label == DONTCARE or lo <= (t.y2 - t.y1) * k < hi else t._replace(label=DONTCARE)
+            band = [t if t.label == DONTCARE or height_band(t, k) == (lo, hi) else t._replace(label=DONTCARE)
                     for t in truths]
             for name, counts in evaluate_frame(detections, band, height).items():
                 totals[name].add(*counts)
@@ -615,8 +620,7 @@ def best_iou_by_height(samples, detector):
                 kind = kinds[3]
             else:
                 kind = kinds[2] if best > 0 else kinds[4]
-            band = next(b for b in HEIGHT_BANDS if b[0] <= (t.y2 - t.y1) * k < b[1])
-            row = tally.setdefault((t.label, band), dict.fromkeys(kinds, 0))
+            row = tally.setdefault((t.label, height_band(t, k)), dict.fromkeys(kinds, 0))
             row[kind] += 1
     for (label, (lo, hi)), row in sorted(tally.items(), key=lambda kv: (LABELS.index(kv[0][0]), kv[0][1])):
         print(f"{label} {lo}..{hi} px: " + ", ".join(f"{kind} {n}" for kind, n in row.items()),
