@@ -13,7 +13,7 @@ network's is 128); stage 4 keeps stride 1 like DetectNet_v2 so
 the output stride is 16, and is dilated (2) to widen the receptive field for
 near cars, at no extra cost. ``--lateral`` adds stage 2's stride-8 features
 to the heads' input and ``--iou-weight`` a GIoU term to the box loss (both in
-the committed recipe, run 17).
+the committed recipe, run 19).
 
 Needs PyTorch (CPU wheel), onnx and onnxruntime; never a runtime dependency.
 
