@@ -27,8 +27,9 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "app"))
 
 from dashcam.config import load_config  # noqa: E402
-from dashcam.detector import build_detector, default_model_path  # noqa: E402
-from dashcam.pipeline import build_pipeline  # noqa: E402
+from dashcam.inference import build_detector  # noqa: E402
+from dashcam.paths import default_model_path  # noqa: E402
+from dashcam.runtime import build_pipeline  # noqa: E402
 from dashcam.synthetic import SyntheticWorld  # noqa: E402
 
 

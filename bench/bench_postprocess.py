@@ -13,10 +13,10 @@ import pytest
 from sklearn.cluster import DBSCAN
 
 from candidates import object_candidates
-from dashcam.clustering import Scratch, cluster, dbscan, nms
 from dashcam.config import ClassAttrs
-from dashcam.detectnet import BBOX_SCALE, GridDecoder
-from dashcam.preprocess import Preprocessor
+from dashcam.inference.clustering import Scratch, cluster, dbscan, nms
+from dashcam.inference.detectnet import BBOX_SCALE, GridDecoder
+from dashcam.inference.preprocess import Preprocessor
 
 CANDIDATES = 500
 

@@ -2,9 +2,9 @@
 
 Two figures, both on a real SQLite file (WAL, synchronous=FULL unless --synchronous):
 
-1. capacity: one-second batches (``--fps`` frames x ``--boxes`` detections) written
+1. capacity: one-second batches (100 frame records x ``--boxes`` detections) written
    back to back through ``EventStore.write``, one transaction each; rows/s = rows /
-   time spent writing. Above the target, a second's batch takes well under a second.
+   time spent writing (turning records into rows included). Above the target, a second's batch takes well under a second.
 2. sustained: the real ``EventLoggerWorker`` fed ``--rate`` rows/s in real time for
    ``--seconds`` with ``min_commit_interval=1`` (one commit a second); it keeps up if
    every row is committed, the queue stays short and no commit takes a second.
@@ -21,39 +21,41 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "app"))
 
-from dashcam.detection import Detection  # noqa: E402
-from dashcam.event_logger import EventLoggerWorker  # noqa: E402
-from dashcam.inference import FrameRecord  # noqa: E402
-from dashcam.status import percentile  # noqa: E402
-from dashcam.store import EventStore  # noqa: E402
-from dashcam.timestamps import iso_utc  # noqa: E402
+from dashcam.metrics import percentile  # noqa: E402
+from dashcam.records import Detection, FrameRecord  # noqa: E402
+from dashcam.store import EventLoggerWorker, EventStore  # noqa: E402
+
+
+def frame_detections(boxes):
+    """``boxes`` detections of one frame, and their track ids."""
+    return ([Detection(0, "car", 0.9, 10.0 * k, 20.0, 10.0 * k + 50, 80.0) for k in range(boxes)],
+            list(range(boxes)))
 
 
 def capacity(path, seconds, fps, boxes, synchronous):
+    detections, ids = frame_detections(boxes)
     with EventStore(path, synchronous=synchronous) as store:
         run = store.begin_run(time.time(), "bench")
         frame_index, spent, rows, worst = 0, 0.0, 0, 0.0
         for second in range(seconds):
             batch = []
             for _ in range(fps):
-                ts = iso_utc(time.time())
-                batch.extend((frame_index, ts, k, "car", 0.9, 10.0 * k, 20.0, 10.0 * k + 50, 80.0)
-                             for k in range(boxes))
+                batch.append(FrameRecord(frame_index, time.monotonic(), time.time(), detections,
+                                         ids, 0.0, [], []))
                 frame_index += 1
             started = time.perf_counter()
-            store.write(run, detections=batch)
+            written = store.write(run, batch)
             took = time.perf_counter() - started
             spent += took
             worst = max(worst, took)
-            rows += len(batch)
+            rows += written.rows["detections"]
     return {"rows": rows, "rows_per_s": round(rows / spent), "batch_rows": fps * boxes,
             "worst_batch_s": round(worst, 4)}
 
 
 def sustained(path, seconds, rate, boxes, synchronous):
     fps = rate / float(boxes)
-    detections = [Detection(0, "car", 0.9, 10.0 * k, 20.0, 10.0 * k + 50, 80.0) for k in range(boxes)]
-    ids = list(range(boxes))
+    detections, ids = frame_detections(boxes)
     with EventStore(path, synchronous=synchronous) as store:
         run = store.begin_run(time.time(), "bench")
         logger = EventLoggerWorker(store, run, min_commit_interval=1.0, queue_size=100000)

@@ -12,11 +12,12 @@ import numpy as np
 import pytest
 
 from dashcam import events as ev
-from dashcam.capture import (CaptureWorker, Frame, LatestFrame, SlotClosed, backoff_delay,
-                             pacing_delay)
+from dashcam.capture.sources import (check_source, csi_pipeline, gstreamer_available, open_source,
+                                     require_gstreamer, split_query)
+from dashcam.capture.worker import CaptureWorker, backoff_delay, pacing_delay
 from dashcam.errors import SourceError
-from dashcam.sources import (check_source, csi_pipeline, gstreamer_available, open_source,
-                             require_gstreamer, split_query)
+from dashcam.records import Frame
+from dashcam.slot import LatestFrame, SlotClosed
 from videos import write_video
 
 

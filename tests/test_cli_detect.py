@@ -64,13 +64,27 @@ def test_several_images_map_path_to_array_and_draw(tmp_path, capsys, tiny_model_
     assert drawn is not None and drawn.shape == (544, 960, 3)
 
 
-def test_unreadable_image_and_missing_model_exit_2_with_one_line(tmp_path, capsys, tiny_model_path):
-    bad = tmp_path / "bad.jpg"
+def test_an_unreadable_image_is_reported_and_the_others_still_done(tmp_path, capsys,
+                                                                   tiny_model_path):
+    bad = tmp_path / "junk.png"
     bad.write_bytes(b"not an image")
-    assert main(["detect", str(bad), "--model", tiny_model_path]) == 2
-    err = capsys.readouterr().err
+    good = paint(tmp_path / "good.png", cells=[(20, 10)])
+    assert main(["detect", good, str(bad), "--model", tiny_model_path, "--json"]) == 1
+    out, err = capsys.readouterr()
     assert err.count("\n") == 1 and "cannot read image" in err and str(bad) in err
+    assert [d["label"] for d in json.loads(out)[good]] == ["car"] and str(bad) not in out
+    assert main(["detect", str(bad), "--model", tiny_model_path]) == 1
+    out, err = capsys.readouterr()
+    assert out == "" and err.count("\n") == 1
+
+
+def test_a_missing_model_or_an_unwritable_drawing_exits_2_with_one_line(tmp_path, capsys,
+                                                                       tiny_model_path):
     good = paint(tmp_path / "good.png")
     assert main(["detect", good, "--model", str(tmp_path / "missing.onnx")]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "model file not found" in err
+    assert main(["detect", good, "--model", tiny_model_path, "--draw", str(tmp_path / "out.xyz")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "out.xyz" in err and ".png, .jpg" in err
+    assert not (tmp_path / "out.xyz").exists()

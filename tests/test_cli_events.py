@@ -19,14 +19,14 @@ def db(tmp_path):
     path = str(tmp_path / "dashcam.db")
     with EventStore(path) as store:
         run = store.begin_run(T0, "0.1.0")
-        store.write(run, events=[
+        store.write(run, [
             ev.run_started(T0, {"run_id": run}),
             ev.Event(ev.OBJECT_APPEARED, T0 + 10, None, "car", 1, ev.INFO, {"confidence": 0.9}),
             ev.Event(ev.OBJECT_APPEARED, T0 + 20, None, "person", 2, ev.INFO, {"confidence": 0.7}),
             ev.camera_lost(T0 + 30, "csi://0", "no frame"),
         ])
-        store.write(run, events=[
-            ev.Event(ev.OBJECT_LEFT, T0 + 20, T0 + 40, "person", 2, ev.INFO, {"frames": 9})])
+        store.write(run, [
+            ev.Event(ev.OBJECT_LEFT, T0 + 40, T0 + 40, "person", 2, ev.INFO, {"frames": 9})])
     return path
 
 
@@ -49,11 +49,14 @@ def test_filters_by_type_and_label_as_json(db, capsys):
 
 def test_filters_by_time_and_repeated_or_comma_separated_values(db, capsys):
     _, out, _ = run_events(capsys, "--db", db, "--since", iso_utc(T0 + 15), "--until",
-                           iso_utc(T0 + 30), "--json")
-    assert [r["type"] for r in json.loads(out)] == ["object_appeared", "object_left"]
+                           iso_utc(T0 + 35), "--json")
+    assert [r["type"] for r in json.loads(out)] == ["object_appeared", "camera_lost"]
+    # object_left is stamped when the person left (T0 + 40), not when it appeared
+    _, out, _ = run_events(capsys, "--db", db, "--since", iso_utc(T0 + 35), "--json")
+    assert [(r["type"], r["ts_start"]) for r in json.loads(out)] == [("object_left", iso_utc(T0 + 40))]
     _, out, _ = run_events(capsys, "--db", db, "--type", "run_started,camera_lost",
                            "--type", "object_left", "--json")
-    assert [r["type"] for r in json.loads(out)] == ["run_started", "object_left", "camera_lost"]
+    assert [r["type"] for r in json.loads(out)] == ["run_started", "camera_lost", "object_left"]
 
 
 def test_csv_has_a_header_and_json_data(db, capsys):
@@ -65,7 +68,9 @@ def test_csv_has_a_header_and_json_data(db, capsys):
 
 def test_table_output_and_no_match(db, capsys):
     _, out, _ = run_events(capsys, "--db", db, "--type", "camera_lost")
-    assert out.startswith(iso_utc(T0 + 30)) and "csi://0" in out
+    header, line = out.splitlines()
+    assert header.split() == ["ts_start", "ts_end", "type", "label", "track", "severity", "data"]
+    assert line.startswith(iso_utc(T0 + 30)) and "csi://0" in line
     status, out, err = run_events(capsys, "--db", db, "--label", "bicycle")
     assert status == 0 and out == "" and "no events match" in err
 
@@ -75,3 +80,21 @@ def test_missing_store_and_bad_time_fail_with_the_fix(tmp_path, capsys):
     assert status == 2 and "no store at" in err and "dashcam run" in err
     status, _, err = run_events(capsys, "--db", str(tmp_path / "none.db"), "--since", "soon")
     assert status == 2 and "ISO-8601" in err
+
+
+@pytest.mark.parametrize("flag, value, listed", [
+    ("--type", "bogus", "object_appeared, object_left"),
+    ("--label", "truck", "bicycle, car, person, road_sign"),
+])
+def test_an_unknown_type_or_label_is_an_error_listing_the_known_ones(db, capsys, flag, value,
+                                                                   listed):
+    status, out, err = run_events(capsys, "--db", db, flag, "car," + value if flag == "--label"
+                                  else "camera_lost," + value)
+    assert status == 2 and out == ""
+    assert err.count("\n") == 1 and repr(value) in err and listed in err
+
+
+@pytest.mark.parametrize("since", ["2026-13-01", "garbage", "2026-02-30T10:00"])
+def test_an_impossible_date_gets_the_same_one_line_error(db, capsys, since):
+    status, _, err = run_events(capsys, "--db", db, "--since", since)
+    assert status == 2 and err.count("\n") == 1 and "ISO-8601" in err and repr(since) in err

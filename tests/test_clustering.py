@@ -5,30 +5,12 @@ import numpy as np
 import pytest
 from sklearn.cluster import DBSCAN
 
-from dashcam.clustering import Scratch, cluster, dbscan, dbscan_labels, iou_matrix, nms, overlap_at_least
+from candidates import object_candidates, reference_iou
 from dashcam.config import ClassAttrs
-from candidates import object_candidates
+from dashcam.inference.clustering import Scratch, cluster, dbscan, dbscan_labels, nms, overlap_at_least
 
 
-def reference_iou(boxes):
-    """A plain double loop: the convention documented in dashcam.clustering."""
-    out = np.zeros((len(boxes), len(boxes)))
-    for i, a in enumerate(boxes.astype(np.float64)):
-        for j, b in enumerate(boxes.astype(np.float64)):
-            iw = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
-            ih = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
-            union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - iw * ih
-            out[i, j] = iw * ih / union
-    return out
-
-
-def test_iou_matrix_matches_the_definition():
-    boxes = np.array([[0, 0, 10, 10], [5, 5, 15, 15], [20, 20, 30, 40], [0, 0, 10, 10]], np.float32)
-    assert iou_matrix(boxes) == pytest.approx(reference_iou(boxes), abs=1e-6)
-    assert iou_matrix(boxes)[0, 1] == pytest.approx(25.0 / 175.0)
-
-
-def test_overlap_at_least_agrees_with_the_iou_matrix():
+def test_overlap_at_least_agrees_with_the_iou_definition():
     boxes, _ = object_candidates(np.random.default_rng(1), 200)
     iou = reference_iou(boxes)
     for threshold in (0.3, 0.5, 0.8):

@@ -9,7 +9,7 @@ from dashcam.cli import main
 from dashcam.config import load_config
 from dashcam.errors import ConfigError
 
-# DeepStream's config_infer_primary_dashcamnet.txt for the ONNX model (values from MISSION.md).
+# DeepStream's config_infer_primary_dashcamnet.txt for the ONNX model (deepstream_tao_apps' values).
 NVINFER = """\
 [property]
 gpu-id=0
@@ -100,10 +100,26 @@ def test_our_ini_layers_over_the_defaults(tmp_path):
     assert config.class_params(3).topk == 5 and config.class_params(3).detected_min_w == 8
 
 
-def test_unknown_keys_are_ignored_with_a_debug_log(tmp_path, caplog):
+def test_unknown_keys_and_sections_of_our_own_file_warn_with_the_nearest_name(tmp_path, caplog):
+    path = write(tmp_path / "d.ini", "[property]\ncluster_mode = 1\n[trackin]\nmin-hits = 2\n"
+                                     "[class-attrs-0]\ntopkk = 3\n")
+    config = load_config(path)
+    assert config.property.cluster_mode == 2 and config.tracking.min_hits == 3
+    warnings = sorted(r.getMessage() for r in caplog.records if r.levelname == "WARNING")
+    assert warnings == [
+        path + ": [class-attrs-0] topkk is not a key of this section, ignored; did you mean topk?",
+        path + ": [property] cluster_mode is not a key of this section, ignored; did you mean cluster-mode?",
+        path + ": [trackin] is not a dashcam section, ignored; did you mean tracking?",
+    ]
+
+
+def test_a_deepstream_file_keeps_its_other_keys_quiet(tmp_path, caplog):
     caplog.set_level("DEBUG")
-    config = load_config(write(tmp_path / "d.ini", "[property]\ngpu-id = 0\n"))
-    assert config.property.cluster_mode == 2
+    path = write(tmp_path / "nv.txt", "[property]\ngpu-id = 0\nmodel-engine-file = x.engine\n"
+                                      "[class-attrs-all]\npre-cluster-threshold = 0.3\n")
+    config = load_config(nvinfer_path=path)
+    assert config.class_params(0).pre_cluster_threshold == 0.3
+    assert not [r for r in caplog.records if r.levelname == "WARNING"]
     assert "gpu-id is not a dashcam key" in caplog.text
 
 

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from dashcam.detectnet import GridDecoder
+from dashcam.inference.detectnet import GridDecoder
 
 
 def tensors(classes=4, grid_h=34, grid_w=60):

@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 
 from dashcam.cli import main
-from dashcam.detection import Detection
 from dashcam.errors import DashcamError
-from dashcam.evaluate import (DONTCARE, Counts, Truth, canonical_label, dataset_pairs, evaluate,
-                              evaluate_frame, match_class)
+from dashcam.evaluation.evaluate import (DONTCARE, Counts, Truth, canonical_label, dataset_pairs,
+                                         evaluate, evaluate_frame, match_class)
+from dashcam.records import Detection
 
 CAR = (100.0, 100.0, 200.0, 200.0)
 

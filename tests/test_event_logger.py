@@ -1,10 +1,13 @@
-"""The event logger thread on a real store file: batching, sampling, draining, failures."""
+"""The event logger thread on a real store file: batching, draining, failures, fan-out."""
+
+import threading
+
+import pytest
 
 from dashcam import events as ev
-from dashcam.detection import Detection
-from dashcam.event_logger import EventLoggerWorker, StatsRecord
-from dashcam.inference import FrameRecord
-from dashcam.store import EventStore, StoreReader
+from dashcam.fanout import FanOut, Subscriber
+from dashcam.records import Detection, FrameRecord, StatsRecord
+from dashcam.store import EventLoggerWorker, EventStore, StoreReader
 
 T0 = 1700000000.0
 
@@ -40,49 +43,67 @@ def test_stop_commits_everything_submitted(tmp_path):
         assert (row["frame_index"], row["track_id"], row["ts"]) == (0, 0, "2023-11-14T22:13:20.000Z")
 
 
-def test_sampled_mode_keeps_one_frame_per_interval(tmp_path):
-    path = str(tmp_path / "dashcam.db")
-    times = [0.0, 0.3, 0.6, 1.0, 1.2, 2.1]
-    logger = run_logger(path, [record(i, t) for i, t in enumerate(times)],
-                        detections="sampled", sample_interval=1.0)
-    with StoreReader(path) as reader:
-        frames = [r["frame_index"] for r in reader.db.query(
-            "SELECT DISTINCT frame_index FROM detections ORDER BY frame_index")]
-    assert frames == [0, 3, 5] and logger.frames == 6
-
-
 def test_a_full_queue_refuses_and_counts(tmp_path):
     with EventStore(str(tmp_path / "dashcam.db")) as store:
         logger = EventLoggerWorker(store, store.begin_run(T0, "0.1.0"), queue_size=2)
         assert logger.submit(record(0, 0.0)) and logger.submit(record(1, 0.1))
         assert not logger.submit(record(2, 0.2))
-        assert logger.rejected == 1
+        assert logger.dropped == 1
 
 
-def test_a_failing_batch_or_listener_does_not_stop_the_logger(tmp_path):
+def test_a_failing_batch_does_not_stop_the_logger(tmp_path):
     path = str(tmp_path / "dashcam.db")
-    heard = []
-
-    def broken(event_id, event):
-        raise RuntimeError("sink unplugged")
-
-    def listener(event_id, event):
-        heard.append((event_id, event.type))
-
     with EventStore(path) as store:
         run = store.begin_run(T0, "0.1.0")
-        logger = EventLoggerWorker(store, run, listeners=[broken, listener],
-                                   min_commit_interval=0.0)
+        logger = EventLoggerWorker(store, run, min_commit_interval=0.0)
         # Not started: items are queued, then written in batches as the thread drains them.
-        bad = record(0, 0.0, label=None)            # NOT NULL label: the batch is refused
-        logger.submit(bad)
+        logger.submit(record(0, 0.0, label=None))            # NOT NULL label: the batch is refused
         logger.start()
-        logger.stop(timeout=5.0)
-        logger2 = EventLoggerWorker(store, run, listeners=[broken, listener]).start()
-        logger2.submit(ev.camera_lost(T0, "csi://0", "gone"))
+        assert logger.stop(timeout=5.0)
+        logger2 = EventLoggerWorker(store, run).start()
         logger2.submit(record(1, 0.1))
         assert logger2.stop(timeout=5.0)
     assert logger.failed_batches == 1 and logger.error is None
-    assert heard and heard[0][1] == "camera_lost"
     with StoreReader(path) as reader:
         assert reader.count("detections") == 2
+
+
+def test_a_record_the_store_cannot_write_is_refused_at_once(tmp_path):
+    with EventStore(str(tmp_path / "dashcam.db")) as store:
+        logger = EventLoggerWorker(store, store.begin_run(T0, "0.1.0"))
+        with pytest.raises(TypeError, match="cannot store"):
+            logger.submit(("not", "a", "record"))
+
+
+def test_a_blocked_subscriber_never_delays_a_commit(tmp_path):
+    """One subscriber hangs (a wedged serial port), one fails, one listens: commits go on,
+    the hung one drops what it cannot take (counted), the others get every event."""
+    path = str(tmp_path / "dashcam.db")
+    release = threading.Event()
+    heard = []
+
+    def hang(item):
+        release.wait(10.0)
+
+    def fail(item):
+        raise RuntimeError("sink unplugged")
+
+    subscribers = [Subscriber("hung", hang, queue_size=2), Subscriber("broken", fail),
+                   Subscriber("listener", heard.append)]
+    with EventStore(path) as store:
+        run = store.begin_run(T0, "0.1.0")
+        logger = EventLoggerWorker(store, run, publish=FanOut(subscribers))
+        for worker in subscribers + [logger]:
+            worker.start()
+        for i in range(50):
+            assert logger.submit(ev.camera_lost(T0 + i, "csi://0", "gone"))
+        assert logger.stop(timeout=5.0)       # everything committed while "hung" is stuck
+        assert logger.events == 50
+        release.set()
+        for worker in subscribers:
+            assert worker.stop(timeout=5.0)
+    hung, broken, listener = subscribers
+    assert hung.dropped >= 47 and hung.handled + hung.dropped == 50
+    assert broken.failed == 50 and broken.error is None
+    assert [event.ts_start for _, event in heard] == [T0 + i for i in range(50)]
+    assert [event_id for event_id, _ in heard] == list(range(1, 51))

@@ -3,8 +3,8 @@
 import pytest
 
 from dashcam import events as ev
-from dashcam.detection import Detection
 from dashcam.errors import DashcamError
+from dashcam.records import Detection
 from dashcam.timestamps import iso_utc, parse_iso, parse_time
 from dashcam.tracking import IouTracker
 
@@ -21,7 +21,9 @@ def test_confirmed_and_ended_tracks_become_object_events():
     appeared, left = out
     assert appeared.track_id == left.track_id == 1 and appeared.label == "person"
     assert appeared.ts_start == 1700000000.0 and appeared.ts_end is None
-    assert left.ts_end == pytest.approx(1700000000.3)
+    # object_left happened when the person was last seen; when it appeared is in its data
+    assert left.ts_start == left.ts_end == pytest.approx(1700000000.3)
+    assert left.data["first_seen"] == "2023-11-14T22:13:20.000Z"
     assert left.data["frames"] == 4 and left.data["best_confidence"] == pytest.approx(0.9)
     assert ev.CLOSES[left.type] == appeared.type
 

@@ -1,13 +1,15 @@
 """The inference worker's step on a real ONNX Runtime session (the tiny colour model)."""
 
+import threading
+
 import numpy as np
 
 from dashcam import events as ev
-from dashcam.capture import Frame
 from dashcam.config import load_config
-from dashcam.detector import build_detector
-from dashcam.inference import InferenceWorker, PreprocessAhead
-from dashcam.preprocess import Preprocessor
+from dashcam.fanout import FanOut, Subscriber
+from dashcam.inference import InferenceWorker, PreprocessAhead, build_detector
+from dashcam.inference.preprocess import Preprocessor
+from dashcam.records import Frame
 from dashcam.tracking import IouTracker
 
 
@@ -20,8 +22,7 @@ def red_square_frame(x):
 
 def test_prepared_ahead_or_not_the_step_gives_the_same_objects(tiny_model_path):
     detector = build_detector(load_config(), tiny_model_path)
-    own = detector.preprocessor
-    ahead = PreprocessAhead([Preprocessor(own.height, own.width, own.scale) for _ in range(3)])
+    ahead = PreprocessAhead(detector.new_preprocessor)
     results = {}
     for mode in ("inline", "ahead"):
         records = []
@@ -46,7 +47,7 @@ def test_prepared_ahead_or_not_the_step_gives_the_same_objects(tiny_model_path):
 
 
 def test_preprocess_ahead_never_writes_a_buffer_that_a_frame_still_holds():
-    ahead = PreprocessAhead([Preprocessor(32, 64) for _ in range(3)])
+    ahead = PreprocessAhead(lambda: Preprocessor(32, 64))
     image = np.zeros((64, 128, 3), np.uint8)
     first = Frame(0, image, 0.0, 0.0, ahead(image))
     second = Frame(1, image, 0.0, 0.0, ahead(image, [first]))
@@ -56,3 +57,25 @@ def test_preprocess_ahead_never_writes_a_buffer_that_a_frame_still_holds():
     # once the first frame is let go, its buffer is used again
     assert ahead(image, [Frame(2, image, 0.0, 0.0, third), second]).blob is first.prepared.blob
     assert third.scale_x == 2.0 and third.seconds >= 0.0
+
+
+def test_frame_subscribers_get_each_record_as_it_leaves_and_never_hold_inference(tiny_model_path):
+    detector = build_detector(load_config(), tiny_model_path)
+    release = threading.Event()
+    seen = []
+    hung = Subscriber("hung-alerts", lambda record: release.wait(10.0), queue_size=1)
+    listener = Subscriber("alerts", seen.append)
+    records = []
+    worker = InferenceWorker(None, detector, IouTracker(min_hits=1), records.append,
+                             publish=FanOut([hung, listener]))
+    hung.start()
+    listener.start()
+    for i in range(10):
+        worker.process(Frame(i, red_square_frame(800), i / 30.0, 1000.0 + i / 30.0))
+    assert len(records) == 10            # inference went on while "hung-alerts" was stuck
+    release.set()
+    assert hung.stop(5.0) and listener.stop(5.0)
+    assert hung.dropped >= 8 and hung.handled + hung.dropped == 10
+    assert [r.frame_index for r in seen] == list(range(10))
+    assert seen[0].detections and seen[0].track_ids == records[0].track_ids
+    detector.close()

@@ -2,8 +2,8 @@
 
 import pytest
 
-from dashcam import kitti
 from dashcam.errors import DashcamError
+from dashcam.evaluation import kitti
 
 # Lines as they appear in KITTI's training labels and in TAO-exported predictions.
 REAL = """\

@@ -2,8 +2,8 @@
 
 import pytest
 
-from dashcam.backends.onnxruntime import OnnxRuntimeBackend
 from dashcam.errors import ModelError
+from dashcam.inference.backends.onnxruntime import OnnxRuntimeBackend
 from onnx_models import colour_model
 
 
@@ -64,3 +64,18 @@ def test_output_blob_names_pick_the_outputs_when_several_match(tmp_path):
         OnnxRuntimeBackend(path)
     spec = OnnxRuntimeBackend(path, output_names=["output_bbox/BiasAdd", "output_cov/Sigmoid"]).spec
     assert (spec.cov_name, spec.bbox_name) == ("output_cov/Sigmoid:0", "output_bbox/BiasAdd:0")
+
+
+def test_output_blob_names_of_another_model_warn_once_naming_the_outputs_used(tiny_model_path,
+                                                                             caplog):
+    # e.g. a DeepStream file copied from a TAO model with conv2d_* heads
+    spec = OnnxRuntimeBackend(tiny_model_path,
+                              output_names=["conv2d_bbox", "conv2d_cov/Sigmoid"]).spec
+    assert (spec.cov_name, spec.bbox_name) == ("output_cov/Sigmoid:0", "output_bbox/BiasAdd:0")
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert len(warnings) == 1
+    assert "conv2d_bbox;conv2d_cov/Sigmoid names none" in warnings[0]
+    assert "using output_cov/Sigmoid:0 and output_bbox/BiasAdd:0" in warnings[0]
+    caplog.clear()
+    OnnxRuntimeBackend(tiny_model_path, output_names=["output_cov/Sigmoid", "output_bbox/BiasAdd"])
+    assert not [r for r in caplog.records if r.levelname == "WARNING"]

@@ -6,12 +6,12 @@ import cv2
 import numpy as np
 import pytest
 
-from dashcam.capture import Frame
-from dashcam.detection import Detection
 from dashcam.errors import DashcamError
+from dashcam.preview import PreviewWorker, build_preview
+from dashcam.preview.worker import repeats
+from dashcam.preview.sinks import FfmpegSink, OpenCVFileSink, gui_available
+from dashcam.records import Detection, Frame
 from videos import read_back
-from dashcam.preview import (FfmpegSink, OpenCVFileSink, PreviewWorker, build_preview,
-                             gui_available)
 
 GUI_BUILD = "  GUI:                           GTK3\n"
 HEADLESS_BUILD = "  GUI:                           NONE\n"
@@ -35,6 +35,7 @@ class BrokenSink(object):
     """A display that goes away: every write fails."""
 
     description = "broken"
+    fps = None
 
     def __init__(self):
         self.closed = False
@@ -82,3 +83,38 @@ def test_ffmpeg_writes_h264(tmp_path):
     capture.release()
     assert "".join(chr((fourcc >> (8 * i)) & 0xFF) for i in range(4)) in ("avc1", "h264", "H264")
     assert len(read_back(path)) == 5
+
+
+class RecordingSink(object):
+    """A file-like sink that keeps what it is given (30 frames a second)."""
+
+    description = "recorded"
+    fps = 30.0
+
+    def __init__(self):
+        self.images = []
+
+    def write(self, image):
+        self.images.append(image)
+
+    def close(self):
+        pass
+
+
+def test_a_file_preview_plays_in_real_time_whatever_the_processing_rate():
+    worker = PreviewWorker(RecordingSink(), width=64)
+    image = np.zeros((96, 160, 3), np.uint8)
+    # 17 frames a second processed, then a one-second gap (camera lost), then bursts
+    times = [i / 17.0 for i in range(17)] + [2.0, 2.01, 2.02, 2.1]
+    for index, t in enumerate(times):
+        worker.show(Frame(index, image, 100.0 + t, 0.0), [], [])
+    # 2.1 s of capture at 30 fps: frames 0..63, each frame repeated until the next is due
+    assert worker.written == len(worker.sink.images) == 64
+    assert worker.early == 2 and worker.shown == len(times) - 2
+
+
+@pytest.mark.parametrize("t, written, expected", [
+    (0.0, 0, 1), (0.02, 1, 0), (0.034, 1, 1), (1.0, 1, 30), (0.5, 40, -24)])
+def test_repeats_counts_the_frames_a_capture_time_stands_for(t, written, expected):
+    assert repeats(0.0, t, 30.0, written) == expected
+    assert repeats(0.0, t, None, written) == 1   # a window shows every frame once

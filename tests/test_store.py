@@ -7,6 +7,7 @@ import pytest
 import sqlite_utils
 
 from dashcam import events as ev
+from dashcam.records import Detection, FrameRecord, StatsRecord
 from dashcam.store import (LATEST_VERSION, EventStore, StoreError, StoreReader, migrate,
                            schema_version)
 
@@ -26,24 +27,25 @@ def test_new_store_is_wal_at_latest_version_with_all_tables(tmp_path):
     assert any(i.columns == ["ts"] for i in db["detections"].indexes)
 
 
+def car(x1):
+    return Detection(0, "car", 0.9, x1, 2.0, 3.0, 4.0)
+
+
 def test_a_batch_is_written_and_read_back(tmp_path):
     path = str(tmp_path / "dashcam.db")
     with EventStore(path) as store:
         run = store.begin_run(T0, "0.1.0", config="[model]", model="m.onnx",
                               backend="onnxruntime", precision="fp32", source="synthetic://")
         appeared = ev.Event(ev.OBJECT_APPEARED, T0 + 1, None, "car", 7, ev.INFO, {"c": 1})
-        written = store.write(run, detections=[
-            (3, "2023-11-14T22:13:21.000Z", 7, "car", 0.9, 1.0, 2.0, 3.0, 4.0),
-            (3, "2023-11-14T22:13:21.000Z", None, "person", 0.4, 5.0, 6.0, 7.0, 8.0)],
-            events=[appeared],
-            tracks=[{"track_id": 7, "label": "car", "first_seen": T0 + 1, "last_seen": T0 + 1,
-                     "frames": 3, "best_confidence": 0.9, "best_box": (1, 2, 3, 4),
-                     "history": [(T0 + 1, 1.0, 2.0, 3.0, 4.0)]}],
-            stats=[{"t_utc": T0 + 2, "frames_in": 30, "fps_in": 30.0}],
-            alerts=[])
-        assert [w[1] for w in written] == [appeared]
-        store.write(run, events=[ev.Event(ev.OBJECT_LEFT, T0 + 1, T0 + 4, "car", 7, ev.INFO, {})],
-                    alerts=[(written[0][0], T0 + 1.5, "log", "car ahead", True)])
+        track = {"track_id": 7, "label": "car", "first_seen": T0 + 1, "last_seen": T0 + 1,
+                 "frames": 3, "best_confidence": 0.9, "best_box": (1, 2, 3, 4),
+                 "history": [(T0 + 1, 1.0, 2.0, 3.0, 4.0)]}
+        frame = FrameRecord(3, 1.0, T0 + 1, [car(1.0), Detection(2, "person", 0.4, 5, 6, 7, 8)],
+                            [7, None], 0.01, [appeared], [track])
+        written = store.write(run, [frame, StatsRecord(t_utc=T0 + 2, frames_in=30, fps_in=30.0)])
+        assert [w[1] for w in written.events] == [appeared]
+        assert dict(written.rows) == {"detections": 2, "events": 1, "tracks": 1, "stats": 1}
+        store.write(run, [ev.Event(ev.OBJECT_LEFT, T0 + 4, T0 + 4, "car", 7, ev.INFO, {})])
         store.end_run(run, T0 + 5, {"frames": 30})
     with StoreReader(path) as reader:
         events = reader.events()
@@ -55,24 +57,94 @@ def test_a_batch_is_written_and_read_back(tmp_path):
         run_row = reader.runs()[0]
         assert run_row["ended_at"] == "2023-11-14T22:13:25.000Z"
         assert run_row["source"] == "synthetic://"
-        track = next(reader.db.query("SELECT * FROM tracks"))
-        assert track["first_seen"] == "2023-11-14T22:13:21.000Z" and track["frames"] == 3
-        assert json.loads(track["history"]) == [[0.0, 1.0, 2.0, 3.0, 4.0]]
-        alert = next(reader.db.query("SELECT * FROM alerts"))
-        assert alert["event_id"] == events[0]["id"] and alert["delivered"] == 1
+        row = next(reader.db.query("SELECT * FROM tracks"))
+        assert row["first_seen"] == "2023-11-14T22:13:21.000Z" and row["frames"] == 3
+        assert json.loads(row["history"]) == [[0.0, 1.0, 2.0, 3.0, 4.0]]
         assert next(reader.db.query("SELECT frames_in FROM stats"))["frames_in"] == 30
+        assert reader.labels() == ["car"]
 
 
 def test_a_failing_batch_leaves_nothing_behind(tmp_path):
     path = str(tmp_path / "dashcam.db")
+    frame = FrameRecord(1, 0.0, T0, [car(1.0)], [1], 0.01, [], [])
     with EventStore(path) as store:
         run = store.begin_run(T0, "0.1.0")
-        with pytest.raises(sqlite3.IntegrityError):
-            store.write(run, detections=[(1, "2023-11-14T22:13:21.000Z", 1, "car", 0.9, 1, 2, 3, 4)],
-                        events=[ev.Event(ev.RUN_STARTED, None, None, None, None, ev.INFO, {})])
+        with pytest.raises(sqlite3.IntegrityError):  # ts_start NOT NULL
+            store.write(run, [frame, ev.Event(ev.RUN_STARTED, None, None, None, None, ev.INFO, {})])
         assert store.conn.execute("SELECT count(*) FROM detections").fetchone()[0] == 0
-        store.write(run, detections=[(2, "2023-11-14T22:13:21.000Z", 1, "car", 0.9, 1, 2, 3, 4)])
+        store.write(run, [frame])
         assert store.conn.execute("SELECT count(*) FROM detections").fetchone()[0] == 1
+
+
+class Segment(tuple):
+    """A record type of another stage (recording's segments will be one)."""
+
+
+def test_another_stage_registers_its_records_and_writes_in_the_same_transaction(tmp_path):
+    def write_segments(batch, run_id, segments):
+        batch.conn.executemany("INSERT INTO extra (run_id, name) VALUES (?, ?)",
+                               [(run_id, name) for name, in segments])
+        batch.rows["extra"] += len(segments)
+
+    with EventStore(str(tmp_path / "dashcam.db")) as store:
+        store.conn.execute("CREATE TABLE extra (run_id INTEGER, name TEXT NOT NULL)")
+        run = store.begin_run(T0, "0.1.0")
+        with pytest.raises(TypeError, match="no writer"):
+            store.write(run, [Segment(("a",))])
+        store.register(Segment, write_segments)
+        lost = ev.camera_lost(T0, "csi://0", "gone")
+        written = store.write(run, [Segment(("a",)), lost, Segment(("b",)), Segment(("c",))])
+        assert written.rows["extra"] == 3 and [e for _, e in written.events] == [lost]
+        with pytest.raises(sqlite3.IntegrityError):  # one bad record: none of the batch lands
+            store.write(run, [lost, Segment((None,))])
+        assert store.conn.execute("SELECT group_concat(name) FROM extra").fetchone()[0] == "a,b,c"
+        assert store.conn.execute("SELECT count(*) FROM events").fetchone()[0] == 1
+
+
+def test_detections_sampled_or_none_keep_events_and_tracks(tmp_path):
+    times = [0.0, 0.3, 0.6, 1.0, 1.2, 2.1]
+    for mode, kept in (("sampled", [0, 3, 5]), ("none", [])):
+        path = str(tmp_path / (mode + ".db"))
+        with EventStore(path, detections=mode, sample_interval=1.0) as store:
+            run = store.begin_run(T0, "0.1.0")
+            appeared = ev.Event(ev.OBJECT_APPEARED, T0, None, "car", 1, ev.INFO, {})
+            store.write(run, [FrameRecord(i, t, T0 + t, [car(1.0)], [1], 0.0,
+                                          [appeared] if i == 0 else [], []) for i, t in enumerate(times)])
+            frames = [r[0] for r in store.conn.execute(
+                "SELECT frame_index FROM detections ORDER BY frame_index")]
+            assert frames == kept
+            assert store.conn.execute("SELECT count(*) FROM events").fetchone()[0] == 1
+
+
+def test_a_second_writer_on_the_same_file_is_refused(tmp_path):
+    path = str(tmp_path / "dashcam.db")
+    with EventStore(path):
+        with pytest.raises(StoreError, match="in use by another dashcam process"):
+            EventStore(path)
+        with StoreReader(path) as reader:   # readers are welcome
+            assert reader.runs() == []
+    EventStore(path).close()   # the lock went with the first writer
+
+
+def test_a_run_cut_off_is_closed_at_its_last_row_at_the_next_start(tmp_path):
+    path = str(tmp_path / "dashcam.db")
+    store = EventStore(path)
+    run = store.begin_run(T0, "0.1.0")
+    store.write(run, [ev.run_started(T0, {}), FrameRecord(0, 0.0, T0 + 2.5, [car(1.0)], [1], 0.0,
+                                                          [], []),
+                      StatsRecord(t_utc=T0 + 1, frames_in=3)])
+    store.conn.close()   # no end_run: as after a kill -9 or a power cut
+    store._lock.close()
+    with EventStore(path) as store:
+        assert store.close_interrupted_runs() == [run]
+        assert store.close_interrupted_runs() == []
+    with StoreReader(path) as reader:
+        row = reader.runs()[0]
+        assert row["ended_at"] == "2023-11-14T22:13:22.500Z"   # the detection, its last row
+        assert json.loads(row["summary"])["crashed"] is True
+        last = reader.events()[-1]
+        assert (last["type"], last["ts_start"], last["data"]["run_id"]) == (
+            "run_interrupted", "2023-11-14T22:13:22.500Z", run)
 
 
 def test_migration_from_version_1_keeps_the_data(tmp_path):
@@ -117,7 +189,7 @@ def test_reader_filters_by_time_type_and_label(tmp_path):
     path = str(tmp_path / "dashcam.db")
     with EventStore(path) as store:
         run = store.begin_run(T0, "0.1.0")
-        store.write(run, events=[
+        store.write(run, [
             ev.Event(ev.OBJECT_APPEARED, T0 + 10, None, "car", 1, ev.INFO, {}),
             ev.Event(ev.OBJECT_APPEARED, T0 + 20, None, "person", 2, ev.INFO, {}),
             ev.camera_lost(T0 + 30, "csi://0", "gone"),

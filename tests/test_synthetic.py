@@ -4,9 +4,9 @@ import cv2
 import numpy as np
 import pytest
 
-from dashcam import kitti
 from dashcam.cli import main
 from dashcam.errors import SourceError
+from dashcam.evaluation import kitti
 from dashcam.synthetic import DONTCARE, LABELS, SyntheticWorld
 from dashcam.synthetic.actors import Actor
 from dashcam.synthetic.dataset import truth_objects

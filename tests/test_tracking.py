@@ -1,7 +1,8 @@
 """The IoU tracker on made-up detections and times: no threads, clocks or files."""
 
-from dashcam.detection import Detection
-from dashcam.tracking import IouTracker, greedy_match, pairwise_iou
+from dashcam.geometry import pairwise_iou
+from dashcam.records import Detection
+from dashcam.tracking import IouTracker, greedy_match
 
 import numpy as np
 

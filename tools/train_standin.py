@@ -13,7 +13,7 @@ network's is 128); stage 4 keeps stride 1 like DetectNet_v2 so
 the output stride is 16, and is dilated (2) to widen the receptive field for
 near cars, at no extra cost. ``--lateral`` adds stage 2's stride-8 features
 to the heads' input and ``--iou-weight`` a GIoU term to the box loss (both in
-the committed recipe, run 19).
+the committed recipe).
 
 Needs PyTorch (CPU wheel), onnx and onnxruntime; never a runtime dependency.
 
@@ -45,7 +45,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "app"))
 
 NET_W, NET_H, STRIDE = 960, 544, 16
-SCALE, OFFSET = 35.0, 0.5  # DetectNet_v2 bbox decode constants (MISSION.md)
+SCALE, OFFSET = 35.0, 0.5  # DetectNet_v2 bbox decode constants (DashCamNet's model card)
 NUM_CLASSES = 4
 WIDTH = 16  # stem / stage-1 channels; stages double up to 8x
 CKPT = "/tmp/standin_ckpt.pt"
@@ -209,7 +209,7 @@ def giou_loss(bbox_pred, bbox, cov, cov_mask, class_weights):
 
     L1 weighs a pixel alike on every box; IoU, what the evaluator counts, is
     far stricter on an object one cell across, where most bicycle misses are
-    boxes a pixel or two off (model card, run 15). Both boxes are distances
+    boxes a pixel or two off (engines/standin/HISTORY.md). Both boxes are distances
     from the same anchor (planes left, top, right, bottom), so it cancels.
     Cells weigh as in the coverage loss (small objects boosted, class weights).
     """
@@ -539,8 +539,8 @@ def validate(args):
     """Model-card KPIs of a checkpoint (or ONNX) through the product's own detector."""
     import tempfile
     from dashcam.config import load_config
-    from dashcam.detector import build_detector
-    from dashcam.evaluate import evaluate, format_table, truths_from_synthetic
+    from dashcam.inference import build_detector
+    from dashcam.evaluation.evaluate import evaluate, format_table, truths_from_synthetic
     from dashcam.synthetic import SyntheticWorld
     onnx_path = args.onnx
     if not onnx_path:
@@ -578,7 +578,7 @@ def recall_by_height(samples, detector):
     For each band the objects outside it become DontCare, so they are neither
     missed nor found and a detection of one is not a false positive.
     """
-    from dashcam.evaluate import DONTCARE, Counts, evaluate_frame
+    from dashcam.evaluation.evaluate import DONTCARE, Counts, evaluate_frame
     frames = [(truths, detector.detect(image), image.shape[0]) for image, truths in samples]
     for lo, hi in HEIGHT_BANDS:
         totals = {name: Counts() for name in detector.labels}
@@ -589,7 +589,8 @@ def recall_by_height(samples, detector):
             for name, counts in evaluate_frame(detections, band, height).items():
                 totals[name].add(*counts)
         print(f"height {lo}..{hi} px: " + ", ".join(
-            f"{name} {c.recall:.2f} of {c.tp + c.fn}" for name, c in totals.items()), flush=True)
+            f"{name} {c.recall:.2f} of {c.tp + c.fn}" for name, c in totals.items() if c.tp + c.fn),
+            flush=True)
 
 
 def best_iou_by_height(samples, detector):
@@ -600,7 +601,8 @@ def best_iou_by_height(samples, detector):
     class above 0.5): different levers. Without the one-to-one match, so a
     share above 0.5 can exceed the recall slightly.
     """
-    from dashcam.evaluate import LABELS, MIN_SIZE_1080, canonical_label, iou, is_counted
+    from dashcam.evaluation.evaluate import LABELS, MIN_SIZE_1080, canonical_label, is_counted
+    from dashcam.geometry import pairwise_iou as iou
     kinds = ("> 0.5", "0.25..0.5", "0..0.25", "other class", "no box")
     tally = {}
     for image, truths in samples:
@@ -661,8 +663,8 @@ def calibrate(args):
     """
     import tempfile
     from dashcam.config import load_config
-    from dashcam.detector import build_detector
-    from dashcam.evaluate import evaluate_frame, truths_from_synthetic
+    from dashcam.inference import build_detector
+    from dashcam.evaluation.evaluate import evaluate_frame, truths_from_synthetic
     from dashcam.synthetic import SyntheticWorld
     onnx_path = args.onnx
     if not onnx_path:

@@ -15,3 +15,7 @@ class ModelError(DashcamError, ValueError):
 
 class SourceError(DashcamError, IOError):
     """A camera, video file or image cannot be opened or read."""
+
+
+class StoreError(DashcamError, IOError):
+    """The store file cannot be opened, is not a dashcam store, is too new, or is in use."""

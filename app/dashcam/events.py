@@ -21,7 +21,9 @@ CAMERA_LOST = "camera_lost"
 CAMERA_RESTORED = "camera_restored"
 RUN_STARTED = "run_started"
 RUN_STOPPED = "run_stopped"
-TYPES = (OBJECT_APPEARED, OBJECT_LEFT, CAMERA_LOST, CAMERA_RESTORED, RUN_STARTED, RUN_STOPPED)
+RUN_INTERRUPTED = "run_interrupted"
+TYPES = (OBJECT_APPEARED, OBJECT_LEFT, CAMERA_LOST, CAMERA_RESTORED, RUN_STARTED, RUN_STOPPED,
+         RUN_INTERRUPTED)
 
 INFO, WARNING, CRITICAL = "info", "warning", "critical"
 SEVERITIES = (INFO, WARNING, CRITICAL)
@@ -56,9 +58,10 @@ def object_appeared(track):
 
 
 def object_left(track):
-    """A confirmed track that ended: spans first to last seen, with its best view."""
-    return Event(OBJECT_LEFT, track.first_seen, track.last_seen, track.label, track.track_id,
-                 INFO, {"frames": track.hits,
+    """A confirmed track that ended, stamped when it was last seen (when it left); its
+    first-seen time, duration and best view are in the data."""
+    return Event(OBJECT_LEFT, track.last_seen, track.last_seen, track.label, track.track_id,
+                 INFO, {"frames": track.hits, "first_seen": iso_utc(track.first_seen),
                         "duration_s": round(track.last_seen - track.first_seen, 3),
                         "best_confidence": round(track.best_confidence, 4),
                         "best_box": _box(track.best_box), "last_box": _box(track.box)})
@@ -87,3 +90,10 @@ def run_started(t_utc, data):
 
 def run_stopped(t_utc, data):
     return Event(RUN_STOPPED, t_utc, t_utc, None, None, INFO, dict(data))
+
+
+def run_interrupted(t_utc, run_id):
+    """Found at the next start: run ``run_id`` ended at ``t_utc`` (its last committed row)
+    without an orderly stop."""
+    return Event(RUN_INTERRUPTED, t_utc, t_utc, None, None, WARNING,
+                 {"run_id": run_id, "reason": "no orderly stop: a crash, a kill or a power cut"})

@@ -1,4 +1,4 @@
-"""Where the application keeps its data when the configuration does not say.
+"""Where the application finds its bundled model and keeps its data when the configuration does not say.
 
 ``$DASHCAM_DATA`` if set, else ``$XDG_DATA_HOME/dashcam``, else
 ``~/.local/share/dashcam`` (the XDG default): a per-user folder that exists on
@@ -7,8 +7,10 @@ systemd service sets ``DASHCAM_DATA`` (or ``[store] path``) to a real disk.
 """
 
 import os
+import sys
 
 DB_NAME = "dashcam.db"
+STANDIN_NAME = os.path.join("standin", "dashcamnet_standin.onnx")
 
 
 def data_dir(environ=None):
@@ -21,3 +23,17 @@ def data_dir(environ=None):
 
 def default_db_path(environ=None):
     return os.path.join(data_dir(environ), DB_NAME)
+
+
+def default_model_path():
+    """The bundled stand-in model: in the source tree, or installed under share/."""
+    package = os.path.dirname(os.path.abspath(__file__))          # app/dashcam
+    source_root = os.path.dirname(os.path.dirname(package))       # the checkout
+    candidates = [
+        os.path.join(source_root, "engines", STANDIN_NAME),
+        os.path.join(sys.prefix, "share", "dashcam", "engines", STANDIN_NAME),
+    ]
+    for path in candidates:
+        if os.path.isfile(path):
+            return path
+    return candidates[0]

@@ -36,15 +36,19 @@ def parse_iso(text):
     A time without an offset is taken as UTC (the store's zone); ``Z`` and
     ``+HH:MM`` offsets are honoured. Raises ``DashcamError`` naming the text.
     """
+    unreadable = DashcamError(
+        "cannot read time {!r}: use ISO-8601 such as 2024-05-01T12:30:00Z, "
+        "a date such as 2024-05-01, or an age such as 15m, 2h, 1d".format(text))
     match = _ISO.match(text.strip())
     if not match:
-        raise DashcamError(
-            "cannot read time {!r}: use ISO-8601 such as 2024-05-01T12:30:00Z, "
-            "a date such as 2024-05-01, or an age such as 15m, 2h, 1d".format(text))
+        raise unreadable
     year, month, day, hour, minute, second, fraction, zone = match.groups()
     micros = int((fraction or "0").ljust(6, "0"))
-    moment = datetime.datetime(int(year), int(month), int(day), int(hour or 0),
-                               int(minute or 0), int(second or 0), micros, tzinfo=_UTC)
+    try:
+        moment = datetime.datetime(int(year), int(month), int(day), int(hour or 0),
+                                   int(minute or 0), int(second or 0), micros, tzinfo=_UTC)
+    except ValueError:  # month 13, February 30th, hour 25: the shape was right, the date not
+        raise unreadable
     if zone and zone != "Z":
         sign = -1 if zone[0] == "-" else 1
         digits = zone[1:].replace(":", "")

@@ -18,6 +18,8 @@ from collections import namedtuple
 
 import numpy as np
 
+from dashcam.geometry import pairwise_iou
+
 
 class TrackUpdate(namedtuple("TrackUpdate", "track_ids confirmed ended")):
     """What one ``IouTracker.update`` decided.
@@ -88,21 +90,6 @@ class Track(object):
     def __repr__(self):
         return "Track({} {} hits={} confirmed={})".format(
             self.track_id, self.label, self.hits, self.confirmed)
-
-
-def pairwise_iou(boxes_a, boxes_b):
-    """IoU of every box in ``boxes_a`` (N x 4) with every box in ``boxes_b`` (M x 4)."""
-    a = np.asarray(boxes_a, dtype=np.float64).reshape(-1, 4)
-    b = np.asarray(boxes_b, dtype=np.float64).reshape(-1, 4)
-    x1 = np.maximum(a[:, None, 0], b[None, :, 0])
-    y1 = np.maximum(a[:, None, 1], b[None, :, 1])
-    x2 = np.minimum(a[:, None, 2], b[None, :, 2])
-    y2 = np.minimum(a[:, None, 3], b[None, :, 3])
-    inter = np.clip(x2 - x1, 0, None) * np.clip(y2 - y1, 0, None)
-    area_a = (a[:, 2] - a[:, 0]) * (a[:, 3] - a[:, 1])
-    area_b = (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])
-    union = area_a[:, None] + area_b[None, :] - inter
-    return np.where(union > 0, inter / np.where(union > 0, union, 1.0), 0.0)
 
 
 def greedy_match(iou, threshold):

@@ -8,6 +8,8 @@ status. Expected failures (``DashcamError``) print one line and exit 2.
 import argparse
 import importlib
 import logging
+import os
+import signal
 import sys
 
 from dashcam import __version__
@@ -31,11 +33,29 @@ def build_parser():
     return parser
 
 
+def quiet_libraries(environ=None):
+    """Keep OpenCV's and FFmpeg's own log lines (``[ WARN:0@...]``, ``[h264_v4l2m2m @ ...]``)
+    off the terminal: the project says what happened in its own words. ``-v`` lets them through.
+
+    OpenCV's level is set through its API (it is loaded by now); FFmpeg's is read
+    from the environment when OpenCV's FFmpeg backend first opens a file.
+    """
+    import cv2
+
+    environ = os.environ if environ is None else environ
+    environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")   # AV_LOG_QUIET
+    logging_api = getattr(getattr(cv2, "utils", None), "logging", None)
+    if logging_api is not None:   # older builds have no such API, and log less anyway
+        logging_api.setLogLevel(logging_api.LOG_LEVEL_ERROR)
+
+
 def main(argv=None):
     parser = build_parser()
     args = parser.parse_args(argv)
     level = {0: logging.WARNING, 1: logging.INFO}.get(args.verbose, logging.DEBUG)
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if not args.verbose:
+        quiet_libraries()
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
@@ -46,3 +66,8 @@ def main(argv=None):
         return 2
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        # The reader went away (`dashcam events | head`): stop quietly, as cat does.
+        # stdout is pointed at /dev/null so the interpreter's last flush cannot fail too.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 128 + signal.SIGPIPE

@@ -9,15 +9,20 @@ import cv2
 
 from dashcam.cli.options import add_model_options
 from dashcam.config import load_config
-from dashcam.detector import build_detector
 from dashcam.draw import draw_detections
-from dashcam.errors import SourceError
+from dashcam.errors import DashcamError, SourceError
+from dashcam.inference import build_detector
+
+# What OpenCV's image writers take in every build (WebP, JPEG 2000 and EXR vary).
+DRAW_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".ppm", ".pgm")
 
 
 def register(subparsers):
     parser = subparsers.add_parser(
         "detect", help="detect objects in images",
-        description="Detect cars, bicycles, persons and road signs in still images.",
+        description="Detect cars, bicycles, persons and road signs in still images. An image "
+                    "that cannot be read is reported on stderr, the others are still done, "
+                    "and the exit status is 1.",
         epilog="example: dashcam detect road.jpg --json --draw road_boxes.jpg",
         formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("images", nargs="+", metavar="IMAGE", help="image files (any size, any OpenCV format)")
@@ -25,7 +30,8 @@ def register(subparsers):
     parser.add_argument("--json", action="store_true",
                         help="print JSON: an array per image (an object by path for several images)")
     parser.add_argument("--draw", metavar="OUT",
-                        help="write the image with boxes drawn to OUT (a directory for several images)")
+                        help="write the image with boxes drawn to OUT (a directory for several "
+                             "images); OUT ends in one of " + ", ".join(DRAW_EXTENSIONS))
     parser.set_defaults(func=detect)
 
 
@@ -38,36 +44,54 @@ def read_image(path):
 
 
 def draw_path(out, image_path, several):
-    if not several:
-        return out
-    if not os.path.isdir(out):
-        os.makedirs(out)
-    return os.path.join(out, os.path.basename(image_path))
+    """Where the drawing of ``image_path`` goes; the extension decides the format."""
+    target = os.path.join(out, os.path.basename(image_path)) if several else out
+    if os.path.splitext(target)[1].lower() not in DRAW_EXTENSIONS:
+        raise DashcamError("--draw {}: cannot write that kind of image; end the name in one of "
+                           "{}".format(target, ", ".join(DRAW_EXTENSIONS)))
+    return target
 
 
-def detect(args):
+def detect(args, out=None, err=None):
+    out, err = out or sys.stdout, err or sys.stderr
+    several = len(args.images) > 1
+    if args.draw:
+        for path in args.images:
+            draw_path(args.draw, path, several)   # a bad name fails before any work
+        if several and not os.path.isdir(args.draw):
+            os.makedirs(args.draw)
     config = load_config(args.config, args.nvinfer_config)
-    images = [(path, read_image(path)) for path in args.images]  # all readable before any work
     detector = build_detector(config, args.model)
-    results = []
+    results, failed = [], 0
     try:
-        for path, image in images:
+        for path in args.images:
+            try:
+                image = read_image(path)
+            except SourceError as error:
+                err.write("dashcam detect: error: {}\n".format(error))
+                failed += 1
+                continue
             detections = detector.detect(image)
             results.append((path, detections))
             if args.draw:
-                target = draw_path(args.draw, path, len(images) > 1)
+                target = draw_path(args.draw, path, several)
                 if not cv2.imwrite(target, draw_detections(image, detections)):
-                    raise SourceError("cannot write {}: check the directory and the extension".format(target))
+                    raise SourceError("cannot write {}: check the folder exists and is "
+                                      "writable".format(target))
+            if not args.json:
+                _print_text(out, path, detections)
     finally:
         detector.close()
-    if args.json:
+    if args.json and results:
         arrays = [(path, [d.as_dict() for d in dets]) for path, dets in results]
-        payload = arrays[0][1] if len(arrays) == 1 else dict(arrays)
-        sys.stdout.write(json.dumps(payload) + "\n")
-    else:
-        for path, dets in results:
-            sys.stdout.write("{}: {} detection(s)\n".format(path, len(dets)))
-            for d in dets:
-                sys.stdout.write("  {:<10} {:.2f}  [{:.0f} {:.0f} {:.0f} {:.0f}]\n".format(
-                    d.label, d.confidence, *d.box))
-    return 0
+        payload = dict(arrays) if several else arrays[0][1]
+        out.write(json.dumps(payload) + "\n")
+    return 1 if failed else 0
+
+
+def _print_text(out, path, detections):
+    out.write("{}: {} detection(s)\n".format(path, len(detections)))
+    for d in detections:
+        out.write("  {:<10} {:.2f}  [{:.0f} {:.0f} {:.0f} {:.0f}]\n".format(
+            d.label, d.confidence, *d.box))
+    out.flush()

@@ -7,8 +7,8 @@ from collections import OrderedDict
 
 from dashcam.cli.options import add_model_options
 from dashcam.config import load_config
-from dashcam.detector import build_detector
-from dashcam.evaluate import MIN_SIZE_1080, dataset_pairs, evaluate, format_table, load_dataset
+from dashcam.inference import build_detector
+from dashcam.evaluation.evaluate import MIN_SIZE_1080, dataset_pairs, evaluate, format_table, load_dataset
 
 
 def register(subparsers):

@@ -1,5 +1,18 @@
 """Options shared by several commands, added the same way everywhere."""
 
+import argparse
+
+
+def positive_seconds(text):
+    """An argparse type: a number of seconds above 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not value > 0:
+        raise argparse.ArgumentTypeError("expected a number of seconds above 0, got {!r}".format(text))
+    return value
+
 
 def add_model_options(parser):
     """``--model``, ``--config``, ``--nvinfer-config``: what builds a detector."""

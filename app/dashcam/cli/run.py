@@ -5,10 +5,10 @@ import signal
 import sys
 import threading
 
-from dashcam.cli.options import add_model_options
+from dashcam.cli.options import add_model_options, positive_seconds
 from dashcam.config import load_config
 from dashcam.paths import default_db_path
-from dashcam.pipeline import DEMO_URI, build_pipeline
+from dashcam.runtime import DEMO_URI, build_pipeline
 
 DESCRIPTION = """\
 Read a camera, detect and track objects, and log detections and events to SQLite
@@ -38,7 +38,7 @@ def register(subparsers):
         formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--source", metavar="URI", help="what to read (default: [source] uri, "
                         "else the synthetic demo road)")
-    parser.add_argument("--duration", metavar="S", type=float,
+    parser.add_argument("--duration", metavar="S", type=positive_seconds,
                         help="stop after S seconds (default: run until stopped)")
     parser.add_argument("--db", metavar="PATH", help="the SQLite store (default: [store] path, "
                         "else {})".format(default_db_path()))

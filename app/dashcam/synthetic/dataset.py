@@ -7,7 +7,7 @@ import time
 
 import cv2
 
-from dashcam import kitti
+from dashcam.evaluation import kitti
 from dashcam.errors import DashcamError
 from dashcam.synthetic.world import LABELS
 

@@ -11,14 +11,13 @@ from urllib.parse import parse_qsl, urlsplit
 import cv2
 import numpy as np
 
-from dashcam.detection import LABELS
+from dashcam.records import DONTCARE, LABELS
 from dashcam.errors import SourceError
 from dashcam.synthetic.actors import OCCLUDER_FILL, spawn_actors
 from dashcam.synthetic.camera import Camera
 from dashcam.synthetic.scene import BLOCK_S, draw_lane_marks, render_background, scenes_of_block
 from dashcam.synthetic.shapes import Sketch
 
-DONTCARE = "DontCare"
 # The model card's labelling guide: objects under 60 % visible are not
 # annotated (they become DontCare regions); boxes under 10 x 10 px at
 # 1920 x 1080 are not annotated at all.

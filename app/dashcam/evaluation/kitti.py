@@ -11,10 +11,10 @@ Only the type, truncation, occlusion and 2D box matter to a 2D detector; the
 from collections import namedtuple
 
 from dashcam.errors import DashcamError
+from dashcam.records import DONTCARE
 
 FIELDS_HELP = ("expected 15 or 16 space-separated fields: "
                "type truncated occluded alpha x1 y1 x2 y2 h w l x y z rotation_y")
-DONTCARE = "DontCare"
 
 
 class KittiObject(namedtuple("KittiObject", "type truncated occluded alpha x1 y1 x2 y2 "

@@ -1,7 +1,8 @@
 """Camera frame to network input: BGR uint8 of any size to RGB NCHW float32.
 
 The output buffer is allocated once; a 1920x1080 frame is resized and
-scaled into it with no per-frame allocation (about 2 ms on two x86 cores).
+scaled into it with no per-frame allocation (``bench/bench_postprocess.py``
+measures it; the README gives the figure).
 """
 
 import cv2

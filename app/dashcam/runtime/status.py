@@ -1,44 +1,13 @@
-"""What the run is doing, in numbers: rolling windows, the status line, the stats rows.
+"""What the run is doing, in numbers: the status line and the stats rows.
 
-Workers record into ``Window`` objects from their own threads; the main thread
-reads snapshots. Formatting and rate arithmetic are pure functions of two
-snapshots and the time between them.
+Workers record into ``metrics.Window`` objects from their own threads; the main
+thread reads snapshots. Formatting and rate arithmetic are pure functions of
+two snapshots and the time between them.
 """
 
-import threading
-from collections import deque, namedtuple
+from collections import namedtuple
 
-
-class Window(object):
-    """The last ``size`` values of a measurement (seconds), safe to add and read across threads."""
-
-    def __init__(self, size=512):
-        self._values = deque(maxlen=size)
-        self._lock = threading.Lock()
-
-    def add(self, value):
-        with self._lock:
-            self._values.append(value)
-
-    def extend(self, values):
-        with self._lock:
-            self._values.extend(values)
-
-    def values(self):
-        with self._lock:
-            return list(self._values)
-
-    def percentile(self, q):
-        return percentile(self.values(), q)
-
-
-def percentile(values, q):
-    """The ``q``-th percentile (nearest rank) of ``values``; None when empty."""
-    if not values:
-        return None
-    ordered = sorted(values)
-    rank = int(round(q / 100.0 * (len(ordered) - 1)))
-    return ordered[min(len(ordered) - 1, max(0, rank))]
+from dashcam.metrics import percentile
 
 
 class Snapshot(namedtuple("Snapshot", "t frames_in frames_processed frames_dropped events "
@@ -51,6 +20,17 @@ class Snapshot(namedtuple("Snapshot", "t frames_in frames_processed frames_dropp
 
 def _ms(value):
     return None if value is None else round(value * 1000.0, 2)
+
+
+def summary_figures(snapshot):
+    """The run summary's latency and stage-time percentiles (ms) of the recent frames."""
+    figures = {}
+    for name, values in (("latency", snapshot.latency), ("added_latency", snapshot.added)):
+        for q in (50, 95):
+            figures["{}_p{}_ms".format(name, q)] = _ms(percentile(values, q))
+    for name in ("preprocess", "infer", "postprocess", "tracking"):
+        figures[name + "_p50_ms"] = _ms(percentile(getattr(snapshot, name), 50))
+    return figures
 
 
 def rates(previous, current):

@@ -1,8 +1,7 @@
 """The capture thread: reads the source, stamps each frame, keeps only the newest.
 
 Newest frame wins: the capture worker puts every frame in a ``LatestFrame``
-slot that holds one frame, overwriting (and counting) any the inference
-worker has not taken yet, so latency never builds up behind a slow model.
+slot (``dashcam.slot``), so latency never builds up behind a slow model.
 Sources that lose nothing by waiting (files, synthetic at full speed) instead
 wait until the slot is free, so every frame is processed.
 
@@ -14,97 +13,16 @@ emitted and the application never exits for it.
 import logging
 import threading
 import time
-from collections import namedtuple
 
 from dashcam import events as ev
 from dashcam.errors import SourceError
-from dashcam.workers import Worker
+from dashcam.records import Frame
+from dashcam.worker import Worker
 
 log = logging.getLogger(__name__)
 
+# The longest wait between reopen tries: a camera plugged back in is in use within this.
 BACKOFF_CAP_S = 10.0
-
-
-class Frame(namedtuple("Frame", "index image t_mono t_utc prepared")):
-    """A captured image with its run-wide index and capture times (monotonic and UTC seconds).
-
-    ``prepared``: the network input made ahead by the capture thread
-    (``inference.Prepared``), or None when the inference worker makes it.
-    """
-
-    __slots__ = ()
-
-
-Frame.__new__.__defaults__ = (None,)  # namedtuple defaults= needs Python 3.7
-
-
-class SlotClosed(Exception):
-    """The slot was closed and is empty: no frame will come any more."""
-
-
-class LatestFrame(object):
-    """A one-frame slot between the capture and inference threads.
-
-    Counters: ``puts`` (frames offered), ``overwritten`` (frames replaced before
-    anyone took them: the dropped frames), ``taken``.
-    """
-
-    def __init__(self):
-        self._cond = threading.Condition()
-        self._frame = None
-        self._taken = None       # the frame the consumer took last: it may still be using it
-        self._closed = False
-        self.puts = 0
-        self.overwritten = 0
-        self.taken = 0
-
-    def put(self, frame):
-        """Store ``frame``, replacing (and counting) an untaken one."""
-        with self._cond:
-            if self._frame is not None:
-                self.overwritten += 1
-            self._frame = frame
-            self.puts += 1
-            self._cond.notify_all()
-
-    def wait_free(self, cancel, poll=0.1):
-        """Wait until the last frame was taken (or the slot closed); False if ``cancel`` was set."""
-        with self._cond:
-            while self._frame is not None and not self._closed:
-                if cancel.is_set():
-                    return False
-                self._cond.wait(poll)
-            return not cancel.is_set()
-
-    def get(self, timeout):
-        """The newest frame, waiting up to ``timeout`` s; None on timeout; ``SlotClosed`` when done."""
-        with self._cond:
-            if self._frame is None and not self._closed:
-                self._cond.wait(timeout)
-            frame, self._frame = self._frame, None
-            if frame is not None:
-                self._taken = frame
-                self.taken += 1
-                self._cond.notify_all()
-                return frame
-            if self._closed:
-                raise SlotClosed()
-            return None
-
-    def held(self):
-        """Frames whose buffers may be in use: the one waiting here and the one last taken."""
-        with self._cond:
-            return [f for f in (self._frame, self._taken) if f is not None]
-
-    def close(self):
-        """No more frames: a waiting ``get`` returns the last frame, then raises ``SlotClosed``."""
-        with self._cond:
-            self._closed = True
-            self._cond.notify_all()
-
-    def wake(self):
-        with self._cond:
-            self._cond.notify_all()
 
 
 def backoff_delay(failures, base=0.5, cap=BACKOFF_CAP_S):
@@ -138,7 +56,7 @@ def _reason(error, first):
 class CaptureWorker(Worker):
     """Reads frames from ``open_source()`` into ``slot``; events go to ``emit(event)``.
 
-    ``open_source`` is a callable returning a source (see ``dashcam.sources``)
+    ``open_source`` is a callable returning a source (see ``capture.sources``)
     or raising ``SourceError``; it is called again after each failure, after
     ``backoff_delay(failures, reconnect_min, reconnect_max)`` seconds.
     ``finished`` is set when a file source reaches its end.
@@ -161,7 +79,7 @@ class CaptureWorker(Worker):
         self.slot = slot
         self.emit = emit
         self.reconnect_min = reconnect_min
-        self.reconnect_max = min(reconnect_max, BACKOFF_CAP_S)
+        self.reconnect_max = reconnect_max
         self.prepare = prepare
         self.prepare_live = prepare_live
         self.clock = clock

@@ -6,10 +6,13 @@ does: the one containing ``cov`` (C x gh x gw) and the one containing
 ``bbox`` (4C x gh x gw); the stride is input size / grid size.
 """
 
+import logging
 import os
 from collections import namedtuple
 
 from dashcam.errors import ModelError
+
+log = logging.getLogger(__name__)
 
 INPUT_NAMES = ("input_1", "input_1:0")
 EXPECTED = ("input 'input_1' or 'input_1:0' float32 [1|N, 3, H, W]; "
@@ -67,6 +70,11 @@ def resolve_contract(path, inputs, outputs, num_classes=None, output_names=()):
     if len(cov) != 1 or len(bbox) != 1:
         fail("need exactly one output named *cov* and one named *bbox*")
     cov, bbox = cov[0], bbox[0]
+    if output_names and len(listed) < 2:
+        # A DeepStream file copied from another model: say so once, then go on.
+        log.warning("%s: output-blob-names %s names %s of this model's outputs; using %s and %s "
+                    "(fix output-blob-names to silence this)", path, ";".join(output_names),
+                    "only one" if listed else "none", cov.name, bbox.name)
     if len(cov.shape) != 4 or len(bbox.shape) != 4:
         fail("outputs must be 4-D")
     classes, grid_h, grid_w = (_static(d) for d in cov.shape[1:])

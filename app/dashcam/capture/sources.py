@@ -199,14 +199,26 @@ def _open_stream(uri, base):
     return OpenCVSource(uri, capture, fps, live=True)
 
 
-def _open_file(uri, base, params):
+def _file_path(base):
     path = base[len("file://"):] if base.startswith("file://") else base
-    realtime = _flag(params, "realtime")
     if not os.path.isfile(path):
         raise SourceError("video file not found: {} (check the path, or use csi://0, "
                           "v4l2:///dev/video0, rtsp://... or synthetic://)".format(path))
-    capture = _open_capture(uri, path, cv2.CAP_ANY,
-                            "OpenCV cannot decode it (is it a video file?)")
+    return path
+
+
+def _undecodable(path):
+    return SourceError("cannot decode video file {}: no decoder of this OpenCV reads it (is it a "
+                       "video? `ffprobe {}` tells)".format(path, path))
+
+
+def _open_file(uri, base, params):
+    path = _file_path(base)
+    realtime = _flag(params, "realtime")
+    capture = cv2.VideoCapture(path, cv2.CAP_ANY)
+    if not capture.isOpened():
+        capture.release()
+        raise _undecodable(path)
     fps = capture.get(cv2.CAP_PROP_FPS)
     if not fps or fps != fps or fps > 1000:
         log.warning("%s: the file states no frame rate; pacing at 30 fps", path)
@@ -227,7 +239,7 @@ def _open_synthetic(uri, params):
 
 def check_source(uri):
     """Fail now, with the fix, on what no retry can mend: an unknown scheme, a missing
-    file, a CSI camera with an OpenCV that lacks GStreamer."""
+    or undecodable file, a CSI camera with an OpenCV that lacks GStreamer."""
     base, params = split_query(uri)
     scheme = base.split("://", 1)[0].lower() if "://" in base else ""
     if scheme == "csi":
@@ -235,10 +247,12 @@ def check_source(uri):
     elif scheme == "synthetic":
         _open_synthetic(uri, params).close()  # checks the keys; draws nothing yet
     elif scheme in ("", "file"):
-        path = base[len("file://"):] if base.startswith("file://") else base
-        if not os.path.isfile(path):
-            raise SourceError("video file not found: {} (check the path, or use csi://0, "
-                              "v4l2:///dev/video0, rtsp://... or synthetic://)".format(path))
+        source = _open_file(uri, base, params)
+        try:
+            if source.read() is None:  # it opens, but yields no frame: not a video
+                raise _undecodable(_file_path(base))
+        finally:
+            source.close()
     elif scheme not in SCHEMES:
         raise SourceError("unknown source {!r}: use csi://N, v4l2:///dev/videoN, rtsp://..., "
                           "a video file or synthetic://".format(uri))

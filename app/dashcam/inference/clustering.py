@@ -1,8 +1,7 @@
 """Clustering of DetectNet_v2 candidate boxes of one class: NMS, DBSCAN, hybrid.
 
-IoU convention: boxes are ``(x1, y1, x2, y2)`` with continuous coordinates,
-area ``(x2 - x1) * (y2 - y1)`` (no ``+ 1``), as in OpenCV's ``NMSBoxes`` on
-``Rect2d`` and TAO's ``iou_vectorized``. Two empty boxes have IoU 0.
+IoU convention: ``dashcam.geometry``'s (continuous coordinates, no ``+ 1``,
+as OpenCV's ``NMSBoxes`` on ``Rect2d`` and TAO's ``iou_vectorized``).
 
 Everything is vectorised numpy; the only Python loops run once per *kept*
 box (NMS, bounded by top-k) or once per *cluster* (DBSCAN), never per
@@ -11,24 +10,9 @@ candidate pair.
 
 import numpy as np
 
+from dashcam.geometry import areas, iou_one
+
 DBSCAN, NMS, HYBRID, NONE = 1, 2, 3, 4  # DeepStream cluster-mode values
-
-
-def areas(boxes):
-    return (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
-
-
-def iou_one(box, boxes, area=None, box_areas=None):
-    """IoU of one box against many."""
-    iw = np.minimum(box[2], boxes[:, 2]) - np.maximum(box[0], boxes[:, 0])
-    ih = np.minimum(box[3], boxes[:, 3]) - np.maximum(box[1], boxes[:, 1])
-    inter = np.clip(iw, 0.0, None) * np.clip(ih, 0.0, None)
-    if area is None:
-        area = (box[2] - box[0]) * (box[3] - box[1])
-    if box_areas is None:
-        box_areas = areas(boxes)
-    union = area + box_areas - inter
-    return np.divide(inter, union, out=np.zeros_like(inter), where=union > 0)
 
 
 class Scratch(object):
@@ -50,7 +34,8 @@ class Scratch(object):
 
 
 def _intersections(boxes, scratch):
-    """Pairwise intersection areas (N x N float32, a scratch buffer)."""
+    """Pairwise intersection areas (N x N float32) computed in place in scratch buffers:
+    ``geometry.intersections`` without its temporaries, for DBSCAN's hot loop."""
     count = len(boxes)
     x1, y1, x2, y2 = (np.ascontiguousarray(c, dtype=np.float32) for c in boxes.T)
     iw, ih, tmp = (scratch.get(name, count) for name in ("iw", "ih", "tmp"))
@@ -62,15 +47,6 @@ def _intersections(boxes, scratch):
     np.maximum(ih, 0, out=ih)
     iw *= ih
     return iw
-
-
-def iou_matrix(boxes):
-    """Pairwise IoU of ``boxes`` (N x 4) as a new N x N float32 matrix."""
-    inter = _intersections(boxes, Scratch()).copy()
-    area = areas(boxes).astype(np.float32)
-    union = area[:, None] + area[None, :]
-    union -= inter
-    return np.divide(inter, union, out=np.zeros_like(inter), where=union > 0)
 
 
 def overlap_at_least(boxes, threshold, scratch=None):

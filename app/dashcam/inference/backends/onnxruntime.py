@@ -3,7 +3,7 @@
 import logging
 
 from dashcam.errors import ModelError
-from dashcam.model import Tensor, check_model_file, resolve_contract
+from dashcam.inference.contract import Tensor, check_model_file, resolve_contract
 
 log = logging.getLogger(__name__)
 

@@ -4,35 +4,18 @@ Everything after the backend works on the (cov, bbox) arrays alone, so the
 ONNX Runtime and TensorRT paths share it and it is tested once.
 """
 
-import os
-import sys
 import time
 from collections import namedtuple
 
 import numpy as np
 
-from dashcam.clustering import Scratch, cluster
-from dashcam.detectnet import GridDecoder, size_and_roi_mask
-from dashcam.detection import Detection
-from dashcam.errors import ModelError
-from dashcam.preprocess import Preprocessor
-
-STANDIN_NAME = os.path.join("standin", "dashcamnet_standin.onnx")
+from dashcam.inference.backends import build_backend
+from dashcam.inference.clustering import Scratch, cluster
+from dashcam.inference.detectnet import GridDecoder, size_and_roi_mask
+from dashcam.inference.preprocess import Preprocessor
+from dashcam.records import Detection
 
 Timings = namedtuple("Timings", "preprocess infer postprocess")
-
-
-def default_model_path():
-    """The bundled stand-in model: in the source tree, or installed under share/."""
-    here = os.path.dirname(os.path.abspath(__file__))
-    candidates = [
-        os.path.join(os.path.dirname(os.path.dirname(here)), "engines", STANDIN_NAME),
-        os.path.join(sys.prefix, "share", "dashcam", "engines", STANDIN_NAME),
-    ]
-    for path in candidates:
-        if os.path.isfile(path):
-            return path
-    return candidates[0]
 
 
 class Detector(object):
@@ -45,7 +28,8 @@ class Detector(object):
         spec = backend.spec
         self.backend = backend
         self.labels = list(labels)
-        self.preprocessor = Preprocessor(spec.height, spec.width, config.property.net_scale_factor)
+        self.scale = config.property.net_scale_factor
+        self.preprocessor = self.new_preprocessor()
         self.decoder = GridDecoder(spec.grid_h, spec.grid_w, spec.stride_y, spec.stride_x,
                                    spec.height, spec.width)
         self.mode = config.property.cluster_mode
@@ -54,15 +38,29 @@ class Detector(object):
         self.scratch = Scratch()
         self.timings = Timings(0.0, 0.0, 0.0)
 
+    def new_preprocessor(self):
+        """A ``Preprocessor`` for this network's input, with a buffer of its own: what
+        another thread uses to prepare frames ahead for ``detect_prepared``."""
+        return Preprocessor(self.backend.spec.height, self.backend.spec.width, self.scale)
+
     def detect(self, frame):
         """Detections in ``frame`` (BGR uint8), boxes in frame pixels, best first per class."""
         start = time.monotonic()
         blob = self.preprocessor(frame)
-        preprocessed = time.monotonic()
+        return self._infer(blob, self.preprocessor.scale_x, self.preprocessor.scale_y,
+                           time.monotonic() - start)
+
+    def detect_prepared(self, prepared):
+        """Detections for a ``records.Prepared`` input (made by a ``new_preprocessor()``);
+        its own preprocessing time goes into ``timings``."""
+        return self._infer(prepared.blob, prepared.scale_x, prepared.scale_y, prepared.seconds)
+
+    def _infer(self, blob, scale_x, scale_y, preprocess_s):
+        start = time.monotonic()
         cov, bbox = self.backend.infer(blob)
         inferred = time.monotonic()
-        detections = self.postprocess(cov, bbox, self.preprocessor.scale_x, self.preprocessor.scale_y)
-        self.timings = Timings(preprocessed - start, inferred - preprocessed, time.monotonic() - inferred)
+        detections = self.postprocess(cov, bbox, scale_x, scale_y)
+        self.timings = Timings(preprocess_s, inferred - start, time.monotonic() - inferred)
         return detections
 
     def postprocess(self, cov, bbox, scale_x=1.0, scale_y=1.0):
@@ -83,17 +81,6 @@ class Detector(object):
 
     def close(self):
         self.backend.close()
-
-
-def build_backend(config, model_path=None):
-    """The configured backend on ``model_path``, [property] onnx-file or the stand-in."""
-    path = model_path or config.path(config.property.onnx_file) or default_model_path()
-    if config.model.backend == "onnxruntime":
-        from dashcam.backends.onnxruntime import OnnxRuntimeBackend
-        names = [n.strip() for n in config.property.output_blob_names.split(";") if n.strip()]
-        return OnnxRuntimeBackend(path, config.property.num_detected_classes,
-                                  config.model.intra_op_threads, config.model.inter_op_threads, names)
-    raise ModelError("unknown backend {!r}".format(config.model.backend))
 
 
 def build_detector(config, model_path=None, backend=None):

@@ -22,10 +22,10 @@ from collections import OrderedDict, namedtuple
 
 import numpy as np
 
-from dashcam.detection import LABELS
 from dashcam.errors import DashcamError, SourceError
+from dashcam.geometry import as_boxes, covered_share, pairwise_iou
+from dashcam.records import DONTCARE, LABELS
 
-DONTCARE = "dontcare"
 IOU_THRESHOLD = 0.5
 DONTCARE_OVERLAP = 0.5   # share of a detection's area inside DontCare that excuses it
 MIN_SIZE_1080 = 10.0     # model card: objects under 10 px at 1920x1080 are not counted
@@ -94,35 +94,6 @@ class Counts(object):
         return out
 
 
-def _as_boxes(boxes):
-    return np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
-
-
-def iou(a, b):
-    """IoU of every box in ``a`` (N x 4) with every box in ``b`` (M x 4), N x M."""
-    a, b = _as_boxes(a), _as_boxes(b)
-    iw = np.minimum(a[:, None, 2], b[None, :, 2]) - np.maximum(a[:, None, 0], b[None, :, 0])
-    ih = np.minimum(a[:, None, 3], b[None, :, 3]) - np.maximum(a[:, None, 1], b[None, :, 1])
-    inter = np.clip(iw, 0, None) * np.clip(ih, 0, None)
-    area_a = (a[:, 2] - a[:, 0]) * (a[:, 3] - a[:, 1])
-    area_b = (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])
-    union = area_a[:, None] + area_b[None, :] - inter
-    return np.divide(inter, union, out=np.zeros_like(inter), where=union > 0)
-
-
-def covered_share(boxes, regions):
-    """For each box, the largest share of its area inside any one region."""
-    boxes, regions = _as_boxes(boxes), _as_boxes(regions)
-    if not len(boxes) or not len(regions):
-        return np.zeros(len(boxes))
-    iw = np.minimum(boxes[:, None, 2], regions[None, :, 2]) - np.maximum(boxes[:, None, 0], regions[None, :, 0])
-    ih = np.minimum(boxes[:, None, 3], regions[None, :, 3]) - np.maximum(boxes[:, None, 1], regions[None, :, 1])
-    inter = np.clip(iw, 0, None) * np.clip(ih, 0, None)
-    area = (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
-    share = np.divide(inter, area[:, None], out=np.zeros_like(inter), where=area[:, None] > 0)
-    return share.max(axis=1)
-
-
 def match_class(det_boxes, det_scores, gt_boxes, ignored_boxes=(), dontcare=(),
                 iou_threshold=IOU_THRESHOLD, dontcare_overlap=DONTCARE_OVERLAP):
     """(tp, fp, fn) of one class in one image.
@@ -133,12 +104,12 @@ def match_class(det_boxes, det_scores, gt_boxes, ignored_boxes=(), dontcare=(),
     counted if it overlaps an ignored box by more than ``iou_threshold`` or
     has at least ``dontcare_overlap`` of its area inside a DontCare region.
     """
-    det_boxes, gt_boxes = _as_boxes(det_boxes), _as_boxes(gt_boxes)
+    det_boxes, gt_boxes = as_boxes(det_boxes), as_boxes(gt_boxes)
     order = np.argsort(-np.asarray(det_scores, dtype=np.float64), kind="stable")
-    overlaps = iou(det_boxes, gt_boxes)
+    overlaps = pairwise_iou(det_boxes, gt_boxes)
     excused = np.zeros(len(det_boxes), dtype=bool)
-    if len(_as_boxes(ignored_boxes)):
-        excused |= (iou(det_boxes, ignored_boxes) > iou_threshold).any(axis=1)
+    if len(as_boxes(ignored_boxes)):
+        excused |= (pairwise_iou(det_boxes, ignored_boxes) > iou_threshold).any(axis=1)
     excused |= covered_share(det_boxes, dontcare) >= dontcare_overlap
     taken = np.zeros(len(gt_boxes), dtype=bool)
     tp = fp = 0
@@ -244,7 +215,7 @@ def dataset_pairs(images_dir, labels_dir):
 def load_dataset(pairs):
     """``(image, truths)`` for each pair: every label file is read (and checked) now,
     the images one at a time as the result is iterated."""
-    from dashcam.kitti import read_labels
+    from dashcam.evaluation.kitti import read_labels
     truths = [truths_from_kitti(read_labels(label_path)) for _, label_path in pairs]
     return _with_images(pairs, truths)
 

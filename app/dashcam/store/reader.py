@@ -1,0 +1,94 @@
+"""Reading the store: the CLI and export, each on its own connection beside the writer."""
+
+import json
+import os
+import sqlite3
+
+import sqlite_utils
+
+from dashcam.errors import StoreError
+from dashcam.store.schema import LATEST_VERSION, connect, integrity_check, schema_version
+from dashcam.timestamps import iso_utc
+
+
+class StoreReader(object):
+    """A read-only view of the store for the CLI and export, on its own connection.
+
+    It never migrates (the writer does that) and never creates the file: a
+    missing store is an error naming the path, not an empty new database.
+    """
+
+    def __init__(self, path):
+        if not os.path.isfile(path):
+            raise StoreError("no store at {}: run `dashcam run` first, or pass "
+                             "--db PATH".format(path))
+        self.path = path
+        try:
+            self.conn = connect(path)
+            version = schema_version(self.conn)
+        except sqlite3.DatabaseError as error:
+            raise StoreError("cannot read store {}: {}".format(path, error))
+        if not 1 <= version <= LATEST_VERSION:
+            self.conn.close()
+            raise StoreError("{} has schema version {}, this dashcam reads 1..{}: {}".format(
+                path, version, LATEST_VERSION,
+                "not a dashcam store" if version == 0 else "upgrade dashcam"))
+        self.db = sqlite_utils.Database(self.conn)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def close(self):
+        if self.conn is not None:
+            self.conn.close()
+            self.conn = None
+
+    def events(self, since=None, until=None, types=(), labels=(), run_id=None, limit=None):
+        """Events that started in [``since``, ``until``) (UTC epoch seconds), oldest first.
+
+        ``types`` and ``labels`` keep events of any of the given values. Each
+        event is a dict with the table's columns and ``data`` decoded from JSON.
+        """
+        where, params = [], []
+        if since is not None:
+            where.append("ts_start >= ?")
+            params.append(iso_utc(since))
+        if until is not None:
+            where.append("ts_start < ?")
+            params.append(iso_utc(until))
+        for column, values in (("type", types), ("label", labels)):
+            if values:
+                where.append("{} IN ({})".format(column, ", ".join("?" * len(values))))
+                params.extend(values)
+        if run_id is not None:
+            where.append("run_id = ?")
+            params.append(run_id)
+        sql = ("SELECT id, run_id, ts_start, ts_end, type, label, track_id, severity, data"
+               " FROM events")
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        sql += " ORDER BY ts_start, id"
+        if limit is not None:
+            sql += " LIMIT {:d}".format(limit)
+        rows = []
+        for row in self.db.query(sql, params):
+            row["data"] = json.loads(row["data"]) if row["data"] else None
+            rows.append(row)
+        return rows
+
+    def runs(self):
+        return list(self.db.query("SELECT * FROM runs ORDER BY id"))
+
+    def labels(self):
+        """The object labels that events in the store carry, sorted."""
+        return [row[0] for row in self.conn.execute(
+            "SELECT DISTINCT label FROM events WHERE label IS NOT NULL ORDER BY label")]
+
+    def count(self, table):
+        return self.db[table].count
+
+    def integrity_check(self):
+        return integrity_check(self.conn)

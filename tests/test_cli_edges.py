@@ -1,0 +1,67 @@
+"""The command line as a user's shell sees it: pipes closed early, bad files, library noise.
+
+Each case runs the real ``dashcam`` in a subprocess (``python -m dashcam``), as
+the rough edges show only there: a traceback on a closed pipe, OpenCV's and
+FFmpeg's own log lines on stderr.
+"""
+
+import os
+import subprocess
+import sys
+
+import cv2
+import numpy as np
+import pytest
+
+from dashcam import events as ev
+from dashcam.store import EventStore
+
+APP = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "app")
+T0 = 1700000000.0
+
+
+def shell(command, cwd):
+    """Run ``command`` in sh with ``dashcam`` meaning this checkout's CLI; (rc, out, err)."""
+    env = dict(os.environ, PYTHONPATH=APP + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    env.pop("OPENCV_FFMPEG_LOGLEVEL", None)
+    dashcam = "{} -m dashcam".format(sys.executable)
+    result = subprocess.run(command.replace("dashcam ", dashcam + " ", 1), shell=True, cwd=str(cwd),
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            universal_newlines=True, timeout=120)
+    return result.returncode, result.stdout, result.stderr
+
+
+def test_events_into_a_pipe_closed_early_stop_quietly(tmp_path):
+    db = str(tmp_path / "dashcam.db")
+    with EventStore(db) as store:
+        run = store.begin_run(T0, "0.1.0")
+        store.write(run, [ev.camera_lost(T0 + i, "csi://0", "x" * 80) for i in range(5000)])
+    rc, out, err = shell("dashcam events --db {} --csv | head -3".format(db),
+                         tmp_path)
+    assert len(out.splitlines()) == 3 and err == ""
+
+
+def test_detect_into_a_pipe_closed_early_stops_quietly(tmp_path, tiny_model_path):
+    images = []
+    for i in range(3):
+        images.append(str(tmp_path / "{}.png".format(i)))
+        cv2.imwrite(images[-1], np.zeros((544, 960, 3), np.uint8))
+    rc, out, err = shell("dashcam detect {} --model {} | head -1".format(
+        " ".join(images), tiny_model_path), tmp_path)
+    assert out.splitlines() == [images[0] + ": 0 detection(s)"] and err == ""
+
+
+def test_run_on_a_file_no_decoder_opens_exits_2_with_one_line_and_no_library_noise(tmp_path):
+    junk = tmp_path / "junk.png"
+    junk.write_bytes(b"\0" * 64)
+    rc, out, err = shell("dashcam run --source junk.png --db x.db", tmp_path)
+    assert rc == 2 and out == ""
+    assert err.splitlines() == ["dashcam run: error: cannot decode video file junk.png: no decoder "
+                                "of this OpenCV reads it (is it a video? `ffprobe junk.png` tells)"]
+    assert not (tmp_path / "x.db").exists()
+
+
+@pytest.mark.parametrize("duration", ["-1", "0", "soon"])
+def test_run_refuses_a_duration_that_is_not_a_positive_number(tmp_path, duration):
+    rc, out, err = shell("dashcam run --duration {}".format(duration), tmp_path)
+    assert rc == 2 and "--duration: expected a number of seconds above 0" in err
