@@ -19,6 +19,11 @@ def add_model_options(parser):
     parser.add_argument("--model", metavar="ONNX",
                         help="ONNX model with DashCamNet's contract (default: [property] onnx-file, "
                              "else the bundled stand-in model)")
+    add_config_options(parser)
+
+
+def add_config_options(parser):
+    """``--config``, ``--nvinfer-config``: the configuration files."""
     parser.add_argument("--config", metavar="INI", help="dashcam configuration file")
     parser.add_argument("--nvinfer-config", metavar="FILE",
                         help="DeepStream nvinfer config (e.g. config_infer_primary_dashcamnet.txt); "
