@@ -63,6 +63,7 @@ class TensorRTBackend(object):
                  reason=""):
         # type: (str, Any, Any, str, Any, Any, str) -> None
         self.path, self.precision, self.reason, self.cuda = engine_path, precision, reason, cuda
+        self.closed = False
         self.engine, self.api, tensors = load_engine(trt_module, cuda, engine_path)
         inputs, outputs = contract_tensors(trt_module, tensors)
         self.spec = resolve_contract(engine_path, inputs, outputs, num_classes, output_names)
@@ -105,9 +106,10 @@ class TensorRTBackend(object):
 
     def close(self):
         # type: () -> None
-        if self.context is None:
+        if self.closed:
             return
+        self.closed = True
         with self.cuda.active():
             self.cuda.free(buffers=list(self.device.values()), host=list(self.host.values()),
                            streams=[self.stream])
-        self.context = self.engine = None
+            del self.context, self.engine   # TensorRT frees them with their last reference

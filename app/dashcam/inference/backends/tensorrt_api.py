@@ -41,6 +41,12 @@ def parse_version(text):
     return int(match.group(1)), int(match.group(2))
 
 
+def shape_of(dims):
+    # type: (Any) -> Tuple[int, ...]
+    """A TensorRT ``Dims`` as a tuple of ints (-1 for a dynamic dimension)."""
+    return tuple(int(d) for d in dims)
+
+
 class NamedTensors(object):
     """TensorRT 8.5 and later: every input and output addressed by name."""
 
@@ -52,7 +58,7 @@ class NamedTensors(object):
         for index in range(engine.num_io_tensors):
             name = engine.get_tensor_name(index)
             is_input = engine.get_tensor_mode(name) == trt_module.TensorIOMode.INPUT
-            found.append(IoTensor(name, tuple(engine.get_tensor_shape(name)),
+            found.append(IoTensor(name, shape_of(engine.get_tensor_shape(name)),
                                   engine.get_tensor_dtype(name), is_input))
         return found
 

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, Callable, Optional, Tuple
 
 from dashcam import __version__
 from dashcam.errors import EngineError
-from dashcam.inference.backends.tensorrt_api import TensorRTApi, adapter_for
+from dashcam.inference.backends.tensorrt_api import TensorRTApi, adapter_for, shape_of
 from dashcam.inference.engine import sidecar
 from dashcam.inference.engine.calibration import entropy_calibrator, read_cache
 from dashcam.inference.engine.device import device_label
@@ -61,7 +61,7 @@ def input_shape(network):
     # type: (trt.INetworkDefinition) -> Tuple[str, Tuple[int, ...], bool]
     """``(name, (1, C, H, W), dynamic batch?)``; EngineError when C, H or W is dynamic."""
     tensor = network.get_input(0)
-    shape = tuple(tensor.shape)
+    shape = shape_of(tensor.shape)
     if len(shape) != 4 or any(d < 1 for d in shape[1:]):
         raise EngineError("input {} has shape {}: dashcam builds N x C x H x W inputs with fixed "
                           "C, H and W".format(tensor.name, list(shape)))
