@@ -18,7 +18,8 @@ from dashcam.inference.engine.calibration import (format_cache, hex_to_scale, pa
                                                   read_cache, scale_to_hex)
 from dashcam.inference.engine.frames import calibration_frames, plan_samples, spread
 from dashcam.inference.engine.tasks import calibrate
-from tensorrt_double import Gpu, tensorrt_module
+from cuda_double import Gpu
+from tensorrt_double import tensorrt_module
 from videos import write_video
 
 # TAO's format as TensorRT writes it, with what real caches contain: names with colons,

@@ -26,8 +26,9 @@ from dashcam.inference.engine.build import build_engine
 from dashcam.inference.engine.resolve import ensure_engine
 from dashcam.inference.engine.sidecar import read_sidecar
 from dashcam.runtime import build_pipeline
+from cuda_double import Gpu
 from onnx_models import colour_model
-from tensorrt_double import Gpu, tensorrt_module
+from tensorrt_double import tensorrt_module
 
 VERSIONS = ("8.0", "8.2", "8.4", "8.5", "8.6", "10")
 

@@ -4,7 +4,7 @@ import argparse
 import os
 import sys
 
-from dashcam.cli.options import add_config_options
+from dashcam.cli.options import add_config_options, add_onnx_option
 from dashcam.config import load_config
 from dashcam.inference.contract import check_model_file
 from dashcam.inference.engine import probe_accelerator, require, settings_from_config
@@ -50,8 +50,7 @@ def register(subparsers):
                         help="frames to use from --images or --video (default: %(default)s)")
     parser.add_argument("-o", "--output", metavar="FILE", required=True,
                         help="the calibration cache to write, e.g. calib/NAME.txt")
-    parser.add_argument("--onnx", metavar="M", help="ONNX model (default: [property] onnx-file, "
-                                                    "else the bundled stand-in model)")
+    add_onnx_option(parser)
     add_config_options(parser)
     parser.set_defaults(func=run_calibrate)
 

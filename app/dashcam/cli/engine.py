@@ -5,7 +5,7 @@ import json
 import os
 import sys
 
-from dashcam.cli.options import add_config_options
+from dashcam.cli.options import add_command_group, add_config_options, add_onnx_option
 from dashcam.config import load_config
 from dashcam.errors import EngineError
 from dashcam.inference.contract import check_model_file
@@ -34,16 +34,13 @@ examples:
 
 
 def register(subparsers):
-    parser = subparsers.add_parser(
-        "engine", help="build or inspect TensorRT engines",
-        description="TensorRT engine commands (build, info).",
-        epilog="example: dashcam engine build --precision fp16")
-    commands = parser.add_subparsers(dest="engine_command", metavar="SUBCOMMAND")
+    commands = add_command_group(subparsers, "engine", "build or inspect TensorRT engines",
+                                 "TensorRT engine commands (build, info).",
+                                 "dashcam engine build --precision fp16")
     build = commands.add_parser(
         "build", help="build a TensorRT engine from the ONNX model", description=BUILD_DESCRIPTION,
         epilog=BUILD_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
-    build.add_argument("--onnx", metavar="M", help="ONNX model (default: [property] onnx-file, "
-                                                   "else the bundled stand-in model)")
+    add_onnx_option(build)
     build.add_argument("--precision", choices=("fp16", "int8", "fp32", "auto"),
                        help="default: [property] network-mode, else auto (by device)")
     build.add_argument("--calib-cache", metavar="F",
@@ -67,7 +64,6 @@ def register(subparsers):
                "dashcamnet_standin.onnx_b1_gpu0_fp16.engine")
     info.add_argument("engine", metavar="ENGINE", help="a .engine file")
     info.set_defaults(func=info_command)
-    parser.set_defaults(func=lambda args: parser.print_help() or 2)
 
 
 def build_command(args, out=None):
