@@ -1,11 +1,16 @@
-"""A TEST DOUBLE of pycuda's driver (no GPU on these machines): ``bench/gpu_check`` runs the real one.
+"""TEST DOUBLES of pycuda's driver and cuda-python's runtime (no GPU on these machines):
+``bench/gpu_check`` runs the real ones.
 
 ``Gpu`` is one fake device, shared with the TensorRT double (``tensorrt_double``): its
-``driver`` has pycuda's names, its memory is host bytes at fake addresses, each thread has
-its own context stack (a copy outside a pushed context fails, as pycuda's does in a thread
-without one), and it counts allocations so tests can check none happens per frame.
+``driver`` has pycuda's names and its ``cudart`` cuda-python's (the calls dashcam makes,
+with their ``(error, value)`` returns); device memory is host bytes at fake addresses,
+page-locked host memory is real memory at real addresses (cuda-python hands out raw
+pointers), each thread has its own context stack (a copy outside a current context fails,
+as on a device: pycuda pushes one, the runtime API's ``cudaSetDevice`` makes the primary
+one current), and it counts allocations so tests can check none happens per frame.
 """
 
+import ctypes
 import threading
 import types
 
@@ -22,6 +27,7 @@ class Gpu(object):
         self.next_address = 0x10000
         self.local = threading.local()
         self.driver = self._driver()
+        self.cudart = self._cudart()
 
     def active(self):
         return bool(getattr(self.local, "stack", None))
@@ -72,6 +78,7 @@ class Gpu(object):
 
         class DeviceAllocation(object):
             def __init__(self, nbytes):
+                gpu.need_context()
                 self.address = gpu.alloc(nbytes)
 
             def __int__(self):
@@ -87,10 +94,14 @@ class Gpu(object):
         class Stream(object):
             handle = 7
 
+            def __init__(self):
+                gpu.need_context()
+
             def synchronize(self):
                 gpu.need_context()
 
         def pagelocked_empty(shape, dtype):
+            gpu.need_context()
             gpu.allocations += 1
             dtype = np.dtype(dtype)
             return np.ndarray(shape, dtype, buffer=HostAllocation(int(np.prod(shape)) * dtype.itemsize))
@@ -106,11 +117,58 @@ class Gpu(object):
                                      memcpy_htod=memcpy_htod, memcpy_htod_async=memcpy_htod,
                                      memcpy_dtoh_async=memcpy_dtoh_async)
 
-    def import_module(self, trt=None):
-        """An ``import_module`` for ``probe_accelerator``: this driver, ``trt``, nothing else."""
+    def _cudart(self):
+        gpu, ok = self, "cudaSuccess"
+        pinned = {}
+
+        def set_device(index):
+            if not gpu.active():
+                gpu.local.stack = ["primary context"]
+            return (ok,)
+
+        def malloc_host(nbytes):
+            gpu.need_context()
+            gpu.allocations += 1
+            buffer = ctypes.create_string_buffer(nbytes)
+            pinned[ctypes.addressof(buffer)] = buffer
+            return ok, ctypes.addressof(buffer)
+
+        def malloc(nbytes):
+            gpu.need_context()
+            return ok, gpu.alloc(nbytes)
+
+        def memcpy(destination, source, nbytes, kind, stream=None):
+            if kind == "cudaMemcpyHostToDevice":
+                gpu.write(destination, np.frombuffer(ctypes.string_at(source, nbytes), np.uint8))
+            else:
+                data = gpu.read(source, np.uint8, (nbytes,))   # held while it is copied
+                ctypes.memmove(destination, data.ctypes.data, nbytes)
+            return (ok,)
+
+        def synchronize(stream):
+            gpu.need_context()
+            return (ok,)
+
+        properties = types.SimpleNamespace(name=gpu.name.encode())
+        return types.SimpleNamespace(
+            cudaError_t=types.SimpleNamespace(cudaSuccess=ok),
+            cudaMemcpyKind=types.SimpleNamespace(cudaMemcpyHostToDevice="cudaMemcpyHostToDevice",
+                                                 cudaMemcpyDeviceToHost="cudaMemcpyDeviceToHost"),
+            cudaGetErrorString=lambda error: (ok, str(error).encode()),
+            cudaGetDeviceCount=lambda: (ok, 1), cudaSetDevice=set_device,
+            cudaGetDeviceProperties=lambda index: (ok, properties),
+            cudaMallocHost=malloc_host, cudaFreeHost=lambda address: (pinned.pop(address) and ok,),
+            cudaMalloc=malloc, cudaFree=lambda address: (gpu.memory.pop(address) is not None and ok,),
+            cudaStreamCreate=lambda: (ok, 9), cudaStreamSynchronize=synchronize,
+            cudaStreamDestroy=lambda stream: (ok,), cudaMemcpy=memcpy, cudaMemcpyAsync=memcpy)
+
+    def import_module(self, trt=None, library="pycuda"):
+        """An ``import_module`` for ``probe_accelerator``: ``trt``, and pycuda or cuda-python."""
         def import_module(name):
-            if name == "pycuda.driver":
+            if name == "pycuda.driver" and library == "pycuda":
                 return self.driver
+            if name == "cuda.bindings.runtime" and library == "cuda-python":
+                return self.cudart
             if name == "tensorrt" and trt is not None:
                 return trt
             raise ImportError("No module named {!r} (test double)".format(name))

@@ -143,3 +143,17 @@ def test_a_foreign_engine_file_is_left_alone_and_the_engine_built_in_the_cache(t
     sidecar.write_engine(str(tmp_path / "ds.engine"), b"ours", dict(WANTED))
     assert choose_path(settings, "m.engine")[0] == str(tmp_path / "ds.engine")
     assert json.loads((tmp_path / "ds.engine.json").read_text())["precision"] == "fp16"
+
+
+def test_a_long_build_says_it_is_still_working_until_it_ends():
+    import threading
+
+    from dashcam.inference.engine.build import BuildProgress
+
+    lines, said = [], threading.Event()
+    ticks = iter(range(0, 1000, 15))
+    progress = BuildProgress("FP16 gpu0 engine for m.onnx", lambda line: lines.append(line) or said.set(),
+                             interval=0.01, clock=lambda: next(ticks)).start()
+    assert said.wait(5)
+    assert progress.stop(1.0)
+    assert lines[0] == "building FP16 gpu0 engine for m.onnx: 15 s so far (minutes on a Jetson Nano)"

@@ -33,10 +33,10 @@ from tensorrt_double import tensorrt_module
 VERSIONS = ("8.0", "8.2", "8.4", "8.5", "8.6", "10")
 
 
-def accelerator_for(version, **gpu_options):
+def accelerator_for(version, library="pycuda", **gpu_options):
     gpu = Gpu(**gpu_options)
     trt = tensorrt_module(version, gpu)
-    return gpu, probe_accelerator(gpu.import_module(trt), model_path="/nonexistent/model")
+    return gpu, probe_accelerator(gpu.import_module(trt, library), model_path="/nonexistent/model")
 
 
 def red_frame():
@@ -70,11 +70,13 @@ def test_unknown_or_too_old_versions_are_refused_in_one_line():
         assert "\n" not in str(error.value)
 
 
-@pytest.mark.parametrize("version", VERSIONS)
+@pytest.mark.parametrize("version,library", [(v, "pycuda") for v in VERSIONS] +
+                         [("8.2", "cuda-python"), ("10", "cuda-python")])
 @pytest.mark.parametrize("batch", [1, "N"])
-def test_the_backend_gives_onnxruntimes_outputs_on_every_version(tmp_path, version, batch):
+def test_the_backend_gives_onnxruntimes_outputs_on_every_version(tmp_path, version, library, batch):
     model = colour_model(tmp_path / "m.onnx", batch=batch)   # "N": a dynamic-batch export, as TAO's
-    gpu, accelerator = accelerator_for(version)
+    gpu, accelerator = accelerator_for(version, library)
+    assert accelerator.cuda.name == library
     engine = str(tmp_path / "m.engine")
     build_engine(accelerator.trt, accelerator.cuda, model, engine, "fp16", accelerator.device_model,
                  say=lambda line: None)
@@ -96,6 +98,21 @@ def test_the_backend_gives_onnxruntimes_outputs_on_every_version(tmp_path, versi
     assert backend.spec == reference.spec
     backend.close()
     backend.close()
+
+
+def test_tensorrt_chosen_but_absent_is_one_line_and_batch_size_is_taken_as_1(tiny_model_path, caplog):
+    config = load_config()
+    config.model.backend = "tensorrt"
+    config.property.batch_size = 4
+    missing = probe_accelerator(Gpu().import_module(None), "/nonexistent")
+    with pytest.raises(EngineError) as error:
+        build_backend(config, tiny_model_path, accelerator=missing)
+    assert str(error.value).startswith("[model] backend = tensorrt needs TensorRT and an NVIDIA GPU: "
+                                       "TensorRT is not installed here")
+    assert "\n" not in str(error.value)
+    assert "[property] batch-size = 4 taken as 1" in caplog.text
+    _, no_gpu = accelerator_for("8.6", library="none")
+    assert no_gpu.missing.startswith("TensorRT 8.6.1 is installed but no CUDA GPU reachable (pycuda:")
 
 
 def test_the_double_refuses_calls_a_version_does_not_have():

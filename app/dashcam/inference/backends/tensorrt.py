@@ -106,6 +106,7 @@ class TensorRTBackend(object):
 
     def close(self):
         # type: () -> None
+        """Free the buffers: arrays ``infer`` returned must not be used after this."""
         if self.closed:
             return
         self.closed = True
