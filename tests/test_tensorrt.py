@@ -193,6 +193,10 @@ def test_tensorrt_11_says_in_one_line_where_implicit_int8_went(tmp_path, tiny_mo
     assert "\n" not in str(error.value) and "ModelOpt" in str(error.value)
     build_engine(accelerator.trt, accelerator.cuda, tiny_model_path, str(tmp_path / "e"), "fp32", "x",
                  say=lambda line: None)   # FP32 still builds (a strongly typed network)
+    config = load_config()
+    config.model.engine_dir = str(tmp_path)
+    plan = ensure_engine(settings_from_config(config, tiny_model_path), accelerator, say=lambda line: None)
+    assert plan.precision == "fp32" and "no implicit FP16/INT8" in plan.reason   # auto on 11
 
 
 def test_the_run_records_its_backend_and_why(tmp_path, tiny_model_path):

@@ -8,6 +8,7 @@ with ``device.require``). Calibration frames go through the run-time
 import os
 
 from dashcam.errors import EngineError
+from dashcam.inference.backends.tensorrt_api import adapter_for
 from dashcam.inference.engine.build import build_engine
 from dashcam.inference.engine.calibration import read_cache
 from dashcam.inference.engine.device import device_label
@@ -35,7 +36,10 @@ def build_requested(accelerator, settings, scale, calib_images=None, output=None
     ``settings.calib_cache`` (default ``calib/<model>.onnx_int8.txt``).
     """
     precision, why = resolve_precision(settings.precision, accelerator.device_model,
-                                       settings.calib_cache, calibrating=calib_images is not None)
+                                       settings.calib_cache, calibrating=calib_images is not None,
+                                       implicit=adapter_for(accelerator.trt).implicit_precision)
+    if calib_images is not None and precision != "int8":
+        say("--calib-images not used: {} needs no calibration".format(precision.upper()))
     calib_cache, calib_frames, calib_out = settings.calib_cache, None, None
     if precision == "int8" and calib_images is not None:
         paths = files_in(calib_images, IMAGE_EXTENSIONS)
