@@ -19,3 +19,7 @@ class SourceError(DashcamError, IOError):
 
 class StoreError(DashcamError, IOError):
     """The store file cannot be opened, is not a dashcam store, is too new, or is in use."""
+
+
+class EngineError(DashcamError, RuntimeError):
+    """TensorRT, CUDA or a GPU is missing, or an engine cannot be built, calibrated or loaded."""

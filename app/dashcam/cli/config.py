@@ -2,15 +2,14 @@
 
 import sys
 
+from dashcam.cli.options import add_command_group
 from dashcam.config import load_config
 
 
 def register(subparsers):
-    parser = subparsers.add_parser(
-        "config", help="show the effective configuration",
-        description="Configuration commands.",
-        epilog="example: dashcam config show --config dashcam.ini > effective.ini")
-    commands = parser.add_subparsers(dest="config_command", metavar="SUBCOMMAND")
+    commands = add_command_group(subparsers, "config", "show the effective configuration",
+                                 "Configuration commands.",
+                                 "dashcam config show --config dashcam.ini > effective.ini")
     show_parser = commands.add_parser(
         "show", help="print the effective configuration as a valid INI file",
         description="Print defaults merged with --config and --nvinfer-config, every key with its help.",
@@ -18,7 +17,6 @@ def register(subparsers):
     show_parser.add_argument("--config", metavar="INI", help="dashcam configuration file")
     show_parser.add_argument("--nvinfer-config", metavar="FILE", help="DeepStream nvinfer config file")
     show_parser.set_defaults(func=show)
-    parser.set_defaults(func=lambda args: parser.print_help() or 2)
 
 
 def show(args):

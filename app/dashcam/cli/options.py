@@ -19,7 +19,29 @@ def add_model_options(parser):
     parser.add_argument("--model", metavar="ONNX",
                         help="ONNX model with DashCamNet's contract (default: [property] onnx-file, "
                              "else the bundled stand-in model)")
+    add_config_options(parser)
+
+
+def add_config_options(parser):
+    """``--config``, ``--nvinfer-config``: the configuration files."""
     parser.add_argument("--config", metavar="INI", help="dashcam configuration file")
     parser.add_argument("--nvinfer-config", metavar="FILE",
                         help="DeepStream nvinfer config (e.g. config_infer_primary_dashcamnet.txt); "
                              "replaces the post-processing settings")
+
+
+def add_onnx_option(parser):
+    """``--onnx``: the model that engines are built from."""
+    parser.add_argument("--onnx", metavar="M", help="ONNX model (default: [property] onnx-file, "
+                                                    "else the bundled stand-in model)")
+
+
+def add_command_group(subparsers, name, help, description, example):
+    """A command whose work is in subcommands (``dashcam config show``); returns their subparsers.
+
+    Given no subcommand, it prints its help and exits 2.
+    """
+    parser = subparsers.add_parser(name, help=help, description=description,
+                                   epilog="example: " + example)
+    parser.set_defaults(func=lambda args: parser.print_help() or 2)
+    return parser.add_subparsers(dest=name + "_command", metavar="SUBCOMMAND")

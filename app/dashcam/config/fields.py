@@ -73,6 +73,18 @@ def choice(*values):
     return _parser(parse, allowed)
 
 
+def flag():
+    """A boolean as DeepStream writes it: 1/0 (also true/false, yes/no)."""
+    def parse(text):
+        value = text.strip().lower()
+        if value in ("1", "true", "yes"):
+            return True
+        if value in ("0", "false", "no"):
+            return False
+        raise ValueError(text)
+    return _parser(parse, "1 or 0")
+
+
 def text(allowed):
     """Any text (stripped); ``allowed`` describes what it should be."""
     return _parser(lambda value: value.strip(), allowed)

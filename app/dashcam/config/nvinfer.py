@@ -13,7 +13,7 @@ from dashcam.config.sections import CLASS_ATTRS_ALL, CLASS_ATTRS_PREFIX, ClassAt
 from dashcam.errors import ConfigError
 
 # [property] keys holding paths: relative ones are relative to their file.
-PATH_KEYS = ("labelfile_path", "onnx_file")
+PATH_KEYS = ("labelfile_path", "onnx_file", "model_engine_file", "int8_calib_file")
 
 
 def read_ini(path):

@@ -8,7 +8,7 @@ from that stage, so they are written in one place.
 """
 
 from dashcam.capture import BACKOFF_CAP_S
-from dashcam.config.fields import Field, Section, choice, integer, number, text
+from dashcam.config.fields import Field, Section, choice, flag, integer, number, text
 from dashcam.inference.backends import BACKENDS
 from dashcam.inference.clustering import DBSCAN, HYBRID, NMS, NONE
 from dashcam.store import DETECTIONS_MODES, SYNCHRONOUS
@@ -34,6 +34,19 @@ class Property(Section):
               "outputs to use (a ':0' suffix in the model is matched too); among them, 'cov' and 'bbox' in the names tell which is which"),
         Field("onnx-file", "", text("a path to an .onnx file"),
               "the model; empty: the bundled stand-in model"),
+        # TensorRT engine keys, with nvinfer's meanings (a DeepStream file drives the build as is)
+        Field("model-engine-file", "", text("a path to a .engine file"),
+              "TensorRT engine to load, or to build there once; empty: [model] engine-dir"),
+        Field("int8-calib-file", "", text("a path to a TensorRT calibration cache"),
+              "INT8 calibration cache (TAO's text format, e.g. calib/dashcamnet_int8.txt)"),
+        Field("network-mode", -1, choice(-1, 0, 1, 2),
+              "0 FP32, 1 INT8, 2 FP16; -1 (dashcam's own): by device (Nano FP16, Xavier and "
+              "Orin INT8 once a calibration cache exists)"),
+        Field("enable-dla", False, flag(), "build the engine for a DLA core (Xavier, Orin AGX/NX)"),
+        Field("use-dla-core", 0, integer(0, 15), "the DLA core when enable-dla = 1"),
+        Field("workspace-size", 512, integer(1, 1 << 20),
+              "TensorRT builder workspace, MB (an upper bound, not an allocation)"),
+        Field("batch-size", 1, integer(1, 1024), "above 1 is taken as 1 (dashcam runs batch 1)"),
     )
 
 
@@ -74,8 +87,11 @@ class Model(Section):
 
     name = "model"
     fields = (
-        Field("backend", "onnxruntime", choice(*BACKENDS),
-              "inference backend"),
+        Field("backend", "auto", choice(*BACKENDS),
+              "auto: TensorRT when it imports and a CUDA GPU is present, else ONNX Runtime"),
+        Field("engine-dir", "", text("a folder path"),
+              "where built TensorRT engines are kept; empty: engines/ in $DASHCAM_DATA "
+              "or ~/.local/share/dashcam"),
         Field("intra-op-threads", 0, integer(0, 256),
               "ONNX Runtime threads inside an operator (0: one per core)"),
         Field("inter-op-threads", 1, integer(0, 256),

@@ -83,7 +83,8 @@ class Pipeline(object):
             self.wall_clock(), __version__, config=self.config.to_ini(),
             model=self.model_path or getattr(backend, "path", None),
             backend=getattr(backend, "name", None),
-            precision=getattr(backend, "precision", None), source=self.source_uri)
+            precision=getattr(backend, "precision", None), source=self.source_uri,
+            backend_reason=getattr(backend, "reason", None))
         self.logger.submit(ev.run_started(self.wall_clock(), {
             "run_id": self.run_id, "source": self.source_uri, "version": __version__,
             "backend": getattr(backend, "name", None)}))

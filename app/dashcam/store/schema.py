@@ -93,6 +93,10 @@ MIGRATIONS = {
         "ALTER TABLE runs ADD COLUMN source TEXT",
         "ALTER TABLE runs ADD COLUMN summary TEXT",
     ],
+    # 5: why the run's backend was chosen (auto's probe, the engine loaded or built)
+    5: [
+        "ALTER TABLE runs ADD COLUMN backend_reason TEXT",
+    ],
 }
 LATEST_VERSION = max(MIGRATIONS)
 
@@ -124,7 +128,8 @@ def migrate(conn, target=LATEST_VERSION):
             raise StoreError("the file has tables but no dashcam schema version: "
                              "not a dashcam store; use another --db")
     applied = []
-    for version in range(current + 1, target + 1):
+    # Versions may be sparse while parallel branches are merged and renumbered.
+    for version in sorted(v for v in MIGRATIONS if current < v <= target):
         conn.execute("BEGIN IMMEDIATE")
         try:
             for statement in MIGRATIONS[version]:

@@ -131,13 +131,14 @@ class EventStore(object):
         return batch
 
     def begin_run(self, started_at, version, config=None, model=None, backend=None,
-                  precision=None, source=None):
+                  precision=None, source=None, backend_reason=None):
         """A new ``runs`` row; returns its id. ``started_at`` in UTC epoch seconds."""
         with self._transaction():
             cursor = self.conn.execute(
                 "INSERT INTO runs (started_at, version, config, model, backend, precision,"
-                " source) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (iso_utc(started_at), version, config, model, backend, precision, source))
+                " source, backend_reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (iso_utc(started_at), version, config, model, backend, precision, source,
+                 backend_reason))
         return cursor.lastrowid
 
     def end_run(self, run_id, ended_at, summary=None):

@@ -1,14 +1,19 @@
 """Inference backends: each takes the preprocessed NCHW blob and returns (cov, bbox).
 
 A backend has ``spec`` (a ``dashcam.inference.contract.ModelSpec``),
-``infer(blob)`` and ``close()``; ``name`` and ``precision`` are recorded with
-every run. ``build_backend`` is the one place that chooses and builds one.
+``infer(blob)`` and ``close()``; ``name``, ``precision`` and ``reason`` (why
+it was chosen) are recorded with every run. ``build_backend`` is the one
+place that chooses and builds one.
 """
+
+import logging
 
 from dashcam.errors import ModelError
 from dashcam.paths import default_model_path
 
-BACKENDS = ("onnxruntime",)
+log = logging.getLogger(__name__)
+
+BACKENDS = ("auto", "tensorrt", "onnxruntime")
 
 
 def output_names(text):
@@ -16,13 +21,54 @@ def output_names(text):
     return [name.strip() for name in text.split(";") if name.strip()]
 
 
-def build_backend(config, model_path=None):
-    """The configured backend on ``model_path``, [property] onnx-file or the stand-in."""
+def choose_backend(setting, accelerator=None):
+    """``(backend name, reason)`` for ``[model] backend``; ``accelerator`` is what was probed.
+
+    ``auto`` is TensorRT when it imports and a CUDA GPU answers, else ONNX Runtime.
+    """
+    if setting == "onnxruntime":
+        return "onnxruntime", "[model] backend = onnxruntime"
+    if setting == "tensorrt":
+        return "tensorrt", "[model] backend = tensorrt"
+    if setting != "auto":
+        raise ModelError("unknown backend {!r}: use one of {}".format(setting, ", ".join(BACKENDS)))
+    if accelerator.missing:
+        return "onnxruntime", "auto: {}, so ONNX Runtime on the CPU".format(accelerator.missing)
+    return "tensorrt", "auto: TensorRT {} and a GPU ({})".format(accelerator.version,
+                                                               accelerator.device_model)
+
+
+def build_backend(config, model_path=None, accelerator=None):
+    """The configured backend on ``model_path``, [property] onnx-file or the stand-in.
+
+    ``accelerator`` (an ``engine.Accelerator``) replaces probing this machine.
+    """
+    from dashcam.inference.contract import check_model_file
+
     path = model_path or config.path(config.property.onnx_file) or default_model_path()
-    if config.model.backend == "onnxruntime":
+    setting = config.model.backend
+    if setting != "onnxruntime" and accelerator is None:
+        from dashcam.inference.engine import probe_accelerator
+        accelerator = probe_accelerator()
+    name, reason = choose_backend(setting, accelerator)
+    names = output_names(config.property.output_blob_names)
+    classes = config.property.num_detected_classes
+    if config.property.batch_size > 1:
+        log.warning("[property] batch-size = %d taken as 1: dashcam runs one frame at a time, "
+                    "for the lowest latency", config.property.batch_size)
+    if name == "tensorrt":
+        from dashcam.inference.backends.tensorrt import TensorRTBackend
+        from dashcam.inference.engine import ensure_engine, require, settings_from_config
+
+        require(accelerator, "[model] backend = tensorrt")
+        plan = ensure_engine(settings_from_config(config, check_model_file(path)), accelerator)
+        reason = "{}; {}".format(reason, plan.reason)
+        backend = TensorRTBackend(plan.path, accelerator.trt, accelerator.cuda, plan.precision,
+                                  classes, names, reason)
+    else:
         from dashcam.inference.backends.onnxruntime import OnnxRuntimeBackend
-        return OnnxRuntimeBackend(path, config.property.num_detected_classes,
-                                  config.model.intra_op_threads, config.model.inter_op_threads,
-                                  output_names(config.property.output_blob_names))
-    raise ModelError("unknown backend {!r}: use one of {}".format(config.model.backend,
-                                                                 ", ".join(BACKENDS)))
+        backend = OnnxRuntimeBackend(path, classes, config.model.intra_op_threads,
+                                     config.model.inter_op_threads, names)
+        backend.reason = reason
+    log.info("backend %s (%s): %s", backend.name, backend.precision, reason)
+    return backend

@@ -16,6 +16,7 @@ class OnnxRuntimeBackend(object):
 
     name = "onnxruntime"
     precision = "fp32"
+    reason = ""
 
     def __init__(self, path, num_classes=None, intra_op_threads=0, inter_op_threads=1, output_names=()):
         import onnxruntime  # imported here: the TensorRT path must not need it
