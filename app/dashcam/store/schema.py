@@ -93,8 +93,8 @@ MIGRATIONS = {
         "ALTER TABLE runs ADD COLUMN source TEXT",
         "ALTER TABLE runs ADD COLUMN summary TEXT",
     ],
-    # 5: why the run's backend was chosen (auto's probe, the engine loaded or built)
-    5: [
+    # 3: why the run's backend was chosen (auto's probe, the engine loaded or built)
+    3: [
         "ALTER TABLE runs ADD COLUMN backend_reason TEXT",
     ],
 }
@@ -128,8 +128,7 @@ def migrate(conn, target=LATEST_VERSION):
             raise StoreError("the file has tables but no dashcam schema version: "
                              "not a dashcam store; use another --db")
     applied = []
-    # Versions may be sparse while parallel branches are merged and renumbered.
-    for version in sorted(v for v in MIGRATIONS if current < v <= target):
+    for version in range(current + 1, target + 1):
         conn.execute("BEGIN IMMEDIATE")
         try:
             for statement in MIGRATIONS[version]:
