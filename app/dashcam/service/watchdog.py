@@ -30,10 +30,10 @@ def stalled(previous, current, lost_for=None, camera_restart=0.0):
     the longest it may be down (0: for ever).
     """
     if current.commits == previous.commits and current.queue_depth > 0:
-        return "no commit landed with {} records waiting".format(current.queue_depth)
+        return "no commit since the last check, {} records waiting".format(current.queue_depth)
     if lost_for is None:
         if current.frames_processed == previous.frames_processed:
-            return "no frame processed"
+            return "no frame processed since the last check"
         return None
     if camera_restart and lost_for >= camera_restart:
         return "camera lost for {:.0f} s".format(lost_for)
@@ -92,8 +92,9 @@ class Watchdog(object):
             self.notifier.send(*lines)
             return
         self.withheld += 1
-        log.error("pipeline wedged: %s in %g s; no watchdog ping", reason, self.interval)
-        self.notifier.send(status("wedged: {} in {:g} s | {}".format(reason, self.interval, text)))
+        log.error("pipeline wedged: %s (checked every %g s); no watchdog ping", reason,
+                  self.interval)
+        self.notifier.send(status("wedged: {} | {}".format(reason, text)))
 
     def stopping(self):
         """STOPPING: the orderly stop has begun; the notifier is closed after it."""
