@@ -13,7 +13,6 @@ import pytest
 from dashcam.cli import main
 from dashcam.service.install import default_source, drop_ins
 
-APP = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "app")
 needs_systemd = pytest.mark.skipif(
     not (shutil.which("systemd-analyze") and shutil.which("systemd-sysusers")
          and shutil.which("systemctl")), reason="needs systemd's tools (systemd-analyze, "

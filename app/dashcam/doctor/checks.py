@@ -137,27 +137,30 @@ def _accelerated(ctx):
     return ctx.gpu or ctx.config.model.backend != "onnxruntime"
 
 
+def _missing(ctx, name, label, reason, fix, without):
+    """A GPU library that is not here: a warning off a GPU (``without`` says what runs
+    instead), a failure where there is one."""
+    if not _accelerated(ctx):
+        return Check(name, WARN, "no {} here (no NVIDIA GPU): {}".format(label, without), None)
+    return Check(name, FAIL, "no {} on a machine with an NVIDIA GPU ({})".format(label, reason),
+                 fix)
+
+
 def check_tensorrt(host, ctx):
     trt = host.module("tensorrt")
-    if not isinstance(trt, str):
-        return Check("tensorrt", OK, "TensorRT {}".format(trt.__version__), None)
-    if not _accelerated(ctx):
-        return Check("tensorrt", WARN, "no TensorRT here (no NVIDIA GPU): ONNX Runtime runs the "
-                     "network on the CPU", None)
-    return Check("tensorrt", FAIL, "no TensorRT on a machine with an NVIDIA GPU ({})".format(trt),
-                 "on a Jetson: sudo apt install python3-libnvinfer, and a venv made with "
-                 "--system-site-packages")
+    if isinstance(trt, str):
+        return _missing(ctx, "tensorrt", "TensorRT", trt, "on a Jetson: sudo apt install "
+                        "python3-libnvinfer, and a venv made with --system-site-packages",
+                        "ONNX Runtime runs the network on the CPU")
+    return Check("tensorrt", OK, "TensorRT {}".format(trt.__version__), None)
 
 
 def check_pycuda(host, ctx):
     pycuda = host.module("pycuda")
     if isinstance(pycuda, str):
-        if not _accelerated(ctx):
-            return Check("pycuda", WARN, "no pycuda here (no NVIDIA GPU): not needed by ONNX "
-                         "Runtime", None)
-        return Check("pycuda", FAIL, "no pycuda ({})".format(pycuda),
-                     "pip install pycuda (on a Jetson it compiles: nvcc must be on PATH, "
-                     "export PATH=/usr/local/cuda/bin:$PATH)")
+        return _missing(ctx, "pycuda", "pycuda", pycuda, "pip install pycuda (on a Jetson it "
+                        "compiles: nvcc must be on PATH, export PATH=/usr/local/cuda/bin:$PATH)",
+                        "not needed by ONNX Runtime")
     version = getattr(pycuda, "VERSION_TEXT", "?")
     driver = host.module("pycuda.driver")
     if isinstance(driver, str):

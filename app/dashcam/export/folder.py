@@ -23,6 +23,7 @@ import time
 from collections import Counter, namedtuple
 
 from dashcam import __version__
+from dashcam.errors import DashcamError
 from dashcam.export import evidence, tables
 from dashcam.export.files import (ExportError, HashingWriter, check_space, copy_parts, fsync_dir,
                                   human_bytes, max_file_bytes, no_space, partial_name,
@@ -98,14 +99,22 @@ def write_export(dest, db_path, recordings_dir=None, since=None, until=None, wit
                              else limit)
         except BaseException as error:
             shutil.rmtree(work, ignore_errors=True)
-            if isinstance(error, OSError) and no_space(error):
-                raise ExportError("the stick at {} is full or takes no file this big ({}): "
-                                  "nothing was exported; use a bigger stick or export less "
-                                  "with --since/--until".format(dest, error.strerror))
+            if isinstance(error, OSError) and not isinstance(error, DashcamError):
+                raise ExportError(write_failure(dest, error))
             raise
         os.rename(work, os.path.join(root, name))
         fsync_dir(root)
     return result
+
+
+def write_failure(dest, error):
+    """What to tell when writing to the stick failed with ``error`` (an OSError)."""
+    if no_space(error):
+        return ("the stick at {} is full or takes no file this big ({}): nothing was exported; "
+                "use a bigger stick or export less with --since/--until".format(
+                    dest, error.strerror))
+    return "writing to {} failed ({}): nothing was exported; was the stick pulled out?".format(
+        dest, error.strerror or error)
 
 
 def _export(root, work, name, db_path, recordings_dir, since, until, with_clips, write_clip,
@@ -174,7 +183,8 @@ def _export(root, work, name, db_path, recordings_dir, since, until, with_clips,
     clips = sum(1 for i in files if i.kind != "snapshot")
     shots = sum(1 for i in files if i.kind == "snapshot")
     written = sum(size for _, _, size in manifest)
-    summary = summary_text(name, now, since, until, info, counts, types, clips, shots, skipped,
+    summary = summary_text(name, os.path.basename(root)[len("dashcam-"):], now, since, until,
+                           info, counts, types, clips if with_clips else None, shots, skipped,
                            manifest, notes)
     with HashingWriter(os.path.join(work, "SUMMARY.txt")) as out:
         out.write(summary.encode("utf-8"))
@@ -200,22 +210,25 @@ def _evidence_columns(files):
     return extra
 
 
-def summary_text(name, now, since, until, info, counts, types, clips, shots, skipped, manifest,
-                 notes):
+def summary_text(name, host, now, since, until, info, counts, types, clips, shots, skipped,
+                 manifest, notes):
+    """SUMMARY.txt: a few lines a person reads first. ``clips`` None: not asked for."""
     window = "everything in the store" if since is None and until is None else \
         "events from {} to {}".format(iso_utc(since) if since is not None else "the start",
                                       iso_utc(until) if until is not None else "the export")
     rows = ", ".join("{} {}".format(t, n) for t, n in sorted(info["rows"].items()))
     lines = [
-        "Dashcam export {} (dashcam {}, {})".format(name, __version__, iso_utc(now)),
+        "Dashcam export {} from {} (dashcam {}, {})".format(name, host, __version__,
+                                                            iso_utc(now)),
         "Window: " + window,
         "Store snapshot: dashcam.db, schema version {}; rows: {}".format(
             info["schema_version"], rows),
         "Events: {} ({})".format(counts.get("events", 0), ", ".join(
             "{} {}".format(t, n) for t, n in sorted(types.items())) or "none"),
         "Alerts: {}".format(counts.get("alerts", 0)),
-        "Clips: {}, snapshots: {} (of which {} were already on this stick, unchanged)".format(
-            clips, shots, skipped),
+        "Clips: {}, snapshots: {} ({} of them already on this stick, unchanged, not copied "
+        "again)".format("not asked for (--with-clips)" if clips is None else clips, shots,
+                        skipped),
         "Size: {} in {} files".format(human_bytes(sum(s for _, _, s in manifest)), len(manifest)),
     ]
     if any(p.endswith(".000") for p, _, _ in manifest):

@@ -15,6 +15,7 @@ import os
 import re
 
 from dashcam.store import StoreReader
+from dashcam.store.reader import time_range
 from dashcam.store.schema import integrity_check
 from dashcam.timestamps import iso_utc
 
@@ -46,25 +47,14 @@ def time_filter(table, columns, since, until):
         return "", ()
     if table == "runs" and {"started_at", "ended_at"} <= columns:
         # a run overlapping the range: started before its end, not ended before its start
-        clauses = []
-        params = []
-        if until is not None:
-            clauses.append("started_at < ?")
-            params.append(iso_utc(until))
+        clauses, params = time_range("started_at", None, until)
         if since is not None:
             clauses.append("(ended_at IS NULL OR ended_at >= ?)")
             params.append(iso_utc(since))
-        return " WHERE " + " AND ".join(clauses), tuple(params)
-    column = TIME_COLUMNS.get(table)
-    if column is None or column not in columns:
+    elif TIME_COLUMNS.get(table) in columns:
+        clauses, params = time_range(quote(TIME_COLUMNS[table]), since, until)
+    else:
         return "", ()
-    clauses, params = [], []
-    if since is not None:
-        clauses.append("{} >= ?".format(quote(column)))
-        params.append(iso_utc(since))
-    if until is not None:
-        clauses.append("{} < ?".format(quote(column)))
-        params.append(iso_utc(until))
     return " WHERE " + " AND ".join(clauses), tuple(params)
 
 

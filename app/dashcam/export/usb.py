@@ -16,7 +16,6 @@ import subprocess
 import tempfile
 
 from dashcam import events as ev
-from dashcam.errors import DashcamError
 from dashcam.export.files import ExportError, mounts, read_mountinfo
 from dashcam.export.folder import write_export
 from dashcam.service import send_message
@@ -121,8 +120,8 @@ def hand_over(dest, db_path, recordings_dir=None, since=None, until=None, with_c
               control_socket=None, progress=None):
     """``write_export`` to ``dest`` (a folder, or a device that is mounted for it), then an
     ``export_finished`` message to the service at ``control_socket`` (if given), whether it
-    worked or not. Returns ``(Result, signalled)``; an ``ExportError`` is raised after its
-    message is sent."""
+    worked or not. Returns ``(Result, signalled)``; a failure is raised after its message
+    is sent."""
     device = dest if is_block_device(dest) else None
     try:
         if device:
@@ -132,7 +131,7 @@ def hand_over(dest, db_path, recordings_dir=None, since=None, until=None, with_c
         else:
             result = write_export(dest, db_path, recordings_dir, since, until, with_clips,
                                   progress=progress)
-    except DashcamError as error:
+    except Exception as error:   # the LED says an export failed, however it failed
         if control_socket:
             send_message(control_socket, {"type": ev.EXPORT_FINISHED, "ok": False,
                                           "device": dest, "error": str(error)})

@@ -11,6 +11,7 @@ to that committed event. Only the fields below pass, each bounded, so a
 stray or hostile datagram costs a warning at most.
 """
 
+import errno
 import json
 import logging
 import os
@@ -63,6 +64,24 @@ def send_message(path, message):
         sock.close()
 
 
+def _remove_stale(path):
+    """Unlink ``path`` if it is a socket that nobody listens on (a killed run's)."""
+    try:
+        if not stat.S_ISSOCK(os.lstat(path).st_mode):
+            return
+    except OSError:
+        return
+    probe = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    try:
+        probe.connect(path)
+    except (OSError, socket.error):
+        os.unlink(path)
+        return
+    finally:
+        probe.close()
+    raise OSError(errno.EADDRINUSE, "another process listens on it")
+
+
 class ControlSocketWorker(Worker):
     """Binds a datagram socket at ``path`` and hands each valid message's event to ``submit``.
 
@@ -81,11 +100,7 @@ class ControlSocketWorker(Worker):
         self.wall_clock = wall_clock
         self.received = self.refused = 0
         self.report = Throttled(log, clock=clock)
-        try:
-            if stat.S_ISSOCK(os.lstat(path).st_mode):
-                os.unlink(path)
-        except OSError:
-            pass
+        _remove_stale(path)
         self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
         try:
             self.sock.bind(path)
