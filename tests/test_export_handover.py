@@ -5,18 +5,21 @@ lets us mount one), and the ``dashcam export`` command."""
 import json
 import os
 import shutil
+import socket
 import subprocess
 import tempfile
 import threading
+import time
 
 import pytest
 
 from dashcam import events as ev
 from dashcam.cli import main
+from dashcam.config import load_config
 from dashcam.export import ExportError
 from dashcam.export.usb import hand_over, refusal
 from dashcam.fanout import FanOut, Subscriber
-from dashcam.service import ControlSocketWorker, parse_message
+from dashcam.service import ControlSocketWorker, build_control, parse_message, send_message
 from dashcam.store import EventLoggerWorker, EventStore, StoreReader
 from exports import T0, fill, sha256sum_check
 
@@ -178,3 +181,49 @@ def test_the_export_command_refuses_a_missing_store_in_one_line(tmp_path, capsys
     assert main(["export", str(tmp_path), "--db", str(tmp_path / "none.db")]) == 2
     err = capsys.readouterr().err
     assert err.startswith("dashcam export: error: no store at ") and err.count("\n") == 1
+
+
+def test_a_second_listener_leaves_the_live_socket_alone_and_a_stale_one_is_replaced(service):
+    db_path, path, heard, arrived = service
+    with pytest.raises(OSError):
+        ControlSocketWorker(path, heard.append)
+    assert send_message(path, {"type": "export_finished", "ok": True}) and arrived.wait(10)
+    stale = os.path.join(os.path.dirname(path), "stale.sock")
+    killed = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    killed.bind(stale)
+    killed.close()   # a killed run leaves its socket file behind
+    worker = ControlSocketWorker(stale, heard.append)
+    worker.sock.close()
+    os.unlink(stale)
+
+
+def test_a_control_socket_that_cannot_be_bound_costs_only_the_signal(tmp_path, caplog):
+    config = load_config(None)
+    config.service.control_socket = str(tmp_path / "no" / "such" / "folder" / "c.sock")
+    assert build_control(config, lambda event: None, time.time) == []
+    assert "exports will not be signalled on the LED or serial line" in caplog.text
+
+
+class Clock(object):
+    def __init__(self):
+        self.t = 0.0
+
+    def __call__(self):
+        return self.t
+
+
+def test_progress_on_a_terminal_is_one_line_rewritten_ten_times_a_second_at_most():
+    import io
+    from dashcam.cli.export import TerminalProgress
+
+    out, clock = io.StringIO(), Clock()
+    show = TerminalProgress(out, clock)
+    clock.t = 1.0
+    show(0, 2 * 1024 ** 3, "store snapshot")
+    clock.t = 1.05
+    show(1024 ** 2, 2 * 1024 ** 3, "store snapshot")   # too soon: not shown
+    clock.t = 1.2
+    show(1024 ** 3, 2 * 1024 ** 3, "clips and snapshots")
+    show.end()
+    assert out.getvalue() == ("\r  0% 0 B of 2.0 GiB: store snapshot"
+                              "\r 50% 1.0 GiB of 2.0 GiB: clips and snapshots\n")
