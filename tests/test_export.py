@@ -300,3 +300,19 @@ def test_fat32s_file_limit_is_found_from_the_mount_table():
     assert filesystem_type("/media/nvidia/MY STICKER", MOUNTINFO) == "ext4"
     assert max_file_bytes("/media/nvidia/MY STICK", MOUNTINFO) == 4 * 1024 ** 3 - 1
     assert max_file_bytes("/media/nvidia/big", MOUNTINFO) is None
+
+
+def test_a_stick_that_cannot_be_written_is_one_line(tmp_path, store):
+    db_path, _ = store
+    stick = str(tmp_path / "locked")
+    os.mkdir(stick)
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m,ro", "tmpfs", stick],
+                      stderr=subprocess.DEVNULL).returncode != 0:
+        pytest.skip("cannot mount a read-only tmpfs here (needs root)")
+    try:
+        with pytest.raises(ExportError) as error:
+            write_export(stick, db_path, host="box")
+        assert str(error.value) == ("writing to {} failed (Read-only file system): nothing was "
+                                    "exported; was the stick pulled out?".format(stick))
+    finally:
+        subprocess.run(["umount", stick])

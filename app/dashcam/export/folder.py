@@ -34,6 +34,8 @@ from dashcam.timestamps import iso_utc
 
 log = logging.getLogger(__name__)
 
+# What an export holds: its folder, the files and bytes its manifest lists (the
+# evidence it skipped included), how many it skipped, clips and snapshots, notes.
 Result = namedtuple("Result", "folder files bytes skipped clips snapshots notes summary")
 UNSET = object()
 
@@ -78,32 +80,35 @@ def write_export(dest, db_path, recordings_dir=None, since=None, until=None, wit
                           "(/dev/sdb1)".format(dest))
     now = time.time() if now is None else now
     root = os.path.join(dest, "dashcam-" + safe_name(host or socket.gethostname()))
-    os.makedirs(root, exist_ok=True)
-    with open(os.path.join(root, ".lock"), "a") as lock:
-        try:
-            fcntl.flock(lock.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except (IOError, OSError):
-            raise ExportError("another export to {} is running: wait for it".format(root))
-        for folder in (root, os.path.join(root, "clips"), os.path.join(root, "snapshots")):
-            if os.path.isdir(folder):
-                for path in remove_partials(folder):
-                    log.info("removed %s, left by an export that did not finish", path)
-        name = stamp(now)
-        while os.path.exists(os.path.join(root, name)):
-            name += "+"
-        work = partial_name(os.path.join(root, name))
-        os.mkdir(work)
-        try:
-            result = _export(root, work, name, db_path, recordings_dir, since, until, with_clips,
-                             write_clip, progress, now, max_file_bytes(root) if limit is UNSET
-                             else limit)
-        except BaseException as error:
-            shutil.rmtree(work, ignore_errors=True)
-            if isinstance(error, OSError) and not isinstance(error, DashcamError):
-                raise ExportError(write_failure(dest, error))
+    try:
+        os.makedirs(root, exist_ok=True)
+        with open(os.path.join(root, ".lock"), "a") as lock:
+            try:
+                fcntl.flock(lock.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except (IOError, OSError):
+                raise ExportError("another export to {} is running: wait for it".format(root))
+            for folder in (root, os.path.join(root, "clips"), os.path.join(root, "snapshots")):
+                if os.path.isdir(folder):
+                    for path in remove_partials(folder):
+                        log.info("removed %s, left by an export that did not finish", path)
+            name = stamp(now)
+            while os.path.exists(os.path.join(root, name)):
+                name += "+"
+            work = partial_name(os.path.join(root, name))
+            os.mkdir(work)
+            try:
+                result = _export(root, work, name, db_path, recordings_dir, since, until,
+                                 with_clips, write_clip, progress, now,
+                                 max_file_bytes(root) if limit is UNSET else limit)
+            except BaseException:
+                shutil.rmtree(work, ignore_errors=True)
+                raise
+            os.rename(work, os.path.join(root, name))
+            fsync_dir(root)
+    except OSError as error:
+        if isinstance(error, DashcamError):
             raise
-        os.rename(work, os.path.join(root, name))
-        fsync_dir(root)
+        raise ExportError(write_failure(dest, error))
     return result
 
 
@@ -182,7 +187,7 @@ def _export(root, work, name, db_path, recordings_dir, since, until, with_clips,
         manifest += [(os.path.join(root, p), sha, size) for p, sha, size in paths]
     clips = sum(1 for i in files if i.kind != "snapshot")
     shots = sum(1 for i in files if i.kind == "snapshot")
-    written = sum(size for _, _, size in manifest)
+    listed = sum(size for _, _, size in manifest)
     summary = summary_text(name, os.path.basename(root)[len("dashcam-"):], now, since, until,
                            info, counts, types, clips if with_clips else None, shots, skipped,
                            manifest, notes)
@@ -196,7 +201,7 @@ def _export(root, work, name, db_path, recordings_dir, since, until, with_clips,
                 os.path.join("..", os.path.relpath(path, root))
             out.write("{}  {}\n".format(sha, relative.replace(os.sep, "/")).encode("utf-8"))
         out.commit()
-    return Result(os.path.join(root, name), len(manifest) + 1, written, skipped, clips, shots,
+    return Result(os.path.join(root, name), len(manifest) + 1, listed, skipped, clips, shots,
                   notes, summary)
 
 
