@@ -22,8 +22,9 @@ CAMERA_RESTORED = "camera_restored"
 RUN_STARTED = "run_started"
 RUN_STOPPED = "run_stopped"
 RUN_INTERRUPTED = "run_interrupted"
+EXPORT_FINISHED = "export_finished"
 TYPES = (OBJECT_APPEARED, OBJECT_LEFT, CAMERA_LOST, CAMERA_RESTORED, RUN_STARTED, RUN_STOPPED,
-         RUN_INTERRUPTED)
+         RUN_INTERRUPTED, EXPORT_FINISHED)
 
 INFO, WARNING, CRITICAL = "info", "warning", "critical"
 SEVERITIES = (INFO, WARNING, CRITICAL)
@@ -97,3 +98,10 @@ def run_interrupted(t_utc, run_id):
     without an orderly stop."""
     return Event(RUN_INTERRUPTED, t_utc, t_utc, None, None, WARNING,
                  {"run_id": run_id, "reason": "no orderly stop: a crash, a kill or a power cut"})
+
+
+def export_finished(t_utc, ok, data):
+    """An export to a USB stick (``dashcam export``) ended, told to the running service;
+    ``ok`` False when it failed (the reason in ``data["error"]``)."""
+    return Event(EXPORT_FINISHED, t_utc, t_utc, None, None, INFO if ok else WARNING,
+                 dict(data, ok=bool(ok)))

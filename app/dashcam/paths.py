@@ -25,15 +25,21 @@ def default_db_path(environ=None):
     return os.path.join(data_dir(environ), DB_NAME)
 
 
-def default_model_path():
-    """The bundled stand-in model: in the source tree, or installed under share/."""
+def bundled_path(*parts):
+    """A file shipped with the app (``engines/...``, ``systemd/...``): in the source tree,
+    or installed under share/dashcam; the source tree's path when neither exists."""
     package = os.path.dirname(os.path.abspath(__file__))          # app/dashcam
     source_root = os.path.dirname(os.path.dirname(package))       # the checkout
     candidates = [
-        os.path.join(source_root, "engines", STANDIN_NAME),
-        os.path.join(sys.prefix, "share", "dashcam", "engines", STANDIN_NAME),
+        os.path.join(source_root, *parts),
+        os.path.join(sys.prefix, "share", "dashcam", *parts),
     ]
     for path in candidates:
         if os.path.isfile(path):
             return path
     return candidates[0]
+
+
+def default_model_path():
+    """The bundled stand-in model: in the source tree, or installed under share/."""
+    return bundled_path("engines", STANDIN_NAME)

@@ -1,6 +1,7 @@
 """Options shared by several commands, added the same way everywhere."""
 
 import argparse
+import os
 
 
 def positive_seconds(text):
@@ -45,3 +46,23 @@ def add_command_group(subparsers, name, help, description, example):
                                    epilog="example: " + example)
     parser.set_defaults(func=lambda args: parser.print_help() or 2)
     return parser.add_subparsers(dest=name + "_command", metavar="SUBCOMMAND")
+
+
+def add_service_config_option(parser):
+    """``--config`` for commands run beside the installed service (export, doctor): its file
+    by default, so that they look at the store and camera the service uses."""
+    from dashcam.service import SERVICE_CONFIG
+
+    parser.add_argument("--config", metavar="INI",
+                        help="dashcam configuration file (default: {}, the service's, when it "
+                             "exists)".format(SERVICE_CONFIG))
+
+
+def load_service_config(args):
+    """The configuration ``add_service_config_option`` asked for."""
+    from dashcam.config import load_config
+    from dashcam.service import SERVICE_CONFIG
+
+    if args.config:
+        return load_config(args.config)
+    return load_config(SERVICE_CONFIG if os.path.isfile(SERVICE_CONFIG) else None)

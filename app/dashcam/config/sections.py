@@ -176,9 +176,23 @@ class Run(Section):
     )
 
 
+class Service(Section):
+    """[service]: running under systemd (``dashcam service install``)."""
+
+    name = "service"
+    fields = (
+        Field("control-socket", "", text("a socket path, such as /run/dashcam/control.sock"),
+              "where the running service hears that an export finished (an export_finished "
+              "event, which the LED and serial alerts signal); empty: nowhere"),
+        Field("camera-restart", 60.0, number(0.0, 86400.0),
+              "under systemd's watchdog: seconds a lost camera may stay lost before the "
+              "service has itself restarted (which re-binds the Argus socket); 0: never"),
+    )
+
+
 # Sections other than the nvinfer ones, in the order `config show` prints them.
 # New sections are declared above and listed here.
-SECTIONS = (Model, Source, Store, Tracking, Run)
+SECTIONS = (Model, Source, Store, Tracking, Run, Service)
 
 # DeepStream's DashCamNet ONNX config sets a stricter threshold for cars.
 DEFAULT_CLASS_OVERRIDES = {0: [("pre-cluster-threshold", "0.4")]}

@@ -52,7 +52,7 @@ class Pipeline(object):
     def __init__(self, config, source_uri, store, detector, slot, capture, inference, logger,
                  preview=None, frame_subscribers=(), event_subscribers=(), model_path=None,
                  status_stream=sys.stderr, stop_requested=None, clock=time.monotonic,
-                 wall_clock=time.time):
+                 wall_clock=time.time, watchdog=None, producers=()):
         self.config = config
         self.source_uri = source_uri
         self.store = store
@@ -61,6 +61,8 @@ class Pipeline(object):
         self.capture, self.inference, self.logger, self.preview = capture, inference, logger, preview
         self.frame_subscribers = list(frame_subscribers)
         self.event_subscribers = list(event_subscribers)
+        self.watchdog = watchdog                # service.Watchdog under systemd, else None
+        self.producers = list(producers)        # workers that submit records of their own
         self.model_path = model_path
         self.status_stream = status_stream
         self.clock = clock
@@ -96,7 +98,8 @@ class Pipeline(object):
     def _workers(self):
         """In start order: consumers before producers."""
         workers = self.event_subscribers + self.frame_subscribers + [self.logger]
-        return workers + [w for w in (self.preview, self.inference, self.capture) if w]
+        return (workers + [w for w in (self.preview, self.inference, self.capture) if w]
+                + self.producers)
 
     def run(self, duration=None):
         """Start, run until stopped, for ``duration`` seconds, or to the end of a file; stop.
@@ -146,6 +149,9 @@ class Pipeline(object):
                 last_status = current
             if now - self._last_stats.t >= stats_every:
                 self._submit_stats()
+            if self.watchdog is not None and self.watchdog.due(now):
+                self.watchdog.check(now, self.snapshot(), self.logger.commits,
+                                    self.capture.failures > 0)
 
     def _submit_stats(self):
         current = self.snapshot()
@@ -166,6 +172,8 @@ class Pipeline(object):
         if self.summary is not None or self.run_id is None:
             return self.summary
         self.stop_requested.set()
+        if self.watchdog is not None:
+            self.watchdog.stopping()
         stop_started = self.clock()
         stuck = []
         if not self.capture.stop(STOP_TIMEOUTS["capture"]):
@@ -177,7 +185,7 @@ class Pipeline(object):
             stuck.append("inference")
         if self.preview:
             self.preview.request_stop()
-        stuck += self._stop_all(self.frame_subscribers)
+        stuck += self._stop_all(self.frame_subscribers + self.producers)
         if self._last_stats is not None and self.clock() > self._last_stats.t:
             self._submit_stats()   # the last, partial interval
         ended = self.wall_clock()
@@ -237,7 +245,7 @@ class Pipeline(object):
 def build_pipeline(config, source=None, db_path=None, preview=None, model_path=None,
                    status_stream=sys.stderr, stop_requested=None, detector=None, store=None,
                    open_source=None, tracker=None, frame_subscribers=(), event_subscribers=(),
-                   clock=time.monotonic, wall_clock=time.time):
+                   clock=time.monotonic, wall_clock=time.time, watchdog=None, producers=None):
     """A ``Pipeline`` from the configuration; arguments given here win over it.
 
     ``source``: a URI, else ``[source] uri``, else the synthetic demo road.
@@ -249,12 +257,16 @@ def build_pipeline(config, source=None, db_path=None, preview=None, model_path=N
     what would be built. Static mistakes (unknown scheme, missing or
     undecodable file, CSI without GStreamer) fail here, before anything runs;
     a camera that is merely absent is retried by the capture worker.
+    Under systemd (``$NOTIFY_SOCKET``) a ``service.Watchdog`` reports to it, and
+    ``[service] control-socket`` adds the ``producers`` that hear other
+    processes (``service.ControlSocketWorker``); both can be given instead.
     """
     from dashcam.capture import CaptureWorker, check_source
     from dashcam.capture import open_source as open_uri
     from dashcam.inference import InferenceWorker, PreprocessAhead, build_detector
     from dashcam.paths import default_db_path
     from dashcam.preview import build_preview
+    from dashcam.service import build_control, build_watchdog
     from dashcam.slot import LatestFrame
     from dashcam.store import EventLoggerWorker, EventStore
     from dashcam.tracking import IouTracker
@@ -296,7 +308,12 @@ def build_pipeline(config, source=None, db_path=None, preview=None, model_path=N
                             config.source.reconnect_max, prepare=ahead,
                             prepare_live=config.run.preprocess_ahead == "always",
                             clock=clock, wall_clock=wall_clock)
+    if watchdog is None:
+        watchdog = build_watchdog(config, describe=status_line)
+    if producers is None:
+        producers = build_control(config, logger.submit, wall_clock)
     return Pipeline(config, uri, store, detector, slot, capture, inference, logger, preview=worker,
                     frame_subscribers=frame_subscribers, event_subscribers=event_subscribers,
                     model_path=model_path, status_stream=status_stream,
-                    stop_requested=stop_requested, clock=clock, wall_clock=wall_clock)
+                    stop_requested=stop_requested, clock=clock, wall_clock=wall_clock,
+                    watchdog=watchdog, producers=producers)

@@ -11,6 +11,19 @@ from dashcam.store.schema import LATEST_VERSION, connect, integrity_check, schem
 from dashcam.timestamps import iso_utc
 
 
+def time_range(column, since=None, until=None):
+    """``(clauses, params)`` that keep rows whose ISO time ``column`` is in [since, until)
+    (UTC epoch seconds, either None for open)."""
+    clauses, params = [], []
+    if since is not None:
+        clauses.append("{} >= ?".format(column))
+        params.append(iso_utc(since))
+    if until is not None:
+        clauses.append("{} < ?".format(column))
+        params.append(iso_utc(until))
+    return clauses, params
+
+
 class StoreReader(object):
     """A read-only view of the store for the CLI and export, on its own connection.
 
@@ -52,13 +65,7 @@ class StoreReader(object):
         ``types`` and ``labels`` keep events of any of the given values. Each
         event is a dict with the table's columns and ``data`` decoded from JSON.
         """
-        where, params = [], []
-        if since is not None:
-            where.append("ts_start >= ?")
-            params.append(iso_utc(since))
-        if until is not None:
-            where.append("ts_start < ?")
-            params.append(iso_utc(until))
+        where, params = time_range("ts_start", since, until)
         for column, values in (("type", types), ("label", labels)):
             if values:
                 where.append("{} IN ({})".format(column, ", ".join("?" * len(values))))

@@ -1,0 +1,99 @@
+"""``dashcam export``: hand the evidence over on a USB stick."""
+
+import argparse
+import sys
+import time
+
+from dashcam.cli.options import add_service_config_option, load_service_config
+from dashcam.export.files import human_bytes
+from dashcam.export.usb import hand_over, is_block_device
+from dashcam.paths import default_db_path
+from dashcam.timestamps import parse_time
+
+DESCRIPTION = """\
+Export the store (a consistent snapshot, taken while the service keeps
+writing), its events and alerts as CSV and JSON Lines, and, with --with-clips,
+each event's protected clip and its snapshot, into DEST/dashcam-<host>/<UTC
+time>/ with MANIFEST.sha256 and SUMMARY.txt. The folder appears only when
+complete; files already on the stick, unchanged, are not copied again. DEST is
+a folder, or a stick's device, which is then mounted, exported to, synced and
+unmounted (what the udev rule does when a stick is plugged in). The running
+service is told when it is done ([service] control-socket), and signals it on
+the LED and the serial line.
+"""
+
+EPILOG = """\
+times: ISO-8601 UTC (2024-05-01T12:30:00Z, 2024-05-01) or an age (30s, 15m, 2h, 1d)
+
+examples:
+  dashcam export /media/usb --since 1d
+  sudo dashcam export /dev/sdb1 --with-clips
+  dashcam export /mnt/stick --db /var/lib/dashcam/dashcam.db --since 2024-05-01 --until 2024-05-02
+"""
+
+
+def register(subparsers):
+    parser = subparsers.add_parser(
+        "export", help="export the evidence to a USB stick", description=DESCRIPTION,
+        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("dest", metavar="DEST", help="the stick: its mounted folder, or its "
+                        "device (/dev/sdb1)")
+    parser.add_argument("--since", metavar="TIME", help="only what happened at or after TIME")
+    parser.add_argument("--until", metavar="TIME", help="only what happened before TIME")
+    parser.add_argument("--with-clips", action="store_true",
+                        help="also each event's protected clip, joined into one MP4")
+    parser.add_argument("--db", metavar="PATH", help="the SQLite store (default: [store] path, "
+                        "else {})".format(default_db_path()))
+    parser.add_argument("--recordings", metavar="DIR",
+                        help="the recordings folder (default: [recording] path, else "
+                             "'recordings' beside the store)")
+    add_service_config_option(parser)
+    parser.set_defaults(func=export)
+
+
+def export(args):
+    config = load_service_config(args)
+    now = time.time()
+    since = parse_time(args.since, now) if args.since else None
+    until = parse_time(args.until, now) if args.until else None
+    db_path = args.db or config.path(config.store.path) or default_db_path()
+    section = config.sections.get("recording")
+    recordings = args.recordings or config.path(getattr(section, "path", "")) or None
+    show = TerminalProgress(sys.stderr) if sys.stderr.isatty() else None
+    try:
+        result, signalled = hand_over(args.dest, db_path, recordings, since, until,
+                                      args.with_clips, config.path(config.service.control_socket),
+                                      progress=show)
+    finally:
+        if show:
+            show.end()
+    for note in result.notes:
+        sys.stderr.write("dashcam export: note: {}\n".format(note))
+    sys.stdout.write(result.summary)
+    sys.stdout.write("-> {}{}{}\n".format(
+        result.folder, " (unmounted: the stick can be pulled)" if is_block_device(args.dest)
+        else "", "; the service signals done" if signalled else ""))
+    return 0
+
+
+class TerminalProgress(object):
+    """One line on a terminal, rewritten at most ten times a second: percent, bytes, stage."""
+
+    def __init__(self, stream, clock=time.monotonic):
+        self.stream, self.clock, self._last, self._width = stream, clock, 0.0, 0
+
+    def __call__(self, done, total, what):
+        now = self.clock()
+        if now - self._last < 0.1 and done < total:
+            return
+        self._last = now
+        line = "{:3.0f}% {} of {}: {}".format(100.0 * done / total if total else 100.0,
+                                              human_bytes(done), human_bytes(total), what)
+        self.stream.write("\r" + line.ljust(self._width))
+        self.stream.flush()
+        self._width = len(line)
+
+    def end(self):
+        if self._width:
+            self.stream.write("\n")
+            self.stream.flush()

@@ -1,0 +1,55 @@
+"""Events and alerts as CSV and JSON Lines, read from the store snapshot (so they agree with it).
+
+Columns are the table's own, found at export time, so columns that other
+stages add (``events.snapshot``, the alerts' delivery details) appear by
+themselves; ``extra`` adds per-row columns (where the event's clip and
+snapshot are in the export). ``data`` holds JSON: as text in CSV, decoded in
+JSON Lines.
+"""
+
+import csv
+import io
+import json
+
+from dashcam.export.evidence import columns
+from dashcam.export.files import HashingWriter
+from dashcam.export.snapshot import quote
+
+JSON_COLUMNS = ("data",)
+
+
+def write_table(conn, table, csv_path, jsonl_path, extra=None, extra_columns=()):
+    """Write ``table``'s rows (in id order) to both files; returns ``(rows, [(path, sha256, bytes)])``.
+
+    ``extra`` maps a row id to a dict of ``extra_columns`` values.
+    """
+    names = columns(conn, table)
+    header = names + [c for c in extra_columns if c not in names]
+    extra = extra or {}
+    text = io.StringIO()
+    writer = csv.writer(text, lineterminator="\n")
+    count = 0
+    with HashingWriter(csv_path) as out_csv, HashingWriter(jsonl_path) as out_jsonl:
+        writer.writerow(header)
+        for row in conn.execute("SELECT * FROM {} ORDER BY rowid".format(quote(table))):
+            record = dict(zip(names, row))
+            record.update(extra.get(record.get("id"), {}))
+            writer.writerow(["" if record.get(c) is None else record.get(c) for c in header])
+            if text.tell() > 65536:
+                out_csv.write(text.getvalue().encode("utf-8"))
+                text.seek(0)
+                text.truncate()
+            for column in JSON_COLUMNS:
+                if isinstance(record.get(column), str):
+                    try:
+                        record[column] = json.loads(record[column])
+                    except ValueError:
+                        pass   # not JSON after all: kept as the text it is
+            out_jsonl.write((json.dumps(dict((c, record.get(c)) for c in header),
+                                        sort_keys=True) + "\n").encode("utf-8"))
+            count += 1
+        out_csv.write(text.getvalue().encode("utf-8"))
+        out_csv.commit()
+        out_jsonl.commit()
+    return count, [(csv_path, out_csv.sha256, out_csv.bytes),
+                   (jsonl_path, out_jsonl.sha256, out_jsonl.bytes)]

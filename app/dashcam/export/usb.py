@@ -1,0 +1,143 @@
+"""Handing the evidence over: to a stick's folder, or to a stick given as its device
+(``/dev/sdb1``, as udev names it), which is checked, mounted where no one else writes,
+exported to, synced and unmounted; then the running service is told, so that it
+signals done on the LED and the serial line.
+
+A device that is mounted already, or that ``/etc/fstab`` names (by path,
+``UUID=``, ``LABEL=``, ``PARTUUID=`` or ``PARTLABEL=``), is refused: at boot
+udev announces every USB disk, the one the system or the recordings live on
+too, before fstab mounts it.
+"""
+
+import logging
+import os
+import stat
+import subprocess
+import tempfile
+
+from dashcam import events as ev
+from dashcam.export.files import ExportError, mounts, read_mountinfo
+from dashcam.export.folder import write_export
+from dashcam.service import send_message
+
+log = logging.getLogger(__name__)
+
+MOUNT_OPTIONS = "nosuid,nodev,noexec,noatime"
+FSTAB_KEYS = ("UUID", "LABEL", "PARTUUID", "PARTLABEL")
+
+
+def is_block_device(path):
+    try:
+        return stat.S_ISBLK(os.stat(path).st_mode)
+    except OSError:
+        return False
+
+
+def device_number(path):
+    rdev = os.stat(path).st_rdev
+    return "{}:{}".format(os.major(rdev), os.minor(rdev))
+
+
+def blkid(device):
+    """The device's ``UUID``, ``LABEL``, ``TYPE``... as ``blkid -o export`` tells them ({} if it cannot)."""
+    try:
+        out = subprocess.run(["blkid", "-o", "export", device], stdout=subprocess.PIPE,
+                             stderr=subprocess.DEVNULL, universal_newlines=True, timeout=30).stdout
+    except (OSError, subprocess.SubprocessError):
+        return {}
+    return dict(line.split("=", 1) for line in out.splitlines() if "=" in line)
+
+
+def refusal(device, number, mountinfo_text, fstab_text, ids):
+    """Why ``device`` (``number`` "major:minor", ``ids`` from ``blkid``) is not a stick to
+    export to, or None."""
+    real = os.path.realpath(device)
+    for point, _, mounted_number, source in mounts(mountinfo_text):
+        if mounted_number == number or os.path.realpath(source) == real:
+            return "{} is mounted at {}".format(device, point)
+    for line in fstab_text.splitlines():
+        fields = line.split()
+        if not fields or fields[0].startswith("#"):
+            continue
+        spec = fields[0]
+        key, _, value = spec.partition("=")
+        if (key in FSTAB_KEYS and value and ids.get(key) == value.strip('"')) or \
+                (spec.startswith("/") and os.path.realpath(spec) == real):
+            return "/etc/fstab names {} ({}): a system or data disk".format(device, spec)
+    return None
+
+
+def read_text(path):
+    try:
+        with open(path) as handle:
+            return handle.read()
+    except (IOError, OSError):
+        return ""
+
+
+class MountedStick(object):
+    """``with MountedStick("/dev/sdb1") as folder:`` the stick, mounted on a new temporary
+    folder (in the export unit's private /tmp); on leaving, synced, unmounted, the folder removed."""
+
+    def __init__(self, device):
+        self.device = device
+        self.folder = None
+
+    def __enter__(self):
+        ids = blkid(self.device)
+        reason = refusal(self.device, device_number(self.device), read_mountinfo(),
+                         read_text("/etc/fstab"), ids)
+        if reason:
+            raise ExportError("not exporting to {}: {}".format(self.device, reason))
+        self.folder = tempfile.mkdtemp(prefix="dashcam-export-")
+        try:
+            _run(["mount", "-o", MOUNT_OPTIONS, self.device, self.folder], "mount " + self.device)
+        except BaseException:
+            os.rmdir(self.folder)
+            raise
+        log.info("%s (%s) mounted at %s", self.device, ids.get("TYPE", "?"), self.folder)
+        return self.folder
+
+    def __exit__(self, *exc):
+        os.sync()
+        _run(["umount", self.folder], "unmount " + self.device)
+        os.rmdir(self.folder)
+        log.info("%s synced and unmounted", self.device)
+
+
+def _run(command, what):
+    try:
+        result = subprocess.run(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                universal_newlines=True, timeout=120)
+    except (OSError, subprocess.SubprocessError) as error:
+        raise ExportError("cannot {}: {}".format(what, error))
+    if result.returncode != 0:
+        raise ExportError("cannot {}: {}".format(
+            what, (result.stderr or result.stdout).strip() or "exit {}".format(result.returncode)))
+
+
+def hand_over(dest, db_path, recordings_dir=None, since=None, until=None, with_clips=False,
+              control_socket=None, progress=None):
+    """``write_export`` to ``dest`` (a folder, or a device that is mounted for it), then an
+    ``export_finished`` message to the service at ``control_socket`` (if given), whether it
+    worked or not. Returns ``(Result, signalled)``; a failure is raised after its message
+    is sent."""
+    device = dest if is_block_device(dest) else None
+    try:
+        if device:
+            with MountedStick(device) as folder:
+                result = write_export(folder, db_path, recordings_dir, since, until, with_clips,
+                                      progress=progress)
+        else:
+            result = write_export(dest, db_path, recordings_dir, since, until, with_clips,
+                                  progress=progress)
+    except Exception as error:   # the LED says an export failed, however it failed
+        if control_socket:
+            send_message(control_socket, {"type": ev.EXPORT_FINISHED, "ok": False,
+                                          "device": dest, "error": str(error)})
+        raise
+    signalled = bool(control_socket) and send_message(control_socket, {
+        "type": ev.EXPORT_FINISHED, "ok": True, "device": dest, "folder": result.folder,
+        "files": result.files, "bytes": result.bytes, "skipped": result.skipped,
+        "clips": result.clips})
+    return result, signalled

@@ -1,0 +1,284 @@
+"""``dashcam service install|uninstall|status``: the service's files in place under a root.
+
+``install`` puts, under ROOT (``/`` on the device; a staging folder in tests):
+the two units (``ExecStart`` pointing at this installation's ``dashcam``),
+drop-ins where this installation needs them, the user (a systemd-sysusers
+file, applied), the default configuration, the data folders, and the udev
+rules (USB export; GPIO for the gpio group, as Jetson.GPIO asks). Each step is
+idempotent: a file that is already right is left alone, and the configuration,
+which the user edits, is never overwritten. ``uninstall`` removes what
+install put there, except the configuration, the data and the user.
+"""
+
+import glob
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+
+from dashcam.config import load_config
+from dashcam.errors import DashcamError
+from dashcam.paths import bundled_path
+
+PACKAGED_COMMAND = "/usr/local/bin/dashcam"   # ExecStart in systemd/*.service, replaced here
+UNIT = "dashcam.service"
+EXPORT_UNIT = "dashcam-export@.service"
+USER = "dashcam"
+DATA = "/var/lib/dashcam"
+# (bundled file in systemd/, where it goes under ROOT)
+FILES = (
+    (UNIT, "etc/systemd/system/" + UNIT),
+    (EXPORT_UNIT, "etc/systemd/system/" + EXPORT_UNIT),
+    ("90-dashcam-export.rules", "etc/udev/rules.d/90-dashcam-export.rules"),
+    ("60-dashcam-gpio.rules", "etc/udev/rules.d/60-dashcam-gpio.rules"),
+    ("dashcam.sysusers", "etc/sysusers.d/dashcam.conf"),
+)
+CONFIG = "etc/dashcam/dashcam.ini"
+FOLDERS = (DATA, DATA + "/recordings")
+HOME_DROP_IN = "[Service]\n# dashcam is installed under a home folder: readable, not writable.\n" \
+               "ProtectHome=read-only\n"
+NETWORK_DROP_IN = ("[Service]\n# The camera is on the network ([source] uri): let it be reached.\n"
+                   "PrivateNetwork=no\nRestrictAddressFamilies=AF_UNIX AF_INET AF_INET6\n"
+                   "IPAddressDeny=\n")
+
+
+class ServiceError(DashcamError, OSError):
+    """The service cannot be installed or removed here; the message says why and what to do."""
+
+
+def under(root, path):
+    return os.path.join(root, path.lstrip("/"))
+
+
+def dashcam_command(executable=None):
+    """How systemd runs this installation: the ``dashcam`` script beside its Python."""
+    executable = executable or sys.executable
+    script = os.path.join(os.path.dirname(executable), "dashcam")
+    return script if os.path.isfile(script) else executable + " -m dashcam"
+
+
+def jetson_model(text=None):
+    """The Jetson's model from ``/proc/device-tree/model``'s ``text`` (read when None), or
+    None on any other machine."""
+    if text is None:
+        try:
+            with open("/proc/device-tree/model", "rb") as handle:
+                text = handle.read().decode("ascii", "replace")
+        except (IOError, OSError):
+            return None
+    model = text.replace("\0", "").strip()
+    return model if "jetson" in model.lower() or "nvidia" in model.lower() else None
+
+
+def default_source(jetson, video_devices):
+    """The camera the new configuration names: the CSI camera on a Jetson, else the first
+    USB camera, else none (the demo road runs until one is configured)."""
+    if jetson:
+        return "csi://0"
+    return "v4l2://" + sorted(video_devices)[0] if video_devices else ""
+
+
+def default_config(jetson=None, video_devices=None):
+    """The service's configuration file: every key with its help, set for the service."""
+    jetson = jetson_model() if jetson is None else jetson
+    video = glob.glob("/dev/video*") if video_devices is None else video_devices
+    settings = [
+        "[source]", "uri = " + default_source(jetson, video),
+        "[store]", "path = " + DATA + "/dashcam.db",
+        "[run]", "status-interval = 60",   # the journal gets a line a minute; STATUS= has the rest
+        "[service]", "control-socket = /run/dashcam/control.sock",
+    ]
+    with tempfile.NamedTemporaryFile("w", suffix=".ini") as handle:
+        handle.write("\n".join(settings) + "\n")
+        handle.flush()
+        text = load_config(handle.name).to_ini()
+    return ("# The dashcam service's configuration (`dashcam service install` wrote it; it is\n"
+            "# never overwritten). `sudo systemctl restart dashcam` applies a change.\n\n" + text)
+
+
+def drop_ins(command, source_uri):
+    """``{name: text}``: the drop-ins, in both units' ``.d`` folders, that an installation
+    running ``command`` and reading ``source_uri`` needs."""
+    wanted = {}
+    if command.startswith(("/home/", "/root/")):
+        wanted["50-home.conf"] = HOME_DROP_IN
+    if source_uri.startswith(("rtsp://", "rtsps://", "http://", "https://")):
+        wanted["50-network.conf"] = NETWORK_DROP_IN
+    return wanted
+
+
+def put(path, text, mode=0o644):
+    """Write ``text`` to ``path`` unless it holds it already; "installed" or "unchanged"."""
+    try:
+        with open(path) as handle:
+            if handle.read() == text:
+                return "unchanged"
+    except (IOError, OSError):
+        pass
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    partial = path + ".new"
+    with open(partial, "w") as handle:
+        handle.write(text)
+    os.chmod(partial, mode)
+    os.rename(partial, path)
+    return "installed"
+
+
+def booted(root):
+    """Whether ROOT is this machine's running systemd (so units can be reloaded and started)."""
+    return os.path.realpath(root) == "/" and os.path.isdir("/run/systemd/system")
+
+
+def run(command):
+    try:
+        result = subprocess.run(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                universal_newlines=True, timeout=120)
+    except OSError as error:
+        raise ServiceError("cannot run {}: {} (is this a systemd system?)".format(command[0], error))
+    if result.returncode != 0:
+        raise ServiceError("{} failed: {}".format(" ".join(command), result.stdout.strip()))
+    return result.stdout
+
+
+def check_privileges(root, verb):
+    if os.path.realpath(root) == "/" and os.geteuid() != 0:
+        raise ServiceError("`dashcam service {}` needs root: run it with sudo (or stage it "
+                           "into a folder with --root DIR)".format(verb))
+
+
+def install(root="/", start=False, command=None):
+    """Install the service under ``root``; returns ``[(state, path)]`` for each step."""
+    check_privileges(root, "install")
+    command = command or dashcam_command()
+    done = []
+    for name, target in FILES:
+        with open(bundled_path("systemd", name)) as handle:
+            text = handle.read()
+        if name.endswith(".service"):
+            text = text.replace(PACKAGED_COMMAND, command)
+        done.append((put(under(root, target), text), "/" + target))
+    sysusers = under(root, "etc/sysusers.d/dashcam.conf")
+    run(["systemd-sysusers"] + ([] if os.path.realpath(root) == "/" else ["--root", root])
+        + [sysusers])
+    done.append(("applied", "/etc/sysusers.d/dashcam.conf (user {})".format(USER)))
+    config = under(root, CONFIG)
+    if os.path.exists(config):
+        done.append(("kept", "/" + CONFIG + " (yours: never overwritten)"))
+    else:
+        done.append((put(config, default_config(), 0o644), "/" + CONFIG))
+    wanted = drop_ins(command, load_config(config).source.uri)
+    for unit in (UNIT, EXPORT_UNIT):
+        folder = under(root, "etc/systemd/system/{}.d".format(unit))
+        for name, text in sorted(wanted.items()):
+            done.append((put(os.path.join(folder, name), text), "/{}.d/{}".format(unit, name)))
+        for stale in set(os.listdir(folder) if os.path.isdir(folder) else ()) - set(wanted):
+            if stale in ("50-home.conf", "50-network.conf"):
+                os.unlink(os.path.join(folder, stale))
+                done.append(("removed", "/{}.d/{}".format(unit, stale)))
+    owner = _owner(root)
+    for folder in FOLDERS:
+        path = under(root, folder)
+        state = "unchanged" if os.path.isdir(path) else "installed"
+        os.makedirs(path, mode=0o750, exist_ok=True)
+        if owner and os.geteuid() == 0:
+            os.chown(path, *owner)
+        done.append((state, folder))
+    run(["systemctl", "--root", root, "enable", UNIT])
+    done.append(("enabled", UNIT + " (starts at boot)"))
+    if booted(root):
+        run(["systemctl", "daemon-reload"])
+        run(["udevadm", "control", "--reload"])
+        run(["udevadm", "trigger", "--subsystem-match=gpio", "--action=add"])
+        if start:
+            run(["systemctl", "restart", UNIT])
+            done.append(("started", UNIT))
+    return done
+
+
+def _owner(root):
+    """(uid, gid) of the service user in ROOT's /etc/passwd, or None."""
+    try:
+        with open(under(root, "etc/passwd")) as handle:
+            for line in handle:
+                fields = line.split(":")
+                if fields[0] == USER and len(fields) > 3:
+                    return int(fields[2]), int(fields[3])
+    except (IOError, OSError, ValueError):
+        pass
+    return None
+
+
+def uninstall(root="/"):
+    """Remove what ``install`` put under ``root``, but the configuration, the data and the user."""
+    check_privileges(root, "uninstall")
+    done = []
+    if booted(root):
+        run(["systemctl", "stop", UNIT])
+    if os.path.exists(under(root, FILES[0][1])):
+        run(["systemctl", "--root", root, "disable", UNIT])
+        done.append(("disabled", UNIT))
+    for _, target in FILES:
+        path = under(root, target)
+        if os.path.exists(path):
+            os.unlink(path)
+            done.append(("removed", "/" + target))
+    for unit in (UNIT, EXPORT_UNIT):
+        folder = under(root, "etc/systemd/system/{}.d".format(unit))
+        if os.path.isdir(folder):
+            shutil.rmtree(folder)
+            done.append(("removed", "/etc/systemd/system/{}.d".format(unit)))
+    if booted(root):
+        run(["systemctl", "daemon-reload"])
+        run(["udevadm", "control", "--reload"])
+    done.append(("kept", "/{} and {} (your settings and evidence) and the user {}".format(
+        CONFIG, DATA, USER)))
+    return done
+
+
+def status(root="/"):
+    """``([(state, what)], ok)``: which files are installed as packaged, the user, and, on a
+    running systemd, the service's state and its last STATUS line."""
+    lines, ok = [], True
+    command = None
+    for name, target in FILES:
+        path = under(root, target)
+        if not os.path.exists(path):
+            lines.append(("missing", "/" + target))
+            ok = False
+            continue
+        with open(bundled_path("systemd", name)) as handle, open(path) as installed:
+            text, actual = handle.read(), installed.read()
+        if name.endswith(".service"):
+            command = command or _exec_command(actual)
+            text = text.replace(PACKAGED_COMMAND, command or PACKAGED_COMMAND)
+        lines.append(("ok" if text == actual else "modified", "/" + target))
+    lines.append(("ok" if _owner(root) else "missing", "user " + USER))
+    lines.append(("ok" if os.path.exists(under(root, CONFIG)) else "missing", "/" + CONFIG))
+    wants = under(root, "etc/systemd/system/multi-user.target.wants/" + UNIT)
+    lines.append(("ok" if os.path.lexists(wants) else "disabled", UNIT + " enabled at boot"))
+    ok = ok and all(state == "ok" for state, _ in lines)
+    if booted(root):
+        shown = dict(line.partition("=")[::2] for line in run(
+            ["systemctl", "show", UNIT, "-p", "ActiveState", "-p", "SubState", "-p",
+             "StatusText", "-p", "NRestarts"]).splitlines())
+        active = shown.get("ActiveState") == "active"
+        lines.append(("ok" if active else "down", "{} {}/{}, restarted {} times: {}".format(
+            UNIT, shown.get("ActiveState"), shown.get("SubState"), shown.get("NRestarts", "?"),
+            shown.get("StatusText") or "-")))
+        ok = ok and active
+    else:
+        lines.append(("unknown", "no running systemd at {}: the service's state is not known"
+                      .format(root)))
+    return lines, ok
+
+
+def _exec_command(unit_text):
+    """The command an installed unit's ExecStart runs (before ``run`` or ``export``)."""
+    for line in unit_text.splitlines():
+        if line.startswith("ExecStart="):
+            for verb in (" run ", " export "):
+                if verb in line:
+                    return line[len("ExecStart="):line.index(verb)]
+    return None
+

@@ -1,0 +1,318 @@
+"""USB export on real SQLite files and real folders, checked with ``sha256sum -c``."""
+
+import importlib.util
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+import textwrap
+import threading
+
+import pytest
+
+from dashcam import events as ev
+from dashcam.export import ExportError, write_export
+from dashcam.export.files import check_space, filesystem_type, free_bytes, max_file_bytes
+from dashcam.records import Detection, FrameRecord
+from dashcam.store import EventLoggerWorker, EventStore, StoreReader
+from exports import (T0, add_recordings, make_store, sha256sum_check, standin_write_clip)
+
+APP = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "app")
+TESTS = os.path.dirname(os.path.abspath(__file__))
+TABLES = ("runs", "detections", "tracks", "events", "alerts", "stats")
+
+
+def rows(db_path, table):
+    conn = sqlite3.connect(db_path)
+    try:
+        return conn.execute("SELECT * FROM {} ORDER BY rowid".format(table)).fetchall()
+    finally:
+        conn.close()
+
+
+@pytest.fixture
+def store(tmp_path):
+    path = str(tmp_path / "data" / "dashcam.db")
+    ids = make_store(path)
+    return path, ids
+
+
+def test_snapshot_rows_equal_the_live_rows_and_the_manifest_verifies(tmp_path, store):
+    db_path, _ = store
+    stick = tmp_path / "stick"
+    stick.mkdir()
+    result = write_export(str(stick), db_path, host="van 7", now=T0 + 3600)
+    assert result.folder == str(stick / "dashcam-van-7" / "2023-11-14T23-13-20Z")
+    snapshot = os.path.join(result.folder, "dashcam.db")
+    for table in TABLES:
+        assert rows(snapshot, table) == rows(db_path, table), table
+    with StoreReader(snapshot) as reader:
+        assert reader.integrity_check() == "ok"
+        assert reader.conn.execute("PRAGMA journal_mode").fetchone()[0] == "delete"
+    assert sorted(os.listdir(result.folder)) == [
+        "MANIFEST.sha256", "SUMMARY.txt", "alerts.csv", "alerts.jsonl", "dashcam.db",
+        "events.csv", "events.jsonl"]
+    status, out = sha256sum_check(result.folder)
+    assert status == 0 and out.count(": OK") == 6, out
+    with open(os.path.join(result.folder, "events.jsonl")) as handle:
+        events = [json.loads(line) for line in handle]
+    assert len(events) == 60 and events[7]["data"] == {"second": 7}
+    with open(os.path.join(result.folder, "alerts.csv")) as handle:
+        assert handle.readline().strip() == "id,event_id,ts,sink,message,delivered"
+        assert len(handle.readlines()) == 3
+    summary = result.summary
+    assert "Events: 60 (object_appeared 60)" in summary and "Alerts: 3" in summary
+    assert "detections 600" in summary
+    # nothing is left that looks like work in progress
+    assert sorted(os.listdir(str(stick / "dashcam-van-7"))) == [
+        ".index.json", ".lock", "2023-11-14T23-13-20Z"]
+
+
+def test_since_and_until_keep_that_range(tmp_path, store):
+    db_path, _ = store
+    result = write_export(str(tmp_path), db_path, since=T0 + 10, until=T0 + 20, host="box")
+    snapshot = os.path.join(result.folder, "dashcam.db")
+    assert len(rows(snapshot, "events")) == 10
+    assert len(rows(snapshot, "detections")) == 10 * 5 * 2
+    assert len(rows(snapshot, "runs")) == 1 and "Window: events from 2023-11-14T22:13:30.000Z" \
+        " to 2023-11-14T22:13:40.000Z" in result.summary
+
+
+def batch(k):
+    """One record whose event (data k) and five detections (frame k) land in one transaction."""
+    return FrameRecord(k, float(k), T0 + k * 0.001,
+                       [Detection(0, "car", 0.9, 1.0, 2.0, 3.0, 4.0)] * 5, [1] * 5, 0.0,
+                       [ev.Event(ev.CAMERA_LOST, T0 + k * 0.001, None, None, None, ev.WARNING,
+                                 {"k": k})], [])
+
+
+def test_an_export_while_the_writer_commits_at_full_rate_is_consistent(tmp_path):
+    db_path = str(tmp_path / "dashcam.db")
+    store = EventStore(db_path)
+    run = store.begin_run(T0, "0.1.0")
+    # 200,000 detection rows first, so that commits land while the copy is under way
+    store.write(run, [batch(k) for k in range(40000)])
+    logger = EventLoggerWorker(store, run_id=run, queue_size=4096).start()
+    stop, started = threading.Event(), threading.Event()
+
+    def feed():
+        # One commit after another, as fast as the writer makes them: 50 records, then
+        # wait for their commit (spinning on a full queue would only starve the writer).
+        k = 40000
+        while not stop.is_set():
+            commits = logger.commits
+            for _ in range(50):
+                logger.submit(batch(k))
+                k += 1
+            while logger.commits == commits and not stop.wait(0.001):
+                pass
+            if logger.commits >= 20:
+                started.set()
+
+    feeder = threading.Thread(target=feed, name="test-feeder")
+    feeder.start()
+    try:
+        assert started.wait(60)
+        before = logger.commits
+        result = write_export(str(tmp_path), db_path, host="box")
+        during = logger.commits - before
+    finally:
+        stop.set()
+        feeder.join(10)
+        assert logger.stop(10)
+        store.close()
+    assert during > 0   # the writer kept committing while the snapshot was taken
+    snapshot = os.path.join(result.folder, "dashcam.db")
+    events = [json.loads(r[0])["k"] for r in sqlite3.connect(snapshot).execute(
+        "SELECT data FROM events ORDER BY id")]
+    frames = dict(sqlite3.connect(snapshot).execute(
+        "SELECT frame_index, count(*) FROM detections GROUP BY frame_index").fetchall())
+    # whole transactions only: every event has its five detections, nothing more or less
+    assert events == list(range(len(events))) and len(events) > 0
+    assert frames == dict((k, 5) for k in events)
+    live = len(rows(db_path, "events"))
+    assert live > len(events)
+    assert sha256sum_check(result.folder)[0] == 0
+
+
+@pytest.fixture
+def recorded(tmp_path, store):
+    """The store with the recording feature's tables, snapshots and clips for five events."""
+    db_path, ids = store
+    recordings = str(tmp_path / "data" / "recordings")
+    add_recordings(db_path, recordings, ids[:5])
+    return db_path, recordings, ids[:5]
+
+
+def test_clips_and_snapshots_are_exported_and_a_second_export_skips_them(tmp_path, recorded):
+    db_path, recordings, ids = recorded
+    stick = str(tmp_path / "stick")
+    os.mkdir(stick)
+    first = write_export(stick, db_path, recordings, with_clips=True,
+                         write_clip=standin_write_clip, host="box", now=T0)
+    root = os.path.join(stick, "dashcam-box")
+    assert (first.clips, first.snapshots, first.skipped) == (5, 5, 0)
+    clip = os.path.join(root, "clips", "event-{:06d}.mp4".format(ids[0]))
+    with open(clip, "rb") as handle, \
+            open(os.path.join(recordings, "segments", "{}-0.ts".format(ids[0])), "rb") as seg:
+        assert handle.read(20000) == seg.read()   # the protected segments, joined
+    assert os.path.getsize(clip) == 40000         # the unprotected one is not in the clip
+    assert sha256sum_check(first.folder)[0] == 0
+    with open(os.path.join(first.folder, "events.jsonl")) as handle:
+        event = json.loads(handle.readline())
+    assert event["clip_file"] == "../clips/event-{:06d}.mp4".format(ids[0])
+    assert event["snapshot_file"] == "../snapshots/event-{:06d}.jpg".format(ids[0])
+    stamps = dict((name, os.stat(os.path.join(root, "clips", name)).st_mtime_ns)
+                  for name in os.listdir(os.path.join(root, "clips")))
+
+    second = write_export(stick, db_path, recordings, with_clips=True,
+                          write_clip=standin_write_clip, host="box", now=T0 + 60)
+    assert second.skipped == 10 and second.folder != first.folder
+    assert stamps == dict((name, os.stat(os.path.join(root, "clips", name)).st_mtime_ns)
+                          for name in os.listdir(os.path.join(root, "clips")))
+    status, out = sha256sum_check(second.folder)
+    assert status == 0 and "../clips/event-{:06d}.mp4: OK".format(ids[0]) in out
+
+    # a source that changed (a clip that grew) is exported again, alone
+    with open(os.path.join(recordings, "segments", "{}-1.ts".format(ids[2])), "ab") as handle:
+        handle.write(b"more")
+    third = write_export(stick, db_path, recordings, with_clips=True,
+                         write_clip=standin_write_clip, host="box", now=T0 + 120)
+    assert third.skipped == 9
+    assert os.path.getsize(os.path.join(root, "clips", "event-{:06d}.mp4".format(ids[2]))) == 40004
+    assert sha256sum_check(third.folder)[0] == 0
+
+
+def test_a_clip_past_the_file_limit_goes_as_segments_and_the_snapshot_in_parts(tmp_path, recorded):
+    db_path, recordings, ids = recorded
+    limit = 30000   # FAT32's 4 GiB, scaled down: each clip (40000 bytes) is over it
+    stick = tmp_path / "stick"
+    stick.mkdir()
+    result = write_export(str(stick), db_path, recordings, with_clips=True,
+                          write_clip=standin_write_clip, host="box", limit=limit)
+    root = os.path.dirname(result.folder)
+    segments = os.path.join(root, "clips", "event-{:06d}".format(ids[0]))
+    assert sorted(os.listdir(segments)) == ["{}-0.ts".format(ids[0]), "{}-1.ts".format(ids[0])]
+    parts = sorted(n for n in os.listdir(result.folder) if n.startswith("dashcam.db"))
+    assert len(parts) > 1 and parts[0] == "dashcam.db.000"
+    assert all(os.path.getsize(os.path.join(result.folder, p)) <= limit for p in parts)
+    joined = str(tmp_path / "joined.db")
+    with open(joined, "wb") as out:
+        for part in parts:
+            with open(os.path.join(result.folder, part), "rb") as handle:
+                out.write(handle.read())
+    assert rows(joined, "detections") == rows(db_path, "detections")
+    assert "cat dashcam.db.0* > dashcam.db" in result.summary
+    assert sha256sum_check(result.folder)[0] == 0
+    # the snapshot made beside the store is gone
+    assert sorted(os.listdir(os.path.dirname(db_path))) == ["dashcam.db", "dashcam.db.lock",
+                                                            "recordings"]
+
+
+def test_clips_without_the_recording_feature_are_said_to_need_it(tmp_path, recorded):
+    if importlib.util.find_spec("dashcam.recording") is not None:
+        pytest.skip("the recording feature has landed: its write_clip is tested with it")
+    db_path, recordings, _ = recorded
+    result = write_export(str(tmp_path), db_path, recordings, with_clips=True, host="box")
+    assert result.notes == ["clips need the recording feature, which this build does not have: "
+                            "exported without clips"]
+    assert (result.clips, result.snapshots) == (0, 5)
+
+
+KILLER = textwrap.dedent("""
+    import os, signal, sys
+    sys.path[:0] = [{app!r}, {tests!r}]
+    from dashcam.export import write_export
+    from exports import standin_write_clip
+    seen = []
+    def progress(done, total, what):
+        if what == "clips and snapshots":
+            seen.append(done)
+            if len(seen) == 2:   # one chunk into the first file
+                os.kill(os.getpid(), signal.SIGKILL)
+    write_export({stick!r}, {db!r}, {recordings!r}, with_clips=True,
+                 write_clip=standin_write_clip, progress=progress, host="box")
+""")
+
+
+def test_an_export_killed_mid_copy_leaves_nothing_that_looks_complete(tmp_path, recorded):
+    db_path, recordings, ids = recorded
+    with open(os.path.join(recordings, "snapshots", "{}.jpg".format(ids[0])), "wb") as handle:
+        handle.write(os.urandom(3 * 1024 * 1024))   # three chunks: killed after the first
+    stick = str(tmp_path / "stick")
+    os.mkdir(stick)
+    script = KILLER.format(app=APP, tests=TESTS, stick=stick, db=db_path, recordings=recordings)
+    process = subprocess.run([sys.executable, "-c", script], stderr=subprocess.PIPE, timeout=120)
+    assert process.returncode == -9, process.stderr
+    root = os.path.join(stick, "dashcam-box")
+    left = sorted(os.listdir(root))
+    assert [n for n in left if not n.startswith(".")] == ["snapshots"]
+    assert [n for n in left if n.endswith(".partial")] != []
+    assert os.listdir(os.path.join(root, "snapshots")) == [".event-{:06d}.partial.jpg".format(ids[0])]
+    for folder, _, names in os.walk(root):
+        assert "MANIFEST.sha256" not in names or ".partial" in folder
+
+    again = write_export(stick, db_path, recordings, with_clips=True,
+                         write_clip=standin_write_clip, host="box")
+    assert sha256sum_check(again.folder)[0] == 0
+    assert not [n for n in os.listdir(root) if n.endswith(".partial")]
+    assert ".event-{:06d}.partial.jpg".format(ids[0]) not in os.listdir(os.path.join(root, "snapshots"))
+
+
+def test_space_short_is_refused_with_the_figures(tmp_path):
+    free = free_bytes(str(tmp_path))
+    with pytest.raises(ExportError) as error:
+        check_space(str(tmp_path), free + 2 ** 30, "clips and snapshots")
+    assert str(error.value).startswith("not enough space on {} for clips and snapshots: "
+                                       .format(tmp_path))
+    assert "free; use a bigger stick, free some space, or export less" in str(error.value)
+
+
+def test_a_full_stick_is_refused_and_left_as_it_was(tmp_path, store):
+    db_path, _ = store
+    stick = str(tmp_path / "small")
+    os.mkdir(stick)
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=8m", "tmpfs", stick],
+                      stderr=subprocess.DEVNULL).returncode != 0:
+        pytest.skip("cannot mount a small tmpfs here (needs root)")
+    try:
+        with pytest.raises(ExportError) as error:
+            write_export(stick, db_path, host="box")
+        assert "not enough space on" in str(error.value)
+        assert [n for n in os.listdir(os.path.join(stick, "dashcam-box"))
+                if not n.startswith(".")] == []
+    finally:
+        subprocess.run(["umount", stick])
+
+
+MOUNTINFO = """\
+22 27 0:21 / /proc rw,relatime - proc proc rw
+27 1 259:2 / / rw,relatime - ext4 /dev/nvme0n1p2 rw
+41 27 8:17 / /media/nvidia/MY\\040STICK rw,nosuid,nodev - vfat /dev/sdb1 rw,fmask=0022
+42 27 8:33 / /media/nvidia/big rw,nosuid,nodev - exfat /dev/sdc1 rw
+"""
+
+
+def test_fat32s_file_limit_is_found_from_the_mount_table():
+    assert filesystem_type("/media/nvidia/MY STICK/a/b", MOUNTINFO) == "vfat"
+    assert filesystem_type("/media/nvidia/big", MOUNTINFO) == "exfat"
+    assert filesystem_type("/media/nvidia/MY STICKER", MOUNTINFO) == "ext4"
+    assert max_file_bytes("/media/nvidia/MY STICK", MOUNTINFO) == 4 * 1024 ** 3 - 1
+    assert max_file_bytes("/media/nvidia/big", MOUNTINFO) is None
+
+
+def test_a_stick_that_cannot_be_written_is_one_line(tmp_path, store):
+    db_path, _ = store
+    stick = str(tmp_path / "locked")
+    os.mkdir(stick)
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m,ro", "tmpfs", stick],
+                      stderr=subprocess.DEVNULL).returncode != 0:
+        pytest.skip("cannot mount a read-only tmpfs here (needs root)")
+    try:
+        with pytest.raises(ExportError) as error:
+            write_export(stick, db_path, host="box")
+        assert str(error.value) == ("writing to {} failed (Read-only file system): nothing was "
+                                    "exported; was the stick pulled out?".format(stick))
+    finally:
+        subprocess.run(["umount", stick])

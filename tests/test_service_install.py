@@ -1,0 +1,116 @@
+"""``dashcam service install --root`` into a staging folder, then systemd's own tools on what it
+wrote: ``systemd-analyze verify`` and ``systemd-analyze security --offline=true``
+(systemd 252 here), and systemd-sysusers for the user."""
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from dashcam.cli import main
+from dashcam.service.install import default_source, drop_ins
+
+needs_systemd = pytest.mark.skipif(
+    not (shutil.which("systemd-analyze") and shutil.which("systemd-sysusers")
+         and shutil.which("systemctl")), reason="needs systemd's tools (systemd-analyze, "
+                                                 "systemd-sysusers, systemctl)")
+
+
+def analyze(*args):
+    result = subprocess.run(["systemd-analyze"] + list(args), stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, universal_newlines=True)
+    return result.returncode, result.stdout
+
+
+def exposure(unit_path):
+    status, out = analyze("security", "--offline=true", unit_path)
+    match = re.search(r"Overall exposure level for \S+: (\d+\.\d+)", out)
+    assert status == 0 and match, out
+    return float(match.group(1))
+
+
+def staged(root, *parts):
+    return os.path.join(str(root), *parts)
+
+
+@needs_systemd
+def test_install_into_a_staging_root_verifies_and_is_hardened(tmp_path, capsys):
+    root = tmp_path / "root"
+    root.mkdir()
+    assert main(["service", "install", "--root", str(root)]) == 0
+    first = capsys.readouterr().out
+    assert "installed  /etc/systemd/system/dashcam.service" in first
+    assert "installed  /etc/dashcam/dashcam.ini" in first
+    units = staged(root, "etc", "systemd", "system")
+    with open(os.path.join(units, "dashcam.service")) as handle:
+        unit = handle.read()
+    command = os.path.join(os.path.dirname(sys.executable), "dashcam")
+    assert "ExecStart={} run --config /etc/dashcam/dashcam.ini".format(command) in unit
+    # systemd's verdicts on what was written
+    for name in ("dashcam.service", "dashcam-export@sdb1.service"):
+        assert analyze("verify", os.path.join(units, name)) == (0, ""), name
+    assert exposure(os.path.join(units, "dashcam.service")) <= 3.0
+    assert exposure(os.path.join(units, "dashcam-export@sdb1.service")) <= 3.0
+    # the user, in the device groups (systemd-sysusers applied the file in the root)
+    with open(staged(root, "etc", "passwd")) as handle:
+        assert re.search(r"^dashcam:x:\d+:\d+:Dashcam service:/var/lib/dashcam:", handle.read(),
+                         re.M)
+    with open(staged(root, "etc", "group")) as handle:
+        groups = dict((line.split(":")[0], line.strip().split(":")[3]) for line in handle)
+    assert all(groups[g] == "dashcam" for g in ("video", "gpio", "dialout"))
+    assert os.path.islink(os.path.join(units, "multi-user.target.wants", "dashcam.service"))
+    assert os.path.isdir(staged(root, "var", "lib", "dashcam", "recordings"))
+    with open(staged(root, "etc", "udev", "rules.d", "90-dashcam-export.rules")) as handle:
+        assert 'ENV{SYSTEMD_WANTS}+="dashcam-export@%k.service"' in handle.read()
+    assert main(["service", "status", "--root", str(root)]) == 0
+    assert "ok         user dashcam" in capsys.readouterr().out
+
+    # again: nothing changes, and the configuration the user edited is kept
+    config = staged(root, "etc", "dashcam", "dashcam.ini")
+    with open(config, "a") as handle:
+        handle.write("\n[source]\nuri = rtsp://camera.local/stream\n")
+    assert main(["service", "install", "--root", str(root)]) == 0
+    again = capsys.readouterr().out
+    assert "unchanged  /etc/systemd/system/dashcam.service" in again
+    assert "kept       /etc/dashcam/dashcam.ini (yours: never overwritten)" in again
+    assert open(config).read().endswith("uri = rtsp://camera.local/stream\n")
+    # ... and its network camera gets the drop-in that lets the service reach it
+    assert "installed  /dashcam.service.d/50-network.conf" in again
+    assert analyze("verify", os.path.join(units, "dashcam.service")) == (0, "")
+    assert exposure(os.path.join(units, "dashcam.service")) <= 3.0
+
+    assert main(["service", "uninstall", "--root", str(root)]) == 0
+    gone = capsys.readouterr().out
+    assert "removed    /etc/systemd/system/dashcam.service" in gone
+    assert not os.path.exists(os.path.join(units, "dashcam.service"))
+    assert not os.path.exists(os.path.join(units, "dashcam.service.d"))
+    assert not os.path.lexists(os.path.join(units, "multi-user.target.wants", "dashcam.service"))
+    assert os.path.exists(config) and os.path.isdir(staged(root, "var", "lib", "dashcam"))
+    assert main(["service", "status", "--root", str(root)]) == 1
+    assert "missing    /etc/systemd/system/dashcam.service" in capsys.readouterr().out
+
+
+def test_without_root_privileges_install_says_so_in_one_line(monkeypatch, capsys):
+    # An ordinary user's id (this suite may run as root, whose Python others cannot run).
+    monkeypatch.setattr(os, "geteuid", lambda: 1000)
+    for verb in ("install", "uninstall"):
+        assert main(["service", verb]) == 2
+        out, err = capsys.readouterr()
+        assert out == "" and err == (
+            "dashcam service: error: `dashcam service {}` needs root: run it with sudo (or "
+            "stage it into a folder with --root DIR)\n".format(verb))
+
+
+def test_the_drop_ins_follow_the_installation_and_the_camera():
+    assert drop_ins("/opt/dashcam/.venv/bin/dashcam", "csi://0") == {}
+    assert set(drop_ins("/home/nvidia/dashcam/.venv/bin/dashcam", "csi://0")) == {"50-home.conf"}
+    assert set(drop_ins("/usr/local/bin/dashcam", "rtsp://10.0.0.9/live")) == {"50-network.conf"}
+
+
+def test_the_new_configuration_names_the_camera_this_machine_has():
+    assert default_source("NVIDIA Jetson Nano Developer Kit", ["/dev/video0"]) == "csi://0"
+    assert default_source(None, ["/dev/video2", "/dev/video0"]) == "v4l2:///dev/video0"
+    assert default_source(None, []) == ""
