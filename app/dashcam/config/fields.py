@@ -73,6 +73,19 @@ def choice(*values):
     return _parser(parse, allowed)
 
 
+def boolean():
+    """true/false (also yes/no, on/off, 1/0), as configparser reads them."""
+    words = {"true": True, "yes": True, "on": True, "1": True,
+             "false": False, "no": False, "off": False, "0": False}
+
+    def parse(text):
+        try:
+            return words[text.strip().lower()]
+        except KeyError:
+            raise ValueError(text)
+    return _parser(parse, "true or false")
+
+
 def text(allowed):
     """Any text (stripped); ``allowed`` describes what it should be."""
     return _parser(lambda value: value.strip(), allowed)

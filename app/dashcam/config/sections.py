@@ -8,7 +8,7 @@ from that stage, so they are written in one place.
 """
 
 from dashcam.capture import BACKOFF_CAP_S
-from dashcam.config.fields import Field, Section, choice, integer, number, text
+from dashcam.config.fields import Field, Section, boolean, choice, integer, number, text
 from dashcam.inference.backends import BACKENDS
 from dashcam.inference.clustering import DBSCAN, HYBRID, NMS, NONE
 from dashcam.store import DETECTIONS_MODES, SYNCHRONOUS
@@ -127,16 +127,26 @@ class Store(Section):
 
 
 class Tracking(Section):
-    """[tracking]: the IoU tracker that turns detections into objects."""
+    """[tracking]: the IoU tracker that turns detections into objects (figures behind the
+    defaults: bench/bench_tracking.py)."""
 
     name = "tracking"
     fields = (
-        Field("iou-threshold", 0.3, number(0.01, 1.0),
-              "a detection continues a track whose last box it overlaps this much"),
+        Field("iou-threshold", 0.2, number(0.01, 1.0),
+              "a detection continues a track whose (predicted) box it overlaps this much"),
         Field("min-hits", 3, integer(1, 1000),
-              "frames in a row before a track is an object (object_appeared)"),
+              "matches before a track is an object (object_appeared)"),
+        Field("tentative-misses", 2, integer(0, 1000),
+              "frames a track not yet an object may miss before it is dropped"),
         Field("max-age", 1.0, number(0.0, 3600.0),
               "seconds unseen before an object has left (object_left)"),
+        Field("motion", True, boolean(),
+              "match tracks where their boxes should be now (smoothed velocity), not where last seen"),
+        Field("confident", 0.5, number(0.0, 100.0),
+              "detections this confident are matched first and only they start tracks"),
+        Field("duplicate-iou", 0.3, number(0.0, 1.1),
+              "a detection overlapping one that continued a track this much is a second box of "
+              "that object, not a new one (above 1: off)"),
         Field("history-size", 32, integer(2, 10000),
               "boxes kept per track, spread over its whole life"),
     )

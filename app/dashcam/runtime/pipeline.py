@@ -279,8 +279,10 @@ def build_pipeline(config, source=None, db_path=None, preview=None, model_path=N
             part.close()
         raise
     tracking = config.tracking
-    tracker = tracker or IouTracker(tracking.iou_threshold, tracking.min_hits, tracking.max_age,
-                                    tracking.history_size)
+    tracker = tracker or IouTracker(
+        tracking.iou_threshold, tracking.min_hits, tracking.max_age, tracking.history_size,
+        tentative_misses=tracking.tentative_misses, motion=tracking.motion,
+        confident=tracking.confident, duplicate_iou=tracking.duplicate_iou)
     logger = EventLoggerWorker(store, queue_size=config.store.queue_size,
                                min_commit_interval=config.store.min_commit_interval,
                                publish=FanOut(event_subscribers) or None, clock=clock)
