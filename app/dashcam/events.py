@@ -22,8 +22,9 @@ CAMERA_RESTORED = "camera_restored"
 RUN_STARTED = "run_started"
 RUN_STOPPED = "run_stopped"
 RUN_INTERRUPTED = "run_interrupted"
+ALERT = "alert"
 TYPES = (OBJECT_APPEARED, OBJECT_LEFT, CAMERA_LOST, CAMERA_RESTORED, RUN_STARTED, RUN_STOPPED,
-         RUN_INTERRUPTED)
+         RUN_INTERRUPTED, ALERT)
 
 INFO, WARNING, CRITICAL = "info", "warning", "critical"
 SEVERITIES = (INFO, WARNING, CRITICAL)
@@ -97,3 +98,9 @@ def run_interrupted(t_utc, run_id):
     without an orderly stop."""
     return Event(RUN_INTERRUPTED, t_utc, t_utc, None, None, WARNING,
                  {"run_id": run_id, "reason": "no orderly stop: a crash, a kill or a power cut"})
+
+
+def alert(t_utc, label, track_id, severity, data):
+    """A rule fired for an object (``dashcam.alerts``), stamped with its frame's capture time;
+    ``data`` names the rule and carries confidence, box, TTC and what each sink did."""
+    return Event(ALERT, t_utc, t_utc, label, track_id, severity, dict(data))

@@ -82,9 +82,10 @@ def print_summary(summary, out):
         value("latency_p50_ms", " ms"), value("latency_p95_ms", " ms"),
         value("added_latency_p50_ms", " ms"), value("added_latency_p95_ms", " ms"),
         value("infer_p50_ms", " ms")))
-    out.write("  events {}, detection rows {}, commits {}, source reopened {}, stopped in {}\n"
-              .format(value("events"), value("detection_rows"), value("commits"),
-                      value("source_reopened"), value("stop_s", " s")))
+    out.write("  events {}, alerts {}, detection rows {}, commits {}, source reopened {}, "
+              "stopped in {}\n".format(value("events"), value("alerts"), value("detection_rows"),
+                                       value("commits"), value("source_reopened"),
+                                       value("stop_s", " s")))
     for key in ("records_dropped", "failed_batches"):
         if summary.get(key):
             out.write("  warning: {} {}\n".format(key.replace("_", " "), summary[key]))

@@ -73,6 +73,11 @@ def choice(*values):
     return _parser(parse, allowed)
 
 
+def parsed(parse, allowed):
+    """A parser from a function of the text that raises ValueError (a type's ``parse``)."""
+    return _parser(lambda value: parse(value), allowed)
+
+
 def boolean():
     """true/false (also yes/no, on/off, 1/0), as configparser reads them."""
     words = {"true": True, "yes": True, "on": True, "1": True,

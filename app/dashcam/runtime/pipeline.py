@@ -52,7 +52,7 @@ class Pipeline(object):
     def __init__(self, config, source_uri, store, detector, slot, capture, inference, logger,
                  preview=None, frame_subscribers=(), event_subscribers=(), model_path=None,
                  status_stream=sys.stderr, stop_requested=None, clock=time.monotonic,
-                 wall_clock=time.time):
+                 wall_clock=time.time, alerts=None):
         self.config = config
         self.source_uri = source_uri
         self.store = store
@@ -61,6 +61,7 @@ class Pipeline(object):
         self.capture, self.inference, self.logger, self.preview = capture, inference, logger, preview
         self.frame_subscribers = list(frame_subscribers)
         self.event_subscribers = list(event_subscribers)
+        self.alerts = alerts   # dashcam.alerts.Alerts (its engine is a frame subscriber)
         self.model_path = model_path
         self.status_stream = status_stream
         self.clock = clock
@@ -222,6 +223,8 @@ class Pipeline(object):
             "source_reopened": self.capture.reopened, "records_dropped": self.logger.dropped,
         }
         summary.update(summary_figures(self.snapshot()))
+        if self.alerts is not None:
+            summary["alerts"] = self.alerts.engine.alerts
         dropped = dict((s.name, s.dropped) for s in self.frame_subscribers + self.event_subscribers
                        if s.dropped)
         if dropped:
@@ -236,7 +239,7 @@ class Pipeline(object):
 def build_pipeline(config, source=None, db_path=None, preview=None, model_path=None,
                    status_stream=sys.stderr, stop_requested=None, detector=None, store=None,
                    open_source=None, tracker=None, frame_subscribers=(), event_subscribers=(),
-                   clock=time.monotonic, wall_clock=time.time):
+                   alerts=None, clock=time.monotonic, wall_clock=time.time):
     """A ``Pipeline`` from the configuration; arguments given here win over it.
 
     ``source``: a URI, else ``[source] uri``, else the synthetic demo road.
@@ -245,10 +248,12 @@ def build_pipeline(config, source=None, db_path=None, preview=None, model_path=N
     ``open_source`` (a callable returning a source), ``tracker`` and the
     subscribers (``fanout.Subscriber`` workers for each ``FrameRecord`` as it
     leaves inference, and for each committed ``(event_id, event)``) replace
-    what would be built. Static mistakes (unknown scheme, missing or
+    what would be built; ``alerts`` (``dashcam.alerts.Alerts``) replaces the alert stage
+    built from ``[rule:*]``, ``[led]`` and ``[serial]``. Static mistakes (unknown scheme, missing or
     undecodable file, CSI without GStreamer) fail here, before anything runs;
     a camera that is merely absent is retried by the capture worker.
     """
+    from dashcam.alerts import build_alerts
     from dashcam.capture import CaptureWorker, check_source
     from dashcam.capture import open_source as open_uri
     from dashcam.inference import InferenceWorker, PreprocessAhead, build_detector
@@ -283,9 +288,13 @@ def build_pipeline(config, source=None, db_path=None, preview=None, model_path=N
         tracking.iou_threshold, tracking.min_hits, tracking.max_age, tracking.history_size,
         tentative_misses=tracking.tentative_misses, motion=tracking.motion,
         confident=tracking.confident, duplicate_iou=tracking.duplicate_iou)
+    alerts = alerts or build_alerts(config, clock=clock, wall_clock=wall_clock)
+    frame_subscribers = list(frame_subscribers) + [alerts.engine]
+    event_subscribers = list(event_subscribers) + [alerts.watch]
     logger = EventLoggerWorker(store, queue_size=config.store.queue_size,
                                min_commit_interval=config.store.min_commit_interval,
                                publish=FanOut(event_subscribers) or None, clock=clock)
+    alerts.attach(store, logger.submit)
     slot = LatestFrame()
     inference = InferenceWorker(slot, detector, tracker, logger.submit,
                                 publish=FanOut(frame_subscribers) or None,
@@ -297,7 +306,8 @@ def build_pipeline(config, source=None, db_path=None, preview=None, model_path=N
                             config.source.reconnect_max, prepare=ahead,
                             prepare_live=config.run.preprocess_ahead == "always",
                             clock=clock, wall_clock=wall_clock)
-    return Pipeline(config, uri, store, detector, slot, capture, inference, logger, preview=worker,
-                    frame_subscribers=frame_subscribers, event_subscribers=event_subscribers,
-                    model_path=model_path, status_stream=status_stream,
-                    stop_requested=stop_requested, clock=clock, wall_clock=wall_clock)
+    return Pipeline(config, uri, store, detector, slot, capture, inference, logger,
+                        preview=worker, frame_subscribers=frame_subscribers,
+                        event_subscribers=event_subscribers, model_path=model_path,
+                        status_stream=status_stream, stop_requested=stop_requested, clock=clock,
+                        wall_clock=wall_clock, alerts=alerts)

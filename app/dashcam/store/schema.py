@@ -93,6 +93,14 @@ MIGRATIONS = {
         "ALTER TABLE runs ADD COLUMN source TEXT",
         "ALTER TABLE runs ADD COLUMN summary TEXT",
     ],
+    # 4: alert deliveries, one row per alert and sink (event_id: the alert's event):
+    # what happened (delivered, failed, dropped, unavailable, pending), why it
+    # failed, and the seconds from the frame's capture to the delivery
+    4: [
+        "ALTER TABLE alerts ADD COLUMN status TEXT",
+        "ALTER TABLE alerts ADD COLUMN error TEXT",
+        "ALTER TABLE alerts ADD COLUMN latency_ms REAL",
+    ],
 }
 LATEST_VERSION = max(MIGRATIONS)
 
@@ -124,7 +132,8 @@ def migrate(conn, target=LATEST_VERSION):
             raise StoreError("the file has tables but no dashcam schema version: "
                              "not a dashcam store; use another --db")
     applied = []
-    for version in range(current + 1, target + 1):
+    # In order, skipping numbers no migration has: branches merged later renumber.
+    for version in sorted(v for v in MIGRATIONS if current < v <= target):
         conn.execute("BEGIN IMMEDIATE")
         try:
             for statement in MIGRATIONS[version]:
