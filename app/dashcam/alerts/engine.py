@@ -178,8 +178,8 @@ class AlertEngine(Subscriber):
         self.histories = TrackHistories()
         self.deliveries = Deliveries([s.name for s in self.sinks], submit, clock, wall_clock)
         for sink in self.sinks:
-            sink.report = self.deliveries.report
-        self.wall_clock = wall_clock
+            sink.on_delivery = self.deliveries.report
+        self.clock, self.wall_clock = clock, wall_clock
         self.last_fired = {}       # track id -> {rule name: t_mono}
         self.alerts = 0
 

@@ -47,6 +47,13 @@ PATTERNS = {
 # How urgent each foreground pattern is: a pattern does not replace a more urgent one.
 RANK = {"info": 1, EXPORT_DONE: 1, EXPORT_FAILED: 2, TEST: 2, "warning": 3, "critical": 4}
 HEARTBEAT_PWM_LEVEL = 0.2   # with PWM, the heartbeat glows instead of flashing
+# gpiozero's factories by the names its GPIOZERO_PIN_FACTORY takes, the same in 1.6 and 2.x.
+GPIOZERO_FACTORIES = {"rpigpio": ("gpiozero.pins.rpigpio", "RPiGPIOFactory"),
+                      "lgpio": ("gpiozero.pins.lgpio", "LGPIOFactory"),
+                      "pigpio": ("gpiozero.pins.pigpio", "PiGPIOFactory"),
+                      "native": ("gpiozero.pins.native", "NativeFactory"),
+                      "mock": ("gpiozero.pins.mock", "MockFactory")}
+FACTORY_NAMES = ("auto", "jetson") + tuple(sorted(GPIOZERO_FACTORIES))
 
 
 def pattern_level(pattern, elapsed):
@@ -172,13 +179,26 @@ class LedSink(Sink):
                 led.close()
 
 
+def build_factory(name, on_jetson=None):
+    """The pin factory ``[led] pin-factory`` names: ``auto`` (Jetson.GPIO on a Jetson, else
+    None: gpiozero's own choice), ``jetson``, or one of gpiozero's (``GPIOZERO_FACTORIES``).
+    ``on_jetson()`` tells whether this is a Jetson (``pins.is_jetson`` by default)."""
+    from dashcam.alerts import pins
+    on_jetson = on_jetson or pins.is_jetson
+    if name == "jetson" or (name == "auto" and on_jetson()):
+        return pins.JetsonGPIOFactory()
+    if name == "auto":
+        return None
+    module, cls = GPIOZERO_FACTORIES[name]
+    return getattr(__import__(module, fromlist=[cls]), cls)()
+
+
 def build_led_sink(section, factory=None, clock=time.monotonic, wall_clock=time.time):
     """The ``[led]`` sink: gpiozero ``LED`` (``PWMLED`` with ``pwm``) on ``pin`` through
     ``factory`` (else ``[led] pin-factory``'s); without GPIO, a sink that says so once."""
     kwargs = dict(heartbeat=section.heartbeat, clock=clock, wall_clock=wall_clock)
     try:
         from gpiozero import LED, PWMLED
-        from dashcam.alerts.pins import build_factory
         with warnings.catch_warnings():
             # gpiozero warns about each default factory it cannot load; the one line
             # below says what matters
@@ -199,7 +219,10 @@ def no_gpio_reason(section, error):
     if isinstance(error, (IOError, OSError)) and getattr(error, "errno", None) == 13:
         return ("no permission for GPIO ({}): add the user to group gpio and install "
                 "Jetson.GPIO's udev rule (the service install does both)".format(text))
+    if type(error).__name__ == "BadPinFactory":
+        return ("no GPIO for pin {}: gpiozero has no pin factory for this machine (neither a "
+                "Raspberry Pi nor a Jetson?)".format(section.pin))
     if isinstance(error, ImportError):
         return "no GPIO library ({}): on a Jetson `pip install Jetson.GPIO`".format(text)
-    return "no GPIO for pin {} with pin factory {} ({}; neither a Raspberry Pi nor a Jetson?)".format(
+    return "no GPIO for pin {} with pin factory {} ({})".format(
         section.pin, section.pin_factory, text)

@@ -31,14 +31,6 @@ BCM_TO_BOARD = {2: 3, 3: 5, 4: 7, 17: 11, 27: 13, 22: 15, 10: 19, 9: 21, 11: 23,
                 8: 24, 7: 26, 1: 28, 12: 32, 16: 36, 20: 38, 21: 40}
 MODEL_PATH = "/proc/device-tree/model"
 COMPATIBLE_PATH = "/proc/device-tree/compatible"
-# gpiozero's factories by the names its GPIOZERO_PIN_FACTORY takes, the same in 1.6 and 2.x.
-GPIOZERO_FACTORIES = {"rpigpio": ("gpiozero.pins.rpigpio", "RPiGPIOFactory"),
-                      "lgpio": ("gpiozero.pins.lgpio", "LGPIOFactory"),
-                      "pigpio": ("gpiozero.pins.pigpio", "PiGPIOFactory"),
-                      "native": ("gpiozero.pins.native", "NativeFactory"),
-                      "mock": ("gpiozero.pins.mock", "MockFactory")}
-FACTORY_NAMES = ("auto", "jetson") + tuple(sorted(GPIOZERO_FACTORIES))
-
 PinInfo = namedtuple("PinInfo", "name number")
 
 
@@ -218,16 +210,3 @@ class JetsonGPIOFactory(Factory):
     def _get_pi_info(self):
         return None
 
-
-def build_factory(name, is_jetson=is_jetson):
-    """The pin factory ``[led] pin-factory`` names: ``auto`` (Jetson.GPIO on a Jetson, else
-    None: gpiozero's own choice), ``jetson``, or one of gpiozero's (``GPIOZERO_FACTORIES``)."""
-    if name == "jetson" or (name == "auto" and is_jetson()):
-        return JetsonGPIOFactory()
-    if name == "auto":
-        return None
-    if name not in GPIOZERO_FACTORIES:
-        raise ValueError("unknown pin factory {!r}: use one of {}".format(
-            name, ", ".join(FACTORY_NAMES)))
-    module, cls = GPIOZERO_FACTORIES[name]
-    return getattr(__import__(module, fromlist=[cls]), cls)()

@@ -21,6 +21,7 @@ DROPPED = "dropped"          # its queue was full: it was behind
 UNAVAILABLE = "unavailable"  # it has no hardware (no GPIO, no port): nothing was tried
 PENDING = "pending"          # no report by the stop or within the delivery timeout
 STATUSES = (DELIVERED, FAILED, DROPPED, UNAVAILABLE, PENDING)
+DELIVERY_COLUMNS = ("sink", "status", "ts", "message", "error", "latency_ms")
 
 
 class Alert(namedtuple("Alert", "alert_id rule severity track_id label confidence box ttc "
@@ -82,15 +83,16 @@ def read_alerts(conn, since=None, rules=(), run_id=None, limit=None):
         params.append(run_id)
     sql = ("SELECT e.id, e.run_id, e.ts_start, e.label, e.track_id, e.severity, e.data"
            " FROM events e WHERE " + " AND ".join(where) + " ORDER BY e.ts_start, e.id")
+    # a store from before the delivery columns (an older dashcam wrote it) reads as unknown
+    columns = set(row[1] for row in conn.execute("PRAGMA table_info(alerts)"))
+    picked = ", ".join(c if c in columns else "NULL" for c in DELIVERY_COLUMNS)
     out = []
-    for event_id, run, ts, label, track_id, severity, data in conn.execute(sql, params):
+    for event_id, run, ts, label, track_id, severity, data in conn.execute(sql, params).fetchall():
         data = json.loads(data) if data else {}
         if rules and data.get("rule") not in rules:
             continue
-        deliveries = [dict(zip(("sink", "status", "ts", "message", "error", "latency_ms"), row))
-                      for row in conn.execute(
-                          "SELECT sink, status, ts, message, error, latency_ms FROM alerts"
-                          " WHERE event_id = ? ORDER BY id", (event_id,))]
+        deliveries = [dict(zip(DELIVERY_COLUMNS, row)) for row in conn.execute(
+            "SELECT {} FROM alerts WHERE event_id = ? ORDER BY id".format(picked), (event_id,))]
         out.append({"id": event_id, "run_id": run, "ts": ts, "rule": data.get("rule"),
                     "severity": severity, "label": label, "track_id": track_id, "data": data,
                     "deliveries": deliveries})

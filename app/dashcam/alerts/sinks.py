@@ -3,7 +3,7 @@
 A sink is a worker with a bounded queue (``QueueWorker``): ``offer(alert)``
 never blocks the engine, and what does not fit is dropped, counted and
 reported as ``dropped``. On its own thread it delivers each alert at once and
-reports a ``Delivery`` through ``report(alert, delivery)`` (the engine's).
+reports a ``Delivery`` through ``on_delivery(alert, delivery)`` (the engine's).
 ``deliver`` returns the message it gave (the LED pattern, the serial line) or
 raises: ``SinkUnavailable`` when it has no hardware (no GPIO, no port: nothing
 was tried), anything else when it tried and failed. A sink that fails is
@@ -51,7 +51,7 @@ class Sink(QueueWorker):
     def __init__(self, name, queue_size=32, clock=time.monotonic, wall_clock=time.time):
         QueueWorker.__init__(self, queue_size, name, clock)
         self.clock, self.wall_clock = clock, wall_clock
-        self.report = None        # report(alert, delivery): set by the engine
+        self.on_delivery = None   # on_delivery(alert, delivery): set by the engine
         self.failure = None       # why it is failing now, or None
         self.delivered = self.failed = 0
 
@@ -101,8 +101,8 @@ class Sink(QueueWorker):
         else:
             self.failed += 1
             self.failing(error)
-        if self.report is not None:
-            self.report(alert, Delivery(self.name, status, self.clock(), self.wall_clock(),
+        if self.on_delivery is not None:
+            self.on_delivery(alert, Delivery(self.name, status, self.clock(), self.wall_clock(),
                                         message, error))
 
     def _guarded(self, what, call, arg):

@@ -9,6 +9,7 @@ from that stage, so they are written in one place.
 
 from collections import OrderedDict
 
+from dashcam.alerts.led import FACTORY_NAMES
 from dashcam.alerts.rules import Height, Labels, Polygon, rule_name
 from dashcam.capture import BACKOFF_CAP_S
 from dashcam.config.fields import Field, Section, boolean, choice, integer, number, parsed, text
@@ -232,9 +233,9 @@ class Led(Section):
                                           "the run goes on)"),
         Field("pin", "BOARD12", text("a gpiozero pin name: BOARD12 (header pin 12), GPIO18"),
               "the pin the LED (through its resistor) is on"),
-        Field("pin-factory", "auto", text("auto, jetson, or a gpiozero pin factory: lgpio, "
-                                          "rpigpio, pigpio, native, mock"),
-              "auto: Jetson.GPIO on a Jetson, else gpiozero's own choice"),
+        Field("pin-factory", "auto", choice(*FACTORY_NAMES),
+              "auto: Jetson.GPIO on a Jetson, else gpiozero's own choice; jetson: Jetson.GPIO; "
+              "others: gpiozero's factories (mock: an LED that exists only in memory)"),
         Field("pwm", False, boolean(),
               "dim heartbeat through PWM (only on PWM pins, after pinmux: Nano 32, 33)"),
         Field("active-high", True, boolean(), "false: the pin sinks the LED's current"),
