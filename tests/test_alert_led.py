@@ -46,6 +46,14 @@ def play(sink, clock, until):
             seen.append((round(clock.now, 3), sink.led.value))
 
 
+@pytest.fixture(autouse=True)
+def fresh_mock_pins():
+    """gpiozero 1.6 keeps mock pins and their reservations across factories: start clean."""
+    MockFactory().reset()
+    yield
+    MockFactory().reset()
+
+
 def mock_sink(clock, pwm=False, **kwargs):
     factory = MockFactory(pin_class=MockPWMPin) if pwm else MockFactory()
     led = (PWMLED if pwm else LED)("BOARD12", pin_factory=factory)

@@ -13,7 +13,8 @@ after they are set to PWM with ``jetson-io`` (Nano: 32 and 33).
 Written for both pin APIs: gpiozero 1.6.2 (the last for Python 3.6, which
 releases a pin by ``pin.number``) and 2.x (which finds reservations through
 ``board_info`` and releases by ``pin.info.name``): the factory keeps its own
-reservations by header pin, and a pin answers to both.
+reservations by header pin, and a pin answers to both with its name,
+``BOARD12`` (a bare 12 would read as BCM 12, another pin).
 """
 
 import time
@@ -31,7 +32,7 @@ BCM_TO_BOARD = {2: 3, 3: 5, 4: 7, 17: 11, 27: 13, 22: 15, 10: 19, 9: 21, 11: 23,
                 8: 24, 7: 26, 1: 28, 12: 32, 16: 36, 20: 38, 21: 40}
 MODEL_PATH = "/proc/device-tree/model"
 COMPATIBLE_PATH = "/proc/device-tree/compatible"
-PinInfo = namedtuple("PinInfo", "name number")
+PinInfo = namedtuple("PinInfo", "name number")   # gpiozero 2.x's pin.info, the part it reads
 
 
 def header_pin(name):
@@ -72,17 +73,18 @@ class JetsonGPIOPin(Pin):
 
     def __init__(self, factory, board):
         self.factory = factory
-        self.number = board
+        self.board = board
+        self.number = "BOARD{}".format(board)   # what gpiozero 1.6 releases the pin by
         self._function = "input"
         self._pwm = None
         self._frequency = None
         self._duty = 0.0
 
     def __repr__(self):
-        return "BOARD{}".format(self.number)
+        return self.number
 
     def _get_info(self):
-        return PinInfo("BOARD{}".format(self.number), self.number)
+        return PinInfo(self.number, self.board)
 
     info = property(_get_info)
 
@@ -93,12 +95,12 @@ class JetsonGPIOPin(Pin):
     def close(self):
         self.frequency = None
         if self._function == "output":
-            self._gpio.cleanup(self.number)
+            self._gpio.cleanup(self.board)
         self._function = "input"
 
     def output_with_state(self, state):
         gpio = self._gpio
-        gpio.setup(self.number, gpio.OUT, initial=gpio.HIGH if state else gpio.LOW)
+        gpio.setup(self.board, gpio.OUT, initial=gpio.HIGH if state else gpio.LOW)
         self._function = "output"
 
     def _get_function(self):
@@ -108,13 +110,13 @@ class JetsonGPIOPin(Pin):
         gpio = self._gpio
         if value not in ("input", "output"):
             raise PinInvalidFunction("invalid function {!r} for pin {!r}".format(value, self))
-        gpio.setup(self.number, gpio.OUT if value == "output" else gpio.IN)
+        gpio.setup(self.board, gpio.OUT if value == "output" else gpio.IN)
         self._function = value
 
     def _get_state(self):
         if self._pwm is not None:
             return self._duty
-        return self._gpio.input(self.number)
+        return self._gpio.input(self.board)
 
     def _set_state(self, value):
         if self._pwm is not None:
@@ -124,7 +126,7 @@ class JetsonGPIOPin(Pin):
             self._duty = value
             return
         gpio = self._gpio
-        gpio.output(self.number, gpio.HIGH if value else gpio.LOW)
+        gpio.output(self.board, gpio.HIGH if value else gpio.LOW)
 
     def _get_frequency(self):
         return self._frequency
@@ -137,7 +139,7 @@ class JetsonGPIOPin(Pin):
             self._frequency = None
         elif self._pwm is None:
             try:
-                self._pwm = self._gpio.PWM(self.number, value)
+                self._pwm = self._gpio.PWM(self.board, value)
             except ValueError as error:
                 raise PinPWMUnsupported(
                     "no PWM on {!r} ({}): only some header pins have it (Nano: 32, 33), after "
