@@ -86,6 +86,11 @@ def print_summary(summary, out):
               "stopped in {}\n".format(value("events"), value("alerts"), value("detection_rows"),
                                        value("commits"), value("source_reopened"),
                                        value("stop_s", " s")))
+    for name, counts in sorted((summary.get("alert_sinks") or {}).items()):
+        if counts["failed"] or counts["dropped"]:
+            out.write("  warning: alert sink {}: {} delivered, {} failed or unavailable, {} "
+                      "dropped\n".format(name, counts["delivered"], counts["failed"],
+                                         counts["dropped"]))
     for key in ("records_dropped", "failed_batches"):
         if summary.get(key):
             out.write("  warning: {} {}\n".format(key.replace("_", " "), summary[key]))

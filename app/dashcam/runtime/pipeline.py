@@ -225,6 +225,9 @@ class Pipeline(object):
         summary.update(summary_figures(self.snapshot()))
         if self.alerts is not None:
             summary["alerts"] = self.alerts.engine.alerts
+            summary["alert_sinks"] = dict((s.name, {"delivered": s.delivered, "failed": s.failed,
+                                                    "dropped": s.dropped})
+                                          for s in self.alerts.sinks)
         dropped = dict((s.name, s.dropped) for s in self.frame_subscribers + self.event_subscribers
                        if s.dropped)
         if dropped:
