@@ -112,7 +112,8 @@ class RunStatus(object):
 
 class Deliveries(object):
     """Alerts waiting for their sinks' reports; each complete one goes to ``submit`` as an
-    ``AlertRecord``. Called from the engine's and the sinks' threads."""
+    ``AlertRecord``. Called from the engine's and the sinks' threads; ``sweep`` runs on
+    every frame and at the stop."""
 
     def __init__(self, sink_names, submit, clock=time.monotonic, wall_clock=time.time):
         self.sink_names = list(sink_names)
@@ -120,7 +121,6 @@ class Deliveries(object):
         self.clock, self.wall_clock = clock, wall_clock
         self._open = {}            # alert id -> (alert, {sink: Delivery}, opened at)
         self._lock = threading.Lock()
-        self.recorded = 0
 
     def open(self, alert):
         if not self.sink_names:
@@ -157,7 +157,6 @@ class Deliveries(object):
             self._submit(alert, got)
 
     def _submit(self, alert, got):
-        self.recorded += 1
         self.submit(AlertRecord(alert, [got[s] for s in self.sink_names]))
 
 

@@ -20,7 +20,6 @@ FAILED = "failed"            # it tried and failed (I/O error, port vanished)
 DROPPED = "dropped"          # its queue was full: it was behind
 UNAVAILABLE = "unavailable"  # it has no hardware (no GPIO, no port): nothing was tried
 PENDING = "pending"          # no report by the stop or within the delivery timeout
-STATUSES = (DELIVERED, FAILED, DROPPED, UNAVAILABLE, PENDING)
 DELIVERY_COLUMNS = ("sink", "status", "ts", "message", "error", "latency_ms")
 
 
