@@ -14,7 +14,7 @@ from gpiozero.exc import GPIOPinInUse, PinInvalidPin, PinPWMUnsupported
 from gpiozero.pins.mock import MockFactory, MockPWMPin
 
 from dashcam.alerts.led import (PATTERNS, LedSink, LedState, build_factory, build_led_sink,
-                                pattern_level)
+                                no_gpio_reason, pattern_level)
 from dashcam.alerts.pins import JetsonGPIOFactory, header_pin, is_jetson
 from dashcam.alerts.records import DELIVERED, UNAVAILABLE, Alert
 from dashcam.alerts.sinks import EXPORT_DONE
@@ -230,6 +230,18 @@ def test_a_pwm_led_on_a_pin_without_pwm_is_unavailable_with_the_fix(tmp_path):
     ini.write_text("[led]\npwm = true\npin = BOARD12\n")
     sink = build_led_sink(load_config(str(ini)).led, factory=JetsonGPIOFactory(StandInJetsonGPIO()))
     assert sink.led is None and "jetson-io" in sink.reason
+
+
+def test_no_permission_for_jetson_gpio_names_the_group_and_the_udev_rule():
+    class NoPermission(StandInJetsonGPIO):
+        def setmode(self, mode):
+            # Jetson.GPIO 2.1's words when /dev/gpiochip0 is not the user's
+            raise RuntimeError("The current user does not have permissions set to access the "
+                               "library functionalites.")
+    with pytest.raises(RuntimeError) as error:
+        JetsonGPIOFactory(NoPermission())
+    reason = no_gpio_reason(load_config().led, error.value)
+    assert "group gpio" in reason and "99-gpio.rules" in reason
 
 
 def test_header_pins_and_factory_choice(tmp_path):

@@ -23,6 +23,7 @@ def test_every_alert_is_an_event_with_a_delivery_row_per_sink(tmp_path, tiny_mod
     pipeline = build_pipeline(config, source=video + "?realtime=0", db_path=db_path,
                               model_path=tiny_model_path, status_stream=None)
     assert [s.name for s in pipeline.alerts.sinks] == ["log", "led", "serial"]
+    pipeline.alerts.signal("test")        # queued for the sinks, shown once they run
     summary = pipeline.run()
     check_store_after_run(db_path, summary)
     with StoreReader(db_path) as reader:
@@ -38,5 +39,6 @@ def test_every_alert_is_an_event_with_a_delivery_row_per_sink(tmp_path, tiny_mod
         assert int(data[8]) == row["track_id"]
         assert all(d["latency_ms"] > 0 for d in row["deliveries"])
     # the LED played on the mock pin and was left off when the run stopped
-    led = pipeline.alerts.sinks[1]
+    led, serial = pipeline.alerts.sinks[1:]
     assert led.led is None and led.delivered == summary["alerts"]
+    assert serial.lines == summary["alerts"] + 1      # and the signal's $PDCAM,SIG

@@ -26,6 +26,12 @@ class Alerts(object):
     def sinks(self):
         return self.engine.sinks
 
+    def signal(self, kind):
+        """Show ``kind`` (``sinks.SIGNALS``: ``export_done``, ``export_failed``, ``test``) on every
+        sink: the LED's pattern, a ``$PDCAM,SIG`` line. Only queues; never blocks."""
+        for sink in self.sinks:
+            sink.signal(kind)
+
     def attach(self, store, submit):
         store.register(AlertRecord, write_alerts)
         self.engine.deliveries.submit = submit

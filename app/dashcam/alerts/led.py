@@ -216,9 +216,11 @@ def build_led_sink(section, factory=None, clock=time.monotonic, wall_clock=time.
 def no_gpio_reason(section, error):
     """One line on why the LED cannot be driven, with the fix where one is known."""
     text = "{}: {}".format(type(error).__name__, error).rstrip(": ")
-    if isinstance(error, (IOError, OSError)) and getattr(error, "errno", None) == 13:
+    # Jetson.GPIO says RuntimeError("... does not have permissions ..."), the kernel EACCES
+    if getattr(error, "errno", None) == 13 or "permission" in str(error).lower():
         return ("no permission for GPIO ({}): add the user to group gpio and install "
-                "Jetson.GPIO's udev rule (the service install does both)".format(text))
+                "Jetson.GPIO's udev rule, 99-gpio.rules (the service install does both)".format(
+                    text))
     if type(error).__name__ == "BadPinFactory":
         return ("no GPIO for pin {}: gpiozero has no pin factory for this machine (neither a "
                 "Raspberry Pi nor a Jetson?)".format(section.pin))

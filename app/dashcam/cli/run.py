@@ -21,6 +21,7 @@ bundled stand-in model on ONNX Runtime, and the store at {db}
 
 sources: csi://0  v4l2:///dev/video0  rtsp://host/stream  clip.mp4  clip.mp4?realtime=0
          synthetic://?seed=7  synthetic://?seed=7&realtime=0 (as fast as possible)
+         synthetic://?scenario=brake (the car ahead brakes hard: the forward-collision warning)
 """
 
 EPILOG = """\
