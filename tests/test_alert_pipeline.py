@@ -2,8 +2,12 @@
 gpiozero's MockFactory (``[led] pin-factory = mock``) and the serial line on pyserial's loop://."""
 
 import pytest
+import serial
+from gpiozero.pins.mock import MockFactory
 
+from dashcam.alerts import build_alerts
 from dashcam.alerts.records import read_alerts
+from dashcam.errors import SourceError
 from dashcam.runtime import build_pipeline
 from dashcam.store import StoreReader
 from test_pipeline import check_store_after_run, make_config
@@ -42,3 +46,32 @@ def test_every_alert_is_an_event_with_a_delivery_row_per_sink(tmp_path, tiny_mod
     led, serial = pipeline.alerts.sinks[1:]
     assert led.led is None and led.delivered == summary["alerts"]
     assert serial.lines == summary["alerts"] + 1      # and the signal's $PDCAM,SIG
+
+
+def test_a_lost_camera_shows_on_the_led_and_in_the_serial_heartbeat(tmp_path, tiny_model_path):
+    def unplugged():
+        raise SourceError("no camera on /dev/video9")
+
+    port = serial.serial_for_url("loop://", timeout=5.0)
+    config = make_config(tmp_path, run={"status_interval": 0},
+                         source={"reconnect_min": 0.05, "reconnect_max": 0.1},
+                         serial={"enabled": "true", "port": "loop://", "heartbeat_interval": 0.05})
+    MockFactory().reset()
+    alerts = build_alerts(config, pin_factory=MockFactory(), open_port=lambda url, baud: port)
+    pipeline = build_pipeline(config, source="v4l2:///dev/video9", open_source=unplugged,
+                              db_path=str(tmp_path / "dashcam.db"), model_path=tiny_model_path,
+                              status_stream=None, alerts=alerts)
+    pipeline.start()
+    try:
+        # the committed camera_lost event reaches the sinks: the heartbeat says so
+        while True:
+            line = port.read_until(b"\n")
+            assert line, "no heartbeat within 5 s"
+            data = pynmea2.parse(line.decode().strip(), check=True).data
+            if data[1] == "HBT" and data[4] == "CAMLOST":
+                break
+    finally:
+        pipeline.stop()
+    led = alerts.sinks[1]
+    assert led.state.camera_lost and led.state.background() == "camera_lost"
+    MockFactory().reset()
