@@ -251,9 +251,9 @@ def build_pipeline(config, source=None, db_path=None, preview=None, model_path=N
     ``open_source`` (a callable returning a source), ``tracker`` and the
     subscribers (``fanout.Subscriber`` workers for each ``FrameRecord`` as it
     leaves inference, and for each committed ``(event_id, event)``) replace
-    what would be built; ``alerts`` (``dashcam.alerts.Alerts``) replaces the alert stage
-    built from ``[rule:*]``, ``[led]`` and ``[serial]``. Static mistakes (unknown scheme, missing or
-    undecodable file, CSI without GStreamer) fail here, before anything runs;
+    what would be built; ``alerts`` (``dashcam.alerts.Alerts``) replaces the alert
+    stage built from ``[rule:*]``, ``[led]`` and ``[serial]``. Static mistakes (unknown
+    scheme, missing or undecodable file, CSI without GStreamer) fail here, before anything runs;
     a camera that is merely absent is retried by the capture worker.
     """
     from dashcam.alerts import build_alerts
@@ -309,8 +309,8 @@ def build_pipeline(config, source=None, db_path=None, preview=None, model_path=N
                             config.source.reconnect_max, prepare=ahead,
                             prepare_live=config.run.preprocess_ahead == "always",
                             clock=clock, wall_clock=wall_clock)
-    return Pipeline(config, uri, store, detector, slot, capture, inference, logger,
-                        preview=worker, frame_subscribers=frame_subscribers,
-                        event_subscribers=event_subscribers, model_path=model_path,
-                        status_stream=status_stream, stop_requested=stop_requested, clock=clock,
-                        wall_clock=wall_clock, alerts=alerts)
+    return Pipeline(config, uri, store, detector, slot, capture, inference, logger, preview=worker,
+                    frame_subscribers=frame_subscribers, event_subscribers=event_subscribers,
+                    model_path=model_path, status_stream=status_stream,
+                    stop_requested=stop_requested, clock=clock, wall_clock=wall_clock,
+                    alerts=alerts)
