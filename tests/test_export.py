@@ -59,7 +59,9 @@ def test_snapshot_rows_equal_the_live_rows_and_the_manifest_verifies(tmp_path, s
         events = [json.loads(line) for line in handle]
     assert len(events) == 60 and events[7]["data"] == {"second": 7}
     with open(os.path.join(result.folder, "alerts.csv")) as handle:
-        assert handle.readline().strip() == "id,event_id,ts,sink,message,delivered"
+        columns = [c[1] for c in sqlite3.connect(db_path).execute("PRAGMA table_info(alerts)")]
+        assert handle.readline().strip().split(",") == columns   # every column, in order
+        assert columns[:6] == ["id", "event_id", "ts", "sink", "message", "delivered"]
         assert len(handle.readlines()) == 3
     summary = result.summary
     assert "Events: 60 (object_appeared 60)" in summary and "Alerts: 3" in summary

@@ -23,8 +23,9 @@ RUN_STARTED = "run_started"
 RUN_STOPPED = "run_stopped"
 RUN_INTERRUPTED = "run_interrupted"
 EXPORT_FINISHED = "export_finished"
+ALERT = "alert"
 TYPES = (OBJECT_APPEARED, OBJECT_LEFT, CAMERA_LOST, CAMERA_RESTORED, RUN_STARTED, RUN_STOPPED,
-         RUN_INTERRUPTED, EXPORT_FINISHED)
+         RUN_INTERRUPTED, EXPORT_FINISHED, ALERT)
 
 INFO, WARNING, CRITICAL = "info", "warning", "critical"
 SEVERITIES = (INFO, WARNING, CRITICAL)
@@ -105,3 +106,9 @@ def export_finished(t_utc, ok, data):
     ``ok`` False when it failed (the reason in ``data["error"]``)."""
     return Event(EXPORT_FINISHED, t_utc, t_utc, None, None, INFO if ok else WARNING,
                  dict(data, ok=bool(ok)))
+
+
+def alert(t_utc, label, track_id, severity, data):
+    """A rule fired for an object (``dashcam.alerts``), stamped with its frame's capture time;
+    ``data`` names the rule and carries confidence, box, TTC and what each sink did."""
+    return Event(ALERT, t_utc, t_utc, label, track_id, severity, dict(data))

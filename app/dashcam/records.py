@@ -54,12 +54,16 @@ class Prepared(namedtuple("Prepared", "blob scale_x scale_y seconds")):
 
 
 class FrameRecord(namedtuple("FrameRecord", "frame_index t_mono t_utc detections track_ids "
-                                            "detect_s events tracks")):
+                                            "detect_s events tracks frame_size")):
     """What one frame produced: detections with their track ids, events, and track rows
     (``Track.as_row()`` snapshots with ``ended``) to write; ``detect_s`` is the detector's
-    time. ``frame_index`` None: the tracker's final flush (events and tracks only)."""
+    time; ``frame_size`` the frame's (width, height) in pixels (None if unknown).
+    ``frame_index`` None: the tracker's final flush (events and tracks only)."""
 
     __slots__ = ()
+
+
+FrameRecord.__new__.__defaults__ = (None,)
 
 
 class StatsRecord(dict):

@@ -21,6 +21,7 @@ bundled stand-in model on ONNX Runtime, and the store at {db}
 
 sources: csi://0  v4l2:///dev/video0  rtsp://host/stream  clip.mp4  clip.mp4?realtime=0
          synthetic://?seed=7  synthetic://?seed=7&realtime=0 (as fast as possible)
+         synthetic://?scenario=brake (the car ahead brakes hard: the forward-collision warning)
 """
 
 EPILOG = """\
@@ -82,9 +83,15 @@ def print_summary(summary, out):
         value("latency_p50_ms", " ms"), value("latency_p95_ms", " ms"),
         value("added_latency_p50_ms", " ms"), value("added_latency_p95_ms", " ms"),
         value("infer_p50_ms", " ms")))
-    out.write("  events {}, detection rows {}, commits {}, source reopened {}, stopped in {}\n"
-              .format(value("events"), value("detection_rows"), value("commits"),
-                      value("source_reopened"), value("stop_s", " s")))
+    out.write("  events {}, alerts {}, detection rows {}, commits {}, source reopened {}, "
+              "stopped in {}\n".format(value("events"), value("alerts"), value("detection_rows"),
+                                       value("commits"), value("source_reopened"),
+                                       value("stop_s", " s")))
+    for name, counts in sorted((summary.get("alert_sinks") or {}).items()):
+        if counts["failed"] or counts["dropped"]:
+            out.write("  warning: alert sink {}: {} delivered, {} failed or unavailable, {} "
+                      "dropped\n".format(name, counts["delivered"], counts["failed"],
+                                         counts["dropped"]))
     for key in ("records_dropped", "failed_batches"):
         if summary.get(key):
             out.write("  warning: {} {}\n".format(key.replace("_", " "), summary[key]))

@@ -73,16 +73,28 @@ def choice(*values):
     return _parser(parse, allowed)
 
 
+def _truth(text):
+    value = text.strip().lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off"):
+        return False
+    raise ValueError(text)
+
+
 def flag():
-    """A boolean as DeepStream writes it: 1/0 (also true/false, yes/no)."""
-    def parse(text):
-        value = text.strip().lower()
-        if value in ("1", "true", "yes"):
-            return True
-        if value in ("0", "false", "no"):
-            return False
-        raise ValueError(text)
-    return _parser(parse, "1 or 0")
+    """A boolean as DeepStream writes it: 1/0 (also true/false, yes/no, on/off)."""
+    return _parser(_truth, "1 or 0")
+
+
+def boolean():
+    """true/false (also yes/no, on/off, 1/0), as configparser reads them."""
+    return _parser(_truth, "true or false")
+
+
+def parsed(parse, allowed):
+    """A parser from a function of the text that raises ValueError (a type's ``parse``)."""
+    return _parser(lambda value: parse(value), allowed)
 
 
 def text(allowed):

@@ -11,7 +11,7 @@ from collections import OrderedDict
 from dashcam.config.fields import did_you_mean, format_value
 from dashcam.config.nvinfer import apply_sections, read_ini, read_nvinfer
 from dashcam.config.sections import (CLASS_ATTRS_ALL, CLASS_ATTRS_PREFIX, DEFAULT_CLASS_OVERRIDES,
-                                     SECTIONS, ClassAttrs, Property)
+                                     NAMED_SECTIONS, SECTIONS, ClassAttrs, Property)
 from dashcam.errors import ConfigError
 from dashcam.records import LABELS
 
@@ -21,11 +21,16 @@ log = logging.getLogger(__name__)
 class Config(object):
     """The effective configuration: every section, with per-class attributes resolved."""
 
-    def __init__(self, sections, class_attrs_all, class_attrs, base_dir=""):
+    def __init__(self, sections, class_attrs_all, class_attrs, base_dir="", named=None):
         self.sections = sections                  # name -> Section
         self.class_attrs_all = class_attrs_all    # ClassAttrs
         self.class_attrs = class_attrs            # class id -> ClassAttrs (complete)
         self.base_dir = base_dir                  # relative paths resolve here
+        self.named = named if named is not None else _named_defaults()   # kind -> {NAME: Section}
+
+    def instances(self, kind):
+        """The ``[kind:NAME]`` sections in file order after the shipped ones: NAME -> Section."""
+        return self.named[kind]
 
     def __getattr__(self, name):
         sections = self.__dict__.get("sections", {})
@@ -68,6 +73,9 @@ class Config(object):
         lines = []
         for section in [self.property] + [self.sections[s.name] for s in SECTIONS]:
             lines.extend(_section_lines("[{}]".format(section.name), section))
+        for kind, instances in self.named.items():
+            for name, section in instances.items():
+                lines.extend(_section_lines("[{}:{}]".format(kind, name), section))
         lines.extend(_section_lines("[{}]".format(CLASS_ATTRS_ALL), self.class_attrs_all))
         for class_id in sorted(self.class_attrs):
             lines.extend(_section_lines("[{}{}]".format(CLASS_ATTRS_PREFIX, class_id), self.class_attrs[class_id]))
@@ -83,10 +91,45 @@ def _section_lines(header, section):
     return lines
 
 
+def _named_defaults():
+    """kind -> OrderedDict(NAME -> Section) of the shipped ``[kind:NAME]`` sections."""
+    return OrderedDict((cls.name, OrderedDict(
+        (name, cls().replaced(items, "defaults", "{}:{}".format(cls.name, name)))
+        for name, items in defaults.items())) for cls, defaults in NAMED_SECTIONS)
+
+
+def _named_key(section_name):
+    """``(cls, NAME)`` for a ``[kind:NAME]`` section of a named kind, else None."""
+    kind, colon, name = section_name.partition(":")
+    for cls, _ in NAMED_SECTIONS:
+        if colon and kind.strip() == cls.name:
+            return cls, name.strip()
+    return None
+
+
+def _apply_named(parser, path, named):
+    """Each ``[kind:NAME]`` of ``parser`` over the instance of that name (shipped or new)."""
+    for section_name in parser.sections():
+        key = _named_key(section_name)
+        if key is None:
+            continue
+        cls, name = key
+        try:
+            name = cls.instance_name(name)
+        except ValueError:
+            raise ConfigError("{}: [{}] has an invalid name {!r}: {}".format(
+                path, section_name, name, cls.instance_name.allowed))
+        instances = named[cls.name]
+        base = instances.get(name, cls())
+        instances[name] = base.replaced(parser.items(section_name), path, section_name, strict=True)
+
+
 def _check_sections(parser, path):
     """Warn, naming the nearest known one, about each section dashcam does not have."""
     known = [cls.name for cls in SECTIONS] + ["property", CLASS_ATTRS_ALL]
     for name in parser.sections():
+        if _named_key(name) is not None:
+            continue
         if name not in known and not name.startswith(CLASS_ATTRS_PREFIX):
             log.warning("%s: [%s] is not a dashcam section, ignored%s", path, name,
                         did_you_mean(name, known + [CLASS_ATTRS_PREFIX + "0"]))
@@ -105,6 +148,7 @@ def load_config(path=None, nvinfer_path=None):
     class_items = dict((k, [(key, value, "defaults", "", False) for key, value in v])
                        for k, v in DEFAULT_CLASS_OVERRIDES.items())
     sections = OrderedDict((cls.name, cls()) for cls in SECTIONS)
+    named = _named_defaults()
     base_dir = os.getcwd()
     if path:
         parser = read_ini(path)
@@ -114,6 +158,7 @@ def load_config(path=None, nvinfer_path=None):
                 sections[cls.name] = sections[cls.name].replaced(
                     parser.items(cls.name), path, strict=True)
         _check_sections(parser, path)
+        _apply_named(parser, path, named)
         prop, all_attrs, class_items = apply_sections(parser, path, prop, all_attrs, class_items,
                                                       strict=True)
     if nvinfer_path:
@@ -126,4 +171,4 @@ def load_config(path=None, nvinfer_path=None):
                                    strict=strict)
         class_attrs[class_id] = attrs
     sections["property"] = prop
-    return Config(sections, all_attrs, class_attrs, base_dir)
+    return Config(sections, all_attrs, class_attrs, base_dir, named)

@@ -7,8 +7,14 @@ defines (clustering modes, the store's modes, the reconnect cap) are taken
 from that stage, so they are written in one place.
 """
 
+from collections import OrderedDict
+
+from dashcam.alerts.led import FACTORY_NAMES
+from dashcam.alerts.rules import Height, Labels, Polygon, rule_name
 from dashcam.capture import BACKOFF_CAP_S
-from dashcam.config.fields import Field, Section, choice, flag, integer, number, text
+from dashcam.config.fields import (Field, Section, boolean, choice, flag, integer, number, parsed,
+                                   text)
+from dashcam.events import SEVERITIES
 from dashcam.inference.backends import BACKENDS
 from dashcam.inference.clustering import DBSCAN, HYBRID, NMS, NONE
 from dashcam.store import DETECTIONS_MODES, SYNCHRONOUS
@@ -143,16 +149,26 @@ class Store(Section):
 
 
 class Tracking(Section):
-    """[tracking]: the IoU tracker that turns detections into objects."""
+    """[tracking]: the IoU tracker that turns detections into objects (figures behind the
+    defaults: bench/bench_tracking.py)."""
 
     name = "tracking"
     fields = (
-        Field("iou-threshold", 0.3, number(0.01, 1.0),
-              "a detection continues a track whose last box it overlaps this much"),
+        Field("iou-threshold", 0.2, number(0.01, 1.0),
+              "a detection continues a track whose (predicted) box it overlaps this much"),
         Field("min-hits", 3, integer(1, 1000),
-              "frames in a row before a track is an object (object_appeared)"),
+              "matches before a track is an object (object_appeared)"),
+        Field("tentative-misses", 2, integer(0, 1000),
+              "frames a track not yet an object may miss before it is dropped"),
         Field("max-age", 1.0, number(0.0, 3600.0),
               "seconds unseen before an object has left (object_left)"),
+        Field("motion", True, boolean(),
+              "match tracks where their boxes should be now (smoothed velocity), not where last seen"),
+        Field("confident", 0.5, number(0.0, 100.0),
+              "detections this confident are matched first and only they start tracks"),
+        Field("duplicate-iou", 0.3, number(0.0, 1.1),
+              "a detection overlapping one that continued a track this much is a second box of "
+              "that object, not a new one (above 1: off)"),
         Field("history-size", 32, integer(2, 10000),
               "boxes kept per track, spread over its whole life"),
     )
@@ -190,9 +206,97 @@ class Service(Section):
     )
 
 
+# The ego lane of a camera centred behind the windscreen, looking level (horizon at
+# 42 % of the height), for a 3.5 m lane: its edges meet the bottom row at 9 % and
+# 91 % of the width and reach 53 % / 47 % some 55 m ahead. Adjust to the mounting.
+EGO_LANE = "0.09,1 0.47,0.47 0.53,0.47 0.91,1"
+
+
+class Rule(Section):
+    """[rule:NAME]: one alert rule on tracked objects (dashcam.alerts.rules); NAME is its name
+    in alerts, the serial line and the store."""
+
+    name = "rule"
+    instance_name = staticmethod(parsed(rule_name, "lower-case letters, digits, - and _, "
+                                                   "at most 17 characters"))
+    fields = (
+        Field("enabled", True, boolean(), "false: the rule is off (shipped rules too)"),
+        Field("labels", Labels(["car"]), parsed(Labels.parse, "labels separated by commas"),
+              "the object classes the rule applies to"),
+        Field("min-confidence", 0.5, number(0.0, 100.0),
+              "the detection's confidence must reach this"),
+        Field("min-height", Height(0.0, False),
+              parsed(Height.parse, "pixels (80px, or a number above 1) or a fraction of the "
+                     "frame height (0..1)"),
+              "the box must be this tall: how near the object is"),
+        Field("roi", Polygon(), parsed(Polygon.parse, "x,y pairs in 0..1 separated by spaces, "
+                                                       "at least three; empty: the whole frame"),
+              "the box's ground point (middle of its bottom edge) must be inside this polygon"),
+        Field("ttc-below", 0.0, number(0.0, 60.0),
+              "fire only when the time to collision (from the box's growth) is below this, "
+              "seconds (0: no TTC condition)"),
+        Field("severity", "warning", choice(*SEVERITIES),
+              "how urgent: the LED pattern and what the serial line says"),
+        Field("cooldown", 10.0, number(0.0, 86400.0),
+              "seconds before the rule fires again for the same object"),
+    )
+
+
+# The rules every configuration starts with; a [rule:NAME] of the same name changes
+# them (enabled = false turns one off), other names add rules.
+DEFAULT_RULES = OrderedDict([
+    ("forward-collision", [("labels", "car"), ("min-confidence", "0.5"), ("min-height", "0.04"),
+                           ("roi", EGO_LANE), ("ttc-below", "3.0"), ("severity", "critical"),
+                           ("cooldown", "5")]),
+    ("person-ahead", [("labels", "person"), ("min-confidence", "0.5"), ("min-height", "0.1"),
+                      ("roi", EGO_LANE), ("severity", "warning"), ("cooldown", "10")]),
+    ("road-sign", [("labels", "road_sign"), ("min-confidence", "0.6"), ("min-height", "0.02"),
+                   ("severity", "info"), ("cooldown", "60")]),
+])
+
+
+class Led(Section):
+    """[led]: the alert LED on the GPIO header (gpiozero)."""
+
+    name = "led"
+    fields = (
+        Field("enabled", True, boolean(), "drive the LED (without GPIO it says so once and "
+                                          "the run goes on)"),
+        Field("pin", "BOARD12", text("a gpiozero pin name: BOARD12 (header pin 12), GPIO18"),
+              "the pin the LED (through its resistor) is on"),
+        Field("pin-factory", "auto", choice(*FACTORY_NAMES),
+              "auto: Jetson.GPIO on a Jetson, else gpiozero's own choice; jetson: Jetson.GPIO; "
+              "others: gpiozero's factories (mock: an LED that exists only in memory)"),
+        Field("pwm", False, boolean(),
+              "dim heartbeat through PWM (only on PWM pins, after pinmux: Nano 32, 33)"),
+        Field("active-high", True, boolean(), "false: the pin sinks the LED's current"),
+        Field("heartbeat", True, boolean(), "a short blink every 2 s while all is well"),
+    )
+
+
+class Serial(Section):
+    """[serial]: alert and heartbeat sentences (NMEA 0183, proprietary) on a serial port."""
+
+    name = "serial"
+    fields = (
+        Field("enabled", False, boolean(), "write sentences to the port"),
+        Field("port", "/dev/ttyUSB0", text("a device path (/dev/ttyTHS1: the Jetson header's "
+                                           "UART) or a pyserial URL"),
+              "where to write; reopened when it disappears and comes back"),
+        Field("baudrate", 115200, integer(50, 4000000), "line speed, bits per second"),
+        Field("heartbeat-interval", 5.0, number(0.0, 3600.0),
+              "seconds between $PDCAM,HBT sentences (0: none)"),
+        Field("reopen-interval", 1.0, number(0.05, 60.0),
+              "seconds between tries to reopen a port that is gone"),
+    )
+
+
 # Sections other than the nvinfer ones, in the order `config show` prints them.
 # New sections are declared above and listed here.
-SECTIONS = (Model, Source, Store, Tracking, Run, Service)
+SECTIONS = (Model, Source, Store, Tracking, Run, Led, Serial, Service)
+# Sections of which a file may have many, [kind:NAME], with the instances every
+# configuration starts with.
+NAMED_SECTIONS = ((Rule, DEFAULT_RULES),)
 
 # DeepStream's DashCamNet ONNX config sets a stricter threshold for cars.
 DEFAULT_CLASS_OVERRIDES = {0: [("pre-cluster-threshold", "0.4")]}

@@ -99,7 +99,8 @@ class InferenceWorker(Worker):
         self.infer.add(timings.infer)
         self.postprocess.add(timings.postprocess)
         self._emit(FrameRecord(frame.index, frame.t_mono, frame.t_utc, detections,
-                               update.track_ids, detect_s, events, tracks))
+                               update.track_ids, detect_s, events, tracks,
+                               (frame.image.shape[1], frame.image.shape[0])))
         self.processed += 1
         if self.on_frame is not None:
             self.on_frame(frame, detections, update.track_ids)

@@ -52,7 +52,7 @@ class Pipeline(object):
     def __init__(self, config, source_uri, store, detector, slot, capture, inference, logger,
                  preview=None, frame_subscribers=(), event_subscribers=(), model_path=None,
                  status_stream=sys.stderr, stop_requested=None, clock=time.monotonic,
-                 wall_clock=time.time, watchdog=None, producers=()):
+                 wall_clock=time.time, watchdog=None, producers=(), alerts=None):
         self.config = config
         self.source_uri = source_uri
         self.store = store
@@ -63,6 +63,7 @@ class Pipeline(object):
         self.event_subscribers = list(event_subscribers)
         self.watchdog = watchdog                # service.Watchdog under systemd, else None
         self.producers = list(producers)        # workers that submit records of their own
+        self.alerts = alerts                    # dashcam.alerts.Alerts (its engine is a frame subscriber)
         self.model_path = model_path
         self.status_stream = status_stream
         self.clock = clock
@@ -231,6 +232,11 @@ class Pipeline(object):
             "source_reopened": self.capture.reopened, "records_dropped": self.logger.dropped,
         }
         summary.update(summary_figures(self.snapshot()))
+        if self.alerts is not None:
+            summary["alerts"] = self.alerts.engine.alerts
+            summary["alert_sinks"] = dict((s.name, {"delivered": s.delivered, "failed": s.failed,
+                                                    "dropped": s.dropped})
+                                          for s in self.alerts.sinks)
         dropped = dict((s.name, s.dropped) for s in self.frame_subscribers + self.event_subscribers
                        if s.dropped)
         if dropped:
@@ -245,7 +251,8 @@ class Pipeline(object):
 def build_pipeline(config, source=None, db_path=None, preview=None, model_path=None,
                    status_stream=sys.stderr, stop_requested=None, detector=None, store=None,
                    open_source=None, tracker=None, frame_subscribers=(), event_subscribers=(),
-                   clock=time.monotonic, wall_clock=time.time, watchdog=None, producers=None):
+                   alerts=None, clock=time.monotonic, wall_clock=time.time, watchdog=None,
+                   producers=None):
     """A ``Pipeline`` from the configuration; arguments given here win over it.
 
     ``source``: a URI, else ``[source] uri``, else the synthetic demo road.
@@ -254,13 +261,15 @@ def build_pipeline(config, source=None, db_path=None, preview=None, model_path=N
     ``open_source`` (a callable returning a source), ``tracker`` and the
     subscribers (``fanout.Subscriber`` workers for each ``FrameRecord`` as it
     leaves inference, and for each committed ``(event_id, event)``) replace
-    what would be built. Static mistakes (unknown scheme, missing or
-    undecodable file, CSI without GStreamer) fail here, before anything runs;
+    what would be built; ``alerts`` (``dashcam.alerts.Alerts``) replaces the alert
+    stage built from ``[rule:*]``, ``[led]`` and ``[serial]``. Static mistakes (unknown
+    scheme, missing or undecodable file, CSI without GStreamer) fail here, before anything runs;
     a camera that is merely absent is retried by the capture worker.
     Under systemd (``$NOTIFY_SOCKET``) a ``service.Watchdog`` reports to it, and
     ``[service] control-socket`` adds the ``producers`` that hear other
     processes (``service.ControlSocketWorker``); both can be given instead.
     """
+    from dashcam.alerts import build_alerts
     from dashcam.capture import CaptureWorker, check_source
     from dashcam.capture import open_source as open_uri
     from dashcam.inference import InferenceWorker, PreprocessAhead, build_detector
@@ -292,11 +301,17 @@ def build_pipeline(config, source=None, db_path=None, preview=None, model_path=N
             part.close()
         raise
     tracking = config.tracking
-    tracker = tracker or IouTracker(tracking.iou_threshold, tracking.min_hits, tracking.max_age,
-                                    tracking.history_size)
+    tracker = tracker or IouTracker(
+        tracking.iou_threshold, tracking.min_hits, tracking.max_age, tracking.history_size,
+        tentative_misses=tracking.tentative_misses, motion=tracking.motion,
+        confident=tracking.confident, duplicate_iou=tracking.duplicate_iou)
+    alerts = alerts or build_alerts(config, clock=clock, wall_clock=wall_clock)
+    frame_subscribers = list(frame_subscribers) + [alerts.engine]
+    event_subscribers = list(event_subscribers) + [alerts.watch]
     logger = EventLoggerWorker(store, queue_size=config.store.queue_size,
                                min_commit_interval=config.store.min_commit_interval,
                                publish=FanOut(event_subscribers) or None, clock=clock)
+    alerts.attach(store, logger.submit)
     slot = LatestFrame()
     inference = InferenceWorker(slot, detector, tracker, logger.submit,
                                 publish=FanOut(frame_subscribers) or None,
@@ -316,4 +331,4 @@ def build_pipeline(config, source=None, db_path=None, preview=None, model_path=N
                     frame_subscribers=frame_subscribers, event_subscribers=event_subscribers,
                     model_path=model_path, status_stream=status_stream,
                     stop_requested=stop_requested, clock=clock, wall_clock=wall_clock,
-                    watchdog=watchdog, producers=producers)
+                    watchdog=watchdog, producers=producers, alerts=alerts)

@@ -97,6 +97,14 @@ MIGRATIONS = {
     3: [
         "ALTER TABLE runs ADD COLUMN backend_reason TEXT",
     ],
+    # 4: alert deliveries, one row per alert and sink (event_id: the alert's event):
+    # what happened (delivered, failed, dropped, unavailable, pending), why it
+    # failed, and the seconds from the frame's capture to the delivery
+    4: [
+        "ALTER TABLE alerts ADD COLUMN status TEXT",
+        "ALTER TABLE alerts ADD COLUMN error TEXT",
+        "ALTER TABLE alerts ADD COLUMN latency_ms REAL",
+    ],
 }
 LATEST_VERSION = max(MIGRATIONS)
 

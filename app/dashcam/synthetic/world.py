@@ -15,6 +15,7 @@ from dashcam.records import DONTCARE, LABELS
 from dashcam.errors import SourceError
 from dashcam.synthetic.actors import OCCLUDER_FILL, spawn_actors
 from dashcam.synthetic.camera import Camera
+from dashcam.synthetic.scenarios import PERIOD_S, SCENARIOS, lead_truth, scenario_scene
 from dashcam.synthetic.scene import BLOCK_S, draw_lane_marks, render_background, scenes_of_block
 from dashcam.synthetic.shapes import Sketch
 
@@ -84,9 +85,13 @@ class SyntheticWorld(object):
     thread-safe (give each thread its own world: same seed, same frames).
     """
 
-    QUERY_KEYS = ("seed", "fps", "width", "height")
+    QUERY_KEYS = ("seed", "fps", "width", "height", "scenario")
 
-    def __init__(self, seed=0, width=1920, height=1080, fps=30.0):
+    def __init__(self, seed=0, width=1920, height=1080, fps=30.0, scenario=None):
+        if scenario is not None and scenario not in SCENARIOS:
+            raise ValueError("unknown scenario {!r}: use one of {}".format(
+                scenario, ", ".join(SCENARIOS)))
+        self.scenario = scenario   # None: the plain world; else see ``scenarios``
         self.seed = int(seed)
         self.width = int(width)
         self.height = int(height)
@@ -102,20 +107,25 @@ class SyntheticWorld(object):
 
     @classmethod
     def from_uri(cls, uri):
-        """``synthetic://?seed=7&fps=30&width=1920&height=1080``; every key optional."""
+        """``synthetic://?seed=7&fps=30&width=1920&height=1080&scenario=brake``; every key
+        optional."""
         return cls(**parse_uri(uri))
 
     def __repr__(self):
-        return "SyntheticWorld(seed={}, width={}, height={}, fps={:g})".format(
-            self.seed, self.width, self.height, self.fps)
+        return "SyntheticWorld(seed={}, width={}, height={}, fps={:g}{})".format(
+            self.seed, self.width, self.height, self.fps,
+            ", scenario={!r}".format(self.scenario) if self.scenario else "")
 
     def scene_at(self, index):
         """(scene, actors, tau) for a frame index."""
         t = index / self.fps
-        block = int(t // BLOCK_S)
+        block = int(t // (PERIOD_S if self.scenario else BLOCK_S))
         entries = self._blocks.get(block)
         if entries is None:
-            entries = [(s, spawn_actors(s)) for s in scenes_of_block(self.seed, block)]
+            if self.scenario:
+                entries = [scenario_scene(self.scenario, self.seed, block)]
+            else:
+                entries = [(s, spawn_actors(s)) for s in scenes_of_block(self.seed, block)]
             self._blocks[block] = entries
             while len(self._blocks) > 3:
                 self._blocks.popitem(last=False)
@@ -124,6 +134,14 @@ class SyntheticWorld(object):
                 return scene, actors, t - scene.start
         scene, actors = entries[-1]
         return scene, actors, t - scene.start
+
+    def lead(self, index):
+        """The scripted car ahead at frame ``index`` (``scenarios.LeadTruth``); None in the
+        plain world."""
+        if not self.scenario:
+            return None
+        scene, actors, tau = self.scene_at(index)
+        return lead_truth(self.scenario, scene, actors, tau)
 
     def _background(self, scene):
         image = self._backgrounds.get(scene.key)
@@ -207,7 +225,7 @@ def parse_uri(uri):
     parts = urlsplit(uri)
     if parts.scheme != "synthetic" or parts.path not in ("", "/") or parts.netloc:
         raise SourceError("{!r} is not a synthetic source URI (expected synthetic://?seed=7&fps=30"
-                          "&width=1920&height=1080, every key optional)".format(uri))
+                          "&width=1920&height=1080&scenario=brake, every key optional)".format(uri))
     rules = {
         "seed": (int, 0, 2 ** 63 - 1, "an integer >= 0"),
         "fps": (float, 0.1, 1000.0, "a number of frames per second in 0.1..1000"),
@@ -216,11 +234,17 @@ def parse_uri(uri):
     }
     kwargs = {}
     for key, value in parse_qsl(parts.query, keep_blank_values=True):
-        if key not in rules:
+        if key not in rules and key != "scenario":
             raise SourceError("{}: unknown key {!r} (allowed: {})".format(
                 uri, key, ", ".join(SyntheticWorld.QUERY_KEYS)))
         if key in kwargs:
             raise SourceError("{}: key {!r} given twice".format(uri, key))
+        if key == "scenario":
+            if value not in SCENARIOS:
+                raise SourceError("{}: bad scenario {!r} (allowed: {})".format(
+                    uri, value, ", ".join(SCENARIOS)))
+            kwargs[key] = value
+            continue
         kind, lo, hi, allowed = rules[key]
         try:
             number = kind(value)

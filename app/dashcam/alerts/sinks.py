@@ -1,0 +1,168 @@
+"""The one interface and error contract of alert sinks, and the log sink.
+
+A sink is a worker with a bounded queue (``QueueWorker``): ``offer(alert)``
+never blocks the engine, and what does not fit is dropped, counted and
+reported as ``dropped``. On its own thread it delivers each alert at once and
+reports a ``Delivery`` through ``on_delivery(alert, delivery)`` (the engine's).
+``deliver`` returns the message it gave (the LED pattern, the serial line) or
+raises: ``SinkUnavailable`` when it has no hardware (no GPIO, no port: nothing
+was tried), anything else when it tried and failed. A sink that fails is
+marked, logged once (and once when it works again), retries on its own
+schedule (``tick``), and never stops the other sinks or the engine.
+
+Public for other stages: ``signal(kind)`` shows one of ``SIGNALS`` (USB export
+done or failed) on the sink, ``camera(lost)`` tells it whether the camera is
+lost. Both only queue, and never raise for a sink that is down.
+"""
+
+import logging
+import queue
+import time
+from collections import namedtuple
+
+from dashcam.alerts.records import DELIVERED, FAILED, UNAVAILABLE, Delivery
+from dashcam.worker import QueueWorker
+
+log = logging.getLogger(__name__)
+
+EXPORT_DONE = "export_done"
+EXPORT_FAILED = "export_failed"
+TEST = "test"
+SIGNALS = (EXPORT_DONE, EXPORT_FAILED, TEST)
+
+
+class SinkUnavailable(Exception):
+    """The sink has no hardware to deliver on (no GPIO, the port is not there)."""
+
+
+Signal = namedtuple("Signal", "kind t_utc")
+CameraState = namedtuple("CameraState", "lost")
+
+
+class Sink(QueueWorker):
+    """Base of every sink: a working no-op that delivers nothing and says so.
+
+    ``queue_size`` 32 by default. Subclasses override ``deliver(alert)``, and
+    may override ``show_signal(signal)``, ``camera_changed(lost)``,
+    ``tick(now)`` (periodic work: patterns, heartbeats, reopening a port) and
+    ``next_tick(now)`` (seconds until ``tick`` is due; None: only on items).
+    """
+
+    def __init__(self, name, queue_size=32, clock=time.monotonic, wall_clock=time.time):
+        QueueWorker.__init__(self, queue_size, name, clock)
+        self.clock, self.wall_clock = clock, wall_clock
+        self.on_delivery = None   # on_delivery(alert, delivery): set by the engine
+        self.failure = None       # why it is failing now, or None
+        self.delivered = self.failed = 0
+
+    def signal(self, kind):
+        """Show ``kind`` (one of ``SIGNALS``) on this sink; ValueError for another kind."""
+        if kind not in SIGNALS:
+            raise ValueError("unknown signal {!r}: known signals are {}".format(
+                kind, ", ".join(SIGNALS)))
+        return self.offer(Signal(kind, self.wall_clock()))
+
+    def camera(self, lost):
+        """The camera is lost (True) or back (False)."""
+        return self.offer(CameraState(bool(lost)))
+
+    def run(self):
+        while not (self.stopping and self.queue.empty()):
+            wait = self.next_tick(self.clock())
+            try:
+                item = self.take(0.2 if wait is None else max(0.0, min(wait, 0.2)))
+            except queue.Empty:
+                item = None
+            if item is not None:
+                self.consume(item)
+            self.tick(self.clock())
+        self.close()
+
+    def consume(self, item):
+        if isinstance(item, Signal):
+            self._guarded("signal", self.show_signal, item)
+        elif isinstance(item, CameraState):
+            self._guarded("camera", self.camera_changed, item.lost)
+        else:
+            self._deliver(item)
+
+    def _deliver(self, alert):
+        error = None
+        try:
+            message = self.deliver(alert)
+            status = DELIVERED
+        except SinkUnavailable as reason:
+            message, status, error = None, UNAVAILABLE, str(reason)
+        except Exception as reason:  # the sink's own failure: reported, never raised
+            message, status, error = None, FAILED, "{}: {}".format(type(reason).__name__, reason)
+        if status == DELIVERED:
+            self.delivered += 1
+            self.recovered()
+        else:
+            self.failed += 1
+            self.failing(error)
+        if self.on_delivery is not None:
+            self.on_delivery(alert, Delivery(self.name, status, self.clock(), self.wall_clock(),
+                                        message, error))
+
+    def _guarded(self, what, call, arg):
+        try:
+            call(arg)
+        except SinkUnavailable:
+            pass  # said once already: the sink has no hardware
+        except Exception as reason:
+            self.failing("{} failed: {}: {}".format(what, type(reason).__name__, reason))
+
+    def failing(self, reason):
+        """Mark the sink failing for ``reason``; logged when it starts or the reason changes."""
+        if reason != self.failure:
+            log.warning("alert sink %s: %s", self.name, reason)
+        self.failure = reason
+
+    def recovered(self):
+        if self.failure is not None:
+            log.warning("alert sink %s works again (after: %s)", self.name, self.failure)
+            self.failure = None
+
+    def deliver(self, alert):
+        raise SinkUnavailable("{} delivers nothing".format(self.name))
+
+    def show_signal(self, signal):
+        """Show a signal; the base ignores it."""
+
+    def camera_changed(self, lost):
+        """The camera was lost or came back; the base ignores it."""
+
+    def next_tick(self, now):
+        return None
+
+    def tick(self, now):
+        """Periodic work, after every item and wait."""
+
+    def close(self):
+        """Release the hardware (called on the sink's thread as it ends); idempotent."""
+
+
+def describe(alert):
+    """One line about an alert, for the log and the CLI."""
+    ttc = "" if alert.ttc is None else ", TTC {:.1f} s".format(alert.ttc)
+    return "{} {}: {} track {} ({:.2f}{})".format(alert.severity, alert.rule, alert.label,
+                                                  alert.track_id, alert.confidence, ttc)
+
+
+class LogSink(Sink):
+    """Writes each alert and signal to the application log (the journal under systemd)."""
+
+    LEVELS = {"info": logging.INFO, "warning": logging.WARNING, "critical": logging.CRITICAL}
+
+    def __init__(self, name="log", logger=log, **kwargs):
+        Sink.__init__(self, name, **kwargs)
+        self.logger = logger
+
+    def deliver(self, alert):
+        message = "alert " + describe(alert)
+        self.logger.log(self.LEVELS.get(alert.severity, logging.WARNING), "%s", message)
+        return message
+
+    def show_signal(self, signal):
+        self.logger.info("signal %s", signal.kind)

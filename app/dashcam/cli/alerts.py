@@ -1,0 +1,66 @@
+"""``dashcam alerts``: the alerts in the store, each with what every sink did with it."""
+
+import argparse
+import json
+import sys
+import time
+
+from dashcam.alerts.records import read_alerts
+from dashcam.paths import default_db_path
+from dashcam.store import StoreReader
+from dashcam.timestamps import parse_time
+
+ROW = "{:<24} {:<17} {:<8} {:<9} {:>6} {:>5} {:>5}  {}\n"
+
+EPILOG = """\
+Each alert is also an event: `dashcam events --type alert` lists them with the others.
+Sink statuses: delivered, failed, dropped (the sink's queue was full), unavailable (no
+GPIO, no port), pending (no report by the stop).
+
+examples:
+  dashcam alerts --since 1h
+  dashcam alerts --rule forward-collision --json
+"""
+
+
+def register(subparsers):
+    parser = subparsers.add_parser(
+        "alerts", help="list alerts and their deliveries",
+        description="List the alerts `dashcam run` raised (oldest first): time, rule, severity, "
+                    "object, confidence, time to collision, and each sink's delivery.",
+        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--db", metavar="PATH", default=None,
+                        help="the SQLite store (default: {})".format(default_db_path()))
+    parser.add_argument("--since", metavar="TIME",
+                        help="alerts at or after TIME (ISO-8601 UTC, or an age: 30s, 15m, 2h, 1d)")
+    parser.add_argument("--rule", metavar="NAME", action="append", default=[],
+                        help="only this rule (repeatable)")
+    parser.add_argument("--run", metavar="ID", type=int, help="only alerts of run ID")
+    parser.add_argument("--limit", metavar="N", type=int, help="at most N alerts")
+    parser.add_argument("--json", action="store_true", help="print a JSON array")
+    parser.set_defaults(func=alerts)
+
+
+def alerts(args, out=None):
+    out = out or sys.stdout
+    since = parse_time(args.since, time.time()) if args.since else None
+    with StoreReader(args.db or default_db_path()) as reader:
+        rows = read_alerts(reader.conn, since=since, rules=args.rule, run_id=args.run,
+                           limit=args.limit)
+    if args.json:
+        json.dump(rows, out, indent=2, sort_keys=True)
+        out.write("\n")
+    elif rows:
+        out.write(ROW.format("ts", "rule", "severity", "label", "track", "conf", "ttc",
+                             "deliveries"))
+        for row in rows:
+            ttc = row["data"].get("ttc_s")
+            out.write(ROW.format(
+                row["ts"], row["rule"] or "-", row["severity"], row["label"] or "-",
+                "-" if row["track_id"] is None else row["track_id"],
+                "{:.2f}".format(row["data"].get("confidence", 0.0)),
+                "-" if ttc is None else "{:.1f}".format(ttc),
+                " ".join("{}:{}".format(d["sink"], d["status"]) for d in row["deliveries"])))
+    else:
+        sys.stderr.write("no alerts match\n")
+    return 0
