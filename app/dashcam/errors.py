@@ -19,3 +19,7 @@ class SourceError(DashcamError, IOError):
 
 class StoreError(DashcamError, IOError):
     """The store file cannot be opened, is not a dashcam store, is too new, or is in use."""
+
+
+class RecordingError(DashcamError, IOError):
+    """Video cannot be recorded, found or joined: no encoder, no clip, a missing segment."""

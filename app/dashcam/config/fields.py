@@ -73,6 +73,19 @@ def choice(*values):
     return _parser(parse, allowed)
 
 
+def boolean():
+    """true or false (also yes/no, on/off, 1/0)."""
+    words = {"true": True, "yes": True, "on": True, "1": True,
+             "false": False, "no": False, "off": False, "0": False}
+
+    def parse(text):
+        value = words.get(text.strip().lower())
+        if value is None:
+            raise ValueError(text)
+        return value
+    return _parser(parse, "true or false")
+
+
 def text(allowed):
     """Any text (stripped); ``allowed`` describes what it should be."""
     return _parser(lambda value: value.strip(), allowed)

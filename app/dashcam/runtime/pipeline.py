@@ -38,8 +38,11 @@ DEMO_URI = "synthetic://?seed=7"
 # video file (ffmpeg flushing its encoder) may take a while on a busy machine
 # and must neither delay the commit nor be cut off. Subscribers get what is
 # queued for them once the producers are done.
+# Recording's workers are asked to stop with inference and waited for before the
+# logger (up to 1.5 s more: the recorder encodes what is queued and closes its
+# segment), so the last segment's row is in the final commit.
 STOP_TIMEOUTS = {"capture": 0.5, "inference": 0.8, "event-logger": 1.0, "preview": 2.0,
-                 "subscriber": 0.5}
+                 "subscriber": 0.5, "recording": 1.5}
 
 
 class Pipeline(object):
@@ -52,8 +55,9 @@ class Pipeline(object):
     def __init__(self, config, source_uri, store, detector, slot, capture, inference, logger,
                  preview=None, frame_subscribers=(), event_subscribers=(), model_path=None,
                  status_stream=sys.stderr, stop_requested=None, clock=time.monotonic,
-                 wall_clock=time.time):
+                 wall_clock=time.time, recording=None):
         self.config = config
+        self.recording = recording
         self.source_uri = source_uri
         self.store = store
         self.detector = detector
@@ -87,6 +91,8 @@ class Pipeline(object):
         self.logger.submit(ev.run_started(self.wall_clock(), {
             "run_id": self.run_id, "source": self.source_uri, "version": __version__,
             "backend": getattr(backend, "name", None)}))
+        if self.recording:
+            self.recording.begin(self.run_id, self.logger.submit, self.wall_clock())
         for worker in self._workers():
             worker.start()
         log.info("run %d started: %s -> %s", self.run_id, self.source_uri, self.store.path)
@@ -95,6 +101,7 @@ class Pipeline(object):
     def _workers(self):
         """In start order: consumers before producers."""
         workers = self.event_subscribers + self.frame_subscribers + [self.logger]
+        workers += self.recording.workers if self.recording else []
         return workers + [w for w in (self.preview, self.inference, self.capture) if w]
 
     def run(self, duration=None):
@@ -170,6 +177,8 @@ class Pipeline(object):
         if not self.capture.stop(STOP_TIMEOUTS["capture"]):
             stuck.append("capture")
         self.slot.close()
+        if self.recording:
+            self.recording.request_stop()
         if self.inference.stop(STOP_TIMEOUTS["inference"]):
             self.inference.finish()   # open objects have now left
         else:
@@ -177,6 +186,8 @@ class Pipeline(object):
         if self.preview:
             self.preview.request_stop()
         stuck += self._stop_all(self.frame_subscribers)
+        if self.recording:
+            stuck += self.recording.stop(STOP_TIMEOUTS["recording"])
         if self._last_stats is not None and self.clock() > self._last_stats.t:
             self._submit_stats()   # the last, partial interval
         ended = self.wall_clock()
@@ -185,6 +196,7 @@ class Pipeline(object):
         logger_stopped = self.logger.stop(STOP_TIMEOUTS["event-logger"])
         summary.update(events=self.logger.events, detection_rows=self.logger.rows,
                        commits=self.logger.commits, failed_batches=self.logger.failed_batches,
+                       records_lost=self.logger.records_lost,
                        stop_s=round(self.clock() - stop_started, 3))
         if logger_stopped:
             self.store.end_run(self.run_id, ended, summary)
@@ -226,6 +238,8 @@ class Pipeline(object):
                        if s.dropped)
         if dropped:
             summary["subscriber_drops"] = dropped
+        if self.recording:
+            summary["recording"] = self.recording.summary()
         if stuck:
             summary["stuck"] = stuck
         if self.failed:
@@ -236,7 +250,7 @@ class Pipeline(object):
 def build_pipeline(config, source=None, db_path=None, preview=None, model_path=None,
                    status_stream=sys.stderr, stop_requested=None, detector=None, store=None,
                    open_source=None, tracker=None, frame_subscribers=(), event_subscribers=(),
-                   clock=time.monotonic, wall_clock=time.time):
+                   clock=time.monotonic, wall_clock=time.time, recordings=None):
     """A ``Pipeline`` from the configuration; arguments given here win over it.
 
     ``source``: a URI, else ``[source] uri``, else the synthetic demo road.
@@ -248,22 +262,22 @@ def build_pipeline(config, source=None, db_path=None, preview=None, model_path=N
     what would be built. Static mistakes (unknown scheme, missing or
     undecodable file, CSI without GStreamer) fail here, before anything runs;
     a camera that is merely absent is retried by the capture worker.
+    ``recordings``: the recordings folder (else ``[recording] path``, else beside
+    the store); recording's parts come from ``recording.build_recording``.
     """
     from dashcam.capture import CaptureWorker, check_source
     from dashcam.capture import open_source as open_uri
     from dashcam.inference import InferenceWorker, PreprocessAhead, build_detector
     from dashcam.paths import default_db_path
     from dashcam.preview import build_preview
+    from dashcam.recording import build_recording
     from dashcam.slot import LatestFrame
-    from dashcam.store import EventLoggerWorker, EventStore
+    from dashcam.store import EventLoggerWorker, EventStore, StoreReader
     from dashcam.tracking import IouTracker
 
     uri = source or config.source.uri or DEMO_URI
     if open_source is None:
         check_source(uri)
-        src = config.source
-        open_source = functools.partial(open_uri, uri, src.width, src.height, src.fps,
-                                        src.flip_method)
     detector = detector or build_detector(config, model_path)
     built = []
     try:
@@ -274,6 +288,11 @@ def build_pipeline(config, source=None, db_path=None, preview=None, model_path=N
                                sample_interval=config.store.sample_interval)
             built.append(store)
         worker = build_preview(preview, config.run.preview_width) if preview else None
+        if recordings:
+            config.recording.path = recordings
+        recording = build_recording(config, store, lambda record: logger.submit(record),
+                                    store.path, uri, config.source.fps,
+                                    functools.partial(StoreReader, store.path), clock, wall_clock)
     except Exception:
         for part in built + [detector]:
             part.close()
@@ -281,9 +300,15 @@ def build_pipeline(config, source=None, db_path=None, preview=None, model_path=N
     tracking = config.tracking
     tracker = tracker or IouTracker(tracking.iou_threshold, tracking.min_hits, tracking.max_age,
                                     tracking.history_size)
+    if recording:
+        event_subscribers = list(event_subscribers) + recording.subscribers
     logger = EventLoggerWorker(store, queue_size=config.store.queue_size,
                                min_commit_interval=config.store.min_commit_interval,
                                publish=FanOut(event_subscribers) or None, clock=clock)
+    if open_source is None:
+        src = config.source
+        open_source = functools.partial(open_uri, uri, src.width, src.height, src.fps,
+                                        src.flip_method, tee=recording and recording.tee)
     slot = LatestFrame()
     inference = InferenceWorker(slot, detector, tracker, logger.submit,
                                 publish=FanOut(frame_subscribers) or None,
@@ -294,8 +319,10 @@ def build_pipeline(config, source=None, db_path=None, preview=None, model_path=N
     capture = CaptureWorker(uri, open_source, slot, logger.submit, config.source.reconnect_min,
                             config.source.reconnect_max, prepare=ahead,
                             prepare_live=config.run.preprocess_ahead == "always",
-                            clock=clock, wall_clock=wall_clock)
+                            clock=clock, wall_clock=wall_clock,
+                            publish=recording and recording.publish)
     return Pipeline(config, uri, store, detector, slot, capture, inference, logger, preview=worker,
                     frame_subscribers=frame_subscribers, event_subscribers=event_subscribers,
                     model_path=model_path, status_stream=status_stream,
-                    stop_requested=stop_requested, clock=clock, wall_clock=wall_clock)
+                    stop_requested=stop_requested, clock=clock, wall_clock=wall_clock,
+                    recording=recording)
