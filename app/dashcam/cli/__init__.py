@@ -16,7 +16,7 @@ from dashcam import __version__
 from dashcam.errors import DashcamError
 
 # Order is the order of ``dashcam --help``.
-COMMANDS = ("detect", "run", "events", "evaluate", "synth", "config")
+COMMANDS = ("detect", "run", "events", "clips", "clip", "evaluate", "synth", "config")
 
 
 def build_parser():

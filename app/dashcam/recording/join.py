@@ -118,10 +118,11 @@ def _remux(av, segments, paths, start, end, out_path):
                     t = begun + (packet.pts - base) * tick
                     if t > end + 1e-6:
                         break
-                    if t < start and t0 is None:
+                    if t < start - 1e-6 and t0 is None:
                         lead = [packet] if packet.is_keyframe else lead + [packet]
                         continue
                     if t0 is None:
+                        lead = [] if packet.is_keyframe else lead   # it starts right here
                         t0 = t if not lead else begun + (lead[0].pts - base) * tick
                     for p in lead + [packet]:
                         offset = int(round((begun - t0) / tick)) - base

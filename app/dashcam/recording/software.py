@@ -125,8 +125,8 @@ class SoftwareEncoder(object):
         path = segment_name(self.run_id, frame.t_utc)
         os.makedirs(os.path.dirname(os.path.join(self.folder, path)), exist_ok=True)
         keyint = max(1, int(round(self.keyframe_interval * self.fps)))
-        options = {"preset": self.preset, "tune": "zerolatency", "keyint": str(keyint),
-                   "min-keyint": str(keyint), "scenecut": "0"}
+        options = {"preset": self.preset, "tune": "zerolatency",
+                   "x264-params": "keyint={0}:min-keyint={0}:scenecut=0".format(keyint)}
         if self.threads:
             options["threads"] = str(self.threads)
         return _Segment(self.av, self.folder, path, frame, size, self.bitrate, self.fps, options)
