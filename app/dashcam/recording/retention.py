@@ -198,17 +198,17 @@ class RetentionWorker(Worker):
         return deleted
 
     def _record(self, reader, deleted, gone, used, quota):
-        self.submit(SegmentsDeleted([i.id for i in deleted]))
         fresh = [i for i in deleted if i not in gone]
+        protected = [i for i in fresh if i.protected]
+        ids = [i.id for i in protected]
+        events = [r[0] for r in reader.conn.execute(   # before their clip rows go
+            "SELECT DISTINCT event_id FROM clips WHERE segment_id IN ({})".format(
+                ", ".join("?" * len(ids))), ids)] if ids else []
+        self.submit(SegmentsDeleted([i.id for i in deleted]))
         self.deleted += len(fresh)
         self.deleted_bytes += sum(i.bytes for i in fresh)
-        protected = [i for i in fresh if i.protected]
         if protected:
             self.protected_deleted += len(protected)
-            ids = [i.id for i in protected]
-            events = [r[0] for r in reader.conn.execute(
-                "SELECT DISTINCT event_id FROM clips WHERE segment_id IN ({})".format(
-                    ", ".join("?" * len(ids))), ids)]
             reason = "recordings {} bytes against a quota of {}, nothing unprotected left".format(
                 used, quota)
             log.error("retention deleted %d protected segments (clips of events %s): %s",

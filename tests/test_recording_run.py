@@ -1,0 +1,162 @@
+"""Recording inside ``dashcam run`` on real parts: the synthetic road, ONNX Runtime on a tiny
+model, libx264 through PyAV, SQLite files, and a real small file system (tmpfs) for disk-full."""
+
+import json
+import os
+import signal
+import threading
+import time
+
+import pytest
+
+from dashcam.store import StoreReader
+from test_pipeline import make_config, start_run
+from volumes import fill, small_volume
+
+av = pytest.importorskip("av", reason="PyAV writes and decodes the segments (no wheel for 3.6)")
+
+from dashcam.recording import write_clip  # noqa: E402
+from dashcam.runtime import build_pipeline  # noqa: E402
+from recorded import decode  # noqa: E402
+
+SOURCE = "synthetic://?seed=5&width=320&height=180&fps=30"
+
+
+def wait_for(condition, timeout=20.0, poll=0.05):
+    done = threading.Event()
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        done.wait(poll)
+    return True
+
+
+def segments(db_path):
+    with StoreReader(db_path) as reader:
+        return list(reader.db.query("SELECT * FROM segments ORDER BY started_at"))
+
+
+def test_a_run_records_segments_that_decode_and_add_up_to_the_time_recorded(tmp_path,
+                                                                            tiny_model_path):
+    db_path = str(tmp_path / "dashcam.db")
+    config = make_config(tmp_path, run={"status_interval": 0},
+                         recording={"segment_seconds": 1.0, "pre_roll": 1, "post_roll": 1})
+    pipeline = build_pipeline(config, source=SOURCE, db_path=db_path,
+                              model_path=tiny_model_path, status_stream=None)
+    summary = pipeline.run(duration=6.0)
+    recording = summary["recording"]
+    rows = segments(db_path)
+    assert len(rows) == recording["segments"] >= 4
+    folder = str(tmp_path / "recordings")
+    for row in rows:
+        frames, _ = decode(os.path.join(folder, row["path"]))
+        assert frames == row["frames"]
+    recorded = sum(r["frames"] for r in rows)
+    assert recorded == recording["frames"]
+    # the frames the recorder dropped are counted, and every captured frame is accounted for
+    assert recording["frames"] + recording["dropped"] + recording["missed_paused"] == \
+        summary["frames_in"]
+    seconds = sum(_seconds(r) for r in rows)
+    first, last = _epoch(rows[0]["started_at"]), _epoch(rows[-1]["ended_at"])
+    assert abs(seconds - (last - first)) < 1.0 and abs(seconds - 6.0) < 1.0 + 1.0
+
+
+def _epoch(text):
+    from dashcam.timestamps import parse_iso
+    return parse_iso(text)
+
+
+def _seconds(row):
+    return _epoch(row["ended_at"]) - _epoch(row["started_at"])
+
+
+def test_an_event_a_few_seconds_in_gives_a_clip_with_its_pre_and_post_roll(tmp_path,
+                                                                          tiny_model_path):
+    db_path = str(tmp_path / "dashcam.db")
+    config = make_config(tmp_path, run={"status_interval": 0},
+                         recording={"segment_seconds": 1.0, "pre_roll": 1.5, "post_roll": 1.5})
+    # the tiny model sees bright frames: a camera_lost-free synthetic road gives object events
+    pipeline = build_pipeline(config, source=SOURCE, db_path=db_path,
+                              model_path=tiny_model_path, status_stream=None)
+    pipeline.run(duration=7.0)
+    with StoreReader(db_path) as reader:
+        start = _epoch(segments(db_path)[0]["started_at"])
+        rows = list(reader.db.query(
+            "SELECT e.id, e.ts_start, e.ts_end, c.window_start, c.window_end FROM events e"
+            " JOIN clips c ON c.event_id = e.id WHERE e.ts_start >= ? AND e.ts_end IS NOT NULL"
+            " AND e.ts_end < ? GROUP BY e.id ORDER BY e.ts_start LIMIT 1",
+            [_iso(start + 2.0), _iso(start + 4.5)]))
+        assert rows, "no closed event with a clip 2 s or more into the run"
+        event = rows[0]
+        out = str(tmp_path / "clip.mp4")
+        write_clip(reader, event["id"], out, str(tmp_path / "recordings"))
+    frames, span = decode(out)
+    window = _epoch(event["window_end"]) - _epoch(event["window_start"])
+    assert _epoch(event["window_start"]) == pytest.approx(_epoch(event["ts_start"]) - 1.5, abs=1e-3)
+    assert frames > 0 and span >= window - 1.0 - 1 / 15.0   # cut at keyframes, one a second
+
+
+def _iso(t):
+    from dashcam.timestamps import iso_utc
+    return iso_utc(t)
+
+
+def test_kill_9_loses_at_most_the_segment_being_written_and_it_is_recovered(tmp_path,
+                                                                          tiny_model_path):
+    db_path = str(tmp_path / "dashcam.db")
+    ini = tmp_path / "run.ini"
+    ini.write_text("[run]\nstatus-interval = 0.2\n[recording]\nsegment-seconds = 1\n")
+    process = start_run(db_path, tiny_model_path, ini)
+    assert wait_for(lambda: len(segments(db_path)) >= 2)
+    process.send_signal(signal.SIGKILL)
+    process.communicate(timeout=20)
+    folder = str(tmp_path / "recordings")
+    before = set(r["path"] for r in segments(db_path))
+    on_disk = set(os.path.relpath(os.path.join(root, n), folder) for root, _, names in
+                  os.walk(folder) for n in names if n.endswith(".ts"))
+    assert len(on_disk - before) <= 1            # only the segment being written is unindexed
+    second = start_run(db_path, tiny_model_path, ini, "--duration", "1")
+    assert second.wait(timeout=60) == 0
+    second.communicate()
+    with StoreReader(db_path) as reader:
+        assert reader.integrity_check() == "ok"
+        handled = [e["data"]["path"] for e in reader.events(
+            types=["segment_recovered", "segment_quarantined"])]
+    assert sorted(handled) == sorted(on_disk - before)
+    for row in segments(db_path):
+        assert decode(os.path.join(folder, row["path"]))[0] == row["frames"]
+
+
+def test_a_full_recordings_volume_pauses_recording_and_the_run_goes_on(tmp_path, tiny_model_path):
+    with small_volume(tmp_path / "video", "8m") as folder:
+        db_path = str(tmp_path / "dashcam.db")
+        config = make_config(tmp_path, run={"status_interval": 0},
+                             recording={"segment_seconds": 1.0, "quota": "100%", "reserve": "0",
+                                        "bitrate": 2000})
+        pipeline = build_pipeline(config, source=SOURCE, db_path=db_path,
+                                  model_path=tiny_model_path, status_stream=None,
+                                  recordings=folder)
+        pipeline.start()
+        try:
+            recorder = pipeline.recording.recorder
+            assert wait_for(lambda: recorder.segments >= 1)
+            ballast = fill(folder)
+            assert wait_for(lambda: recorder.pauses >= 1)
+            processed = pipeline.inference.processed
+            assert wait_for(lambda: pipeline.inference.processed > processed + 10)
+            os.remove(ballast)
+            assert wait_for(lambda: recorder.paused_at is None)
+            segments_then = recorder.segments
+            assert wait_for(lambda: recorder.segments > segments_then)
+        finally:
+            pipeline.stop_requested.set()
+            summary = pipeline.stop()
+        assert summary["recording"]["missed_paused"] > 0
+        with StoreReader(db_path) as reader:
+            types = [e["type"] for e in reader.events()]
+            assert reader.integrity_check() == "ok"
+        assert types.index("recording_paused") < types.index("recording_resumed")
+        for row in segments(db_path):
+            assert decode(os.path.join(folder, row["path"]))[0] == row["frames"]
+    assert json.dumps(summary)   # the summary stays printable
