@@ -14,10 +14,21 @@ from gst_env import import_gst
 from recorded import frames
 
 GST_LAUNCH = shutil.which("gst-launch-1.0")
+
+
+def _elements_present(*names):
+    inspect = shutil.which("gst-inspect-1.0")
+    return inspect is not None and all(
+        subprocess.call([inspect, "--exists", n], stdout=subprocess.DEVNULL,
+                        stderr=subprocess.DEVNULL) == 0 for n in names)
+
+
 pytestmark = pytest.mark.skipif(
-    GST_LAUNCH is None, reason="GStreamer is not installed (apt install gstreamer1.0-tools "
-                               "gstreamer1.0-plugins-good gstreamer1.0-plugins-bad "
-                               "gstreamer1.0-plugins-ugly)")
+    GST_LAUNCH is None or not _elements_present("videotestsrc", "x264enc", "h264parse",
+                                                "splitmuxsink", "mpegtsmux"),
+    reason="GStreamer with its good, bad and ugly plugins is not installed (apt install "
+           "gstreamer1.0-tools gstreamer1.0-plugins-good gstreamer1.0-plugins-bad "
+           "gstreamer1.0-plugins-ugly)")
 av = pytest.importorskip("av", reason="PyAV decodes the segments (no wheel for 3.6)")
 
 from recorded import decode  # noqa: E402

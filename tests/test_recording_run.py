@@ -57,6 +57,12 @@ def test_a_run_records_segments_that_decode_and_add_up_to_the_time_recorded(tmp_
     # the frames the recorder dropped are counted, and every captured frame is accounted for
     assert recording["frames"] + recording["dropped"] + recording["missed_paused"] == \
         summary["frames_in"]
+    with StoreReader(db_path) as reader:   # snapshots: JPEGs of the event's frame, with boxes
+        shots = [r[0] for r in reader.conn.execute(
+            "SELECT snapshot FROM events WHERE snapshot IS NOT NULL")]
+    assert shots and all(p.startswith("snapshots/run-000001/event-") for p in shots)
+    import cv2
+    assert cv2.imread(os.path.join(folder, shots[0])).shape == (180, 320, 3)
     seconds = sum(_seconds(r) for r in rows)
     first, last = _epoch(rows[0]["started_at"]), _epoch(rows[-1]["ended_at"])
     assert abs(seconds - (last - first)) < 1.0 and abs(seconds - 6.0) < 1.0 + 1.0

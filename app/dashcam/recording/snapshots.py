@@ -2,8 +2,7 @@
 
 The frame is taken from the recording itself, not held in memory: once the
 segment that covers the event's time is indexed (a few seconds later), the
-frame nearest that time is decoded from it (OpenCV: a seek to the keyframe
-before it, then at most a keyframe interval of frames), and the boxes of that
+frame nearest that time is decoded from it (``nearest_frame``), and the boxes of that
 frame are the detection rows the store has for it (the event's own box
 where the store keeps no detection rows). The JPEG goes to
 ``snapshots/run-NNNNNN/event-NNNNNNN.jpg`` under the recordings folder and its
@@ -39,20 +38,36 @@ def wanted(types_text):
 
 def nearest_frame(path, offset_s):
     """The BGR frame of the segment file at ``path`` nearest ``offset_s`` seconds into
-    it, or None when it has no frame."""
+    it, or None when it has no frame: with PyAV a seek to the keyframe before it, then
+    at most a keyframe interval of frames; without (Python 3.6) OpenCV from the start."""
+    try:
+        import av
+    except ImportError:
+        return _nearest_by_opencv(path, offset_s)
+    with av.open(path) as container:
+        stream = container.streams.video[0]
+        target = (stream.start_time or 0) + int(offset_s / stream.time_base)
+        container.seek(max(0, target), stream=stream, backward=True)
+        best, best_gap = None, None
+        for frame in container.decode(stream):
+            gap = abs(frame.pts - target)
+            if best_gap is not None and gap > best_gap:
+                break
+            best, best_gap = frame, gap
+        return best.to_ndarray(format="bgr24") if best is not None else None
+
+
+def _nearest_by_opencv(path, offset_s):
     capture = cv2.VideoCapture(path)
     try:
-        if offset_s > 0:
-            capture.set(cv2.CAP_PROP_POS_MSEC, max(0.0, offset_s * 1000.0 - 1000.0))
         best, best_gap = None, None
-        while True:
-            ok, image = capture.read()
-            if not ok:
-                return best
+        while capture.grab():
             gap = abs(capture.get(cv2.CAP_PROP_POS_MSEC) / 1000.0 - offset_s)
             if best_gap is not None and gap > best_gap:
-                return best
-            best, best_gap = image, gap
+                break
+            best_gap = gap
+            ok, best = capture.retrieve()
+        return best
     finally:
         capture.release()
 
@@ -61,7 +76,7 @@ class SnapshotWorker(QueueWorker):
     """Takes committed ``(event_id, event)`` pairs (an event subscriber) and writes snapshots.
 
     ``reader()`` opens a ``StoreReader``; ``types``: ``wanted(...)``; ``width``:
-    JPEG width in pixels (0: the recording's); ``wait_s``: how long to wait for
+    the largest JPEG width in pixels (0: the recording's); ``wait_s``: how long to wait for
     the covering segment to be indexed before giving up (counted in ``missed``).
     """
 
@@ -105,7 +120,7 @@ class SnapshotWorker(QueueWorker):
             return True
         try:
             self._write(reader, event_id, event, segment)
-        except (IOError, OSError, cv2.error) as error:
+        except (IOError, OSError, ValueError, cv2.error) as error:   # PyAV's are these too
             self.missed += 1
             log.warning("snapshot of event %d failed: %s", event_id, error)
         return True
@@ -117,7 +132,7 @@ class SnapshotWorker(QueueWorker):
             raise IOError("no frame decoded from {}".format(segment["path"]))
         detections, names = self._boxes(reader, event)
         scale = 1.0
-        if self.width and image.shape[1] != self.width:
+        if self.width and image.shape[1] > self.width:
             scale = self.width / float(image.shape[1])
             image = cv2.resize(image, (self.width, int(round(image.shape[0] * scale))),
                                interpolation=cv2.INTER_AREA)
