@@ -1,5 +1,8 @@
 """Frames and segments for the recording tests: the synthetic road, real libx264 files."""
 
+import threading
+import time
+
 import numpy as np
 
 from dashcam.records import Frame
@@ -24,3 +27,14 @@ def decode(path):
         stream = container.streams.video[0]
         times = [float(f.pts * stream.time_base) for f in container.decode(stream)]
     return len(times), (times[-1] - times[0]) if times else 0.0
+
+
+def wait_for(condition, timeout=20.0, poll=0.05):
+    """Wait until ``condition()`` is true (polled every ``poll`` s); False after ``timeout``."""
+    ticker = threading.Event()
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        ticker.wait(poll)
+    return True

@@ -4,12 +4,13 @@ model, libx264 through PyAV, SQLite files, and a real small file system (tmpfs) 
 import json
 import os
 import signal
-import threading
-import time
+import sys
 
+import cv2
 import pytest
 
 from dashcam.store import StoreReader
+from dashcam.timestamps import iso_utc, parse_iso
 from test_pipeline import make_config, start_run
 from volumes import fill, small_volume
 
@@ -17,19 +18,9 @@ av = pytest.importorskip("av", reason="PyAV writes and decodes the segments (no 
 
 from dashcam.recording import write_clip  # noqa: E402
 from dashcam.runtime import build_pipeline  # noqa: E402
-from recorded import decode  # noqa: E402
+from recorded import decode, wait_for  # noqa: E402
 
 SOURCE = "synthetic://?seed=5&width=320&height=180&fps=30"
-
-
-def wait_for(condition, timeout=20.0, poll=0.05):
-    done = threading.Event()
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            return False
-        done.wait(poll)
-    return True
 
 
 def segments(db_path):
@@ -37,14 +28,23 @@ def segments(db_path):
         return list(reader.db.query("SELECT * FROM segments ORDER BY started_at"))
 
 
+def recorded_run(tmp_path, model, seconds, **recording):
+    """``dashcam run``'s pipeline for ``seconds`` on the synthetic road, 1 s segments."""
+    db_path = str(tmp_path / "dashcam.db")
+    recording.setdefault("segment_seconds", 1.0)
+    config = make_config(tmp_path, run={"status_interval": 0}, recording=recording)
+    summary = build_pipeline(config, source=SOURCE, db_path=db_path, model_path=model,
+                             status_stream=None).run(duration=seconds)
+    return db_path, summary
+
+
+def seconds_of(row):
+    return parse_iso(row["ended_at"]) - parse_iso(row["started_at"])
+
+
 def test_a_run_records_segments_that_decode_and_add_up_to_the_time_recorded(tmp_path,
                                                                             tiny_model_path):
-    db_path = str(tmp_path / "dashcam.db")
-    config = make_config(tmp_path, run={"status_interval": 0},
-                         recording={"segment_seconds": 1.0, "pre_roll": 1, "post_roll": 1})
-    pipeline = build_pipeline(config, source=SOURCE, db_path=db_path,
-                              model_path=tiny_model_path, status_stream=None)
-    summary = pipeline.run(duration=6.0)
+    db_path, summary = recorded_run(tmp_path, tiny_model_path, 6.0)
     recording = summary["recording"]
     rows = segments(db_path)
     assert len(rows) == recording["segments"] >= 4
@@ -61,51 +61,31 @@ def test_a_run_records_segments_that_decode_and_add_up_to_the_time_recorded(tmp_
         shots = [r[0] for r in reader.conn.execute(
             "SELECT snapshot FROM events WHERE snapshot IS NOT NULL")]
     assert shots and all(p.startswith("snapshots/run-000001/event-") for p in shots)
-    import cv2
     assert cv2.imread(os.path.join(folder, shots[0])).shape == (180, 320, 3)
-    seconds = sum(_seconds(r) for r in rows)
-    first, last = _epoch(rows[0]["started_at"]), _epoch(rows[-1]["ended_at"])
+    seconds = sum(seconds_of(r) for r in rows)
+    first, last = parse_iso(rows[0]["started_at"]), parse_iso(rows[-1]["ended_at"])
     assert abs(seconds - (last - first)) < 1.0 and abs(seconds - 6.0) < 1.0 + 1.0
-
-
-def _epoch(text):
-    from dashcam.timestamps import parse_iso
-    return parse_iso(text)
-
-
-def _seconds(row):
-    return _epoch(row["ended_at"]) - _epoch(row["started_at"])
 
 
 def test_an_event_a_few_seconds_in_gives_a_clip_with_its_pre_and_post_roll(tmp_path,
                                                                           tiny_model_path):
-    db_path = str(tmp_path / "dashcam.db")
-    config = make_config(tmp_path, run={"status_interval": 0},
-                         recording={"segment_seconds": 1.0, "pre_roll": 1.5, "post_roll": 1.5})
-    # the tiny model sees bright frames: a camera_lost-free synthetic road gives object events
-    pipeline = build_pipeline(config, source=SOURCE, db_path=db_path,
-                              model_path=tiny_model_path, status_stream=None)
-    pipeline.run(duration=7.0)
+    db_path, _ = recorded_run(tmp_path, tiny_model_path, 7.0, pre_roll=1.5, post_roll=1.5)
     with StoreReader(db_path) as reader:
-        start = _epoch(segments(db_path)[0]["started_at"])
+        start = parse_iso(segments(db_path)[0]["started_at"])
         rows = list(reader.db.query(
             "SELECT e.id, e.ts_start, e.ts_end, c.window_start, c.window_end FROM events e"
             " JOIN clips c ON c.event_id = e.id WHERE e.ts_start >= ? AND e.ts_end IS NOT NULL"
             " AND e.ts_end < ? GROUP BY e.id ORDER BY e.ts_start LIMIT 1",
-            [_iso(start + 2.0), _iso(start + 4.5)]))
+            [iso_utc(start + 2.0), iso_utc(start + 4.5)]))
         assert rows, "no closed event with a clip 2 s or more into the run"
         event = rows[0]
         out = str(tmp_path / "clip.mp4")
         write_clip(reader, event["id"], out, str(tmp_path / "recordings"))
     frames, span = decode(out)
-    window = _epoch(event["window_end"]) - _epoch(event["window_start"])
-    assert _epoch(event["window_start"]) == pytest.approx(_epoch(event["ts_start"]) - 1.5, abs=1e-3)
+    window = parse_iso(event["window_end"]) - parse_iso(event["window_start"])
+    pre_roll = parse_iso(event["ts_start"]) - parse_iso(event["window_start"])
+    assert pre_roll == pytest.approx(1.5, abs=1e-3)
     assert frames > 0 and span >= window - 1.0 - 1 / 15.0   # cut at keyframes, one a second
-
-
-def _iso(t):
-    from dashcam.timestamps import iso_utc
-    return iso_utc(t)
 
 
 def test_kill_9_loses_at_most_the_segment_being_written_and_it_is_recovered(tmp_path,
@@ -166,3 +146,12 @@ def test_a_full_recordings_volume_pauses_recording_and_the_run_goes_on(tmp_path,
         for row in segments(db_path):
             assert decode(os.path.join(folder, row["path"]))[0] == row["frames"]
     assert json.dumps(summary)   # the summary stays printable
+
+
+def test_without_an_encoder_the_run_goes_on_and_says_so(tmp_path, tiny_model_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "av", None)   # as on Python 3.6: no PyAV
+    db_path, summary = recorded_run(tmp_path, tiny_model_path, 1.0)
+    assert "PyAV" in summary["recording"]["unavailable"] and summary["frames_processed"] > 0
+    with StoreReader(db_path) as reader:
+        [failed] = reader.events(types=["recording_failed"])
+    assert failed["severity"] == "critical" and "pip install av" in failed["data"]["reason"]

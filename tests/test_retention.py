@@ -11,7 +11,7 @@ from dashcam.recording.join import hold
 from dashcam.recording.retention import RetentionWorker, folder_bytes, parse_size
 from dashcam.records import Detection, FrameRecord
 from dashcam.store import EventLoggerWorker, EventStore, StoreReader
-from recorded import T0, frames
+from recorded import T0, frames, wait_for
 from volumes import fill, small_volume
 
 av = pytest.importorskip("av", reason="PyAV writes the segments (no wheel for 3.6)")
@@ -78,24 +78,12 @@ def test_a_full_database_volume_holds_batches_and_writes_them_when_space_returns
         ballast = fill(folder, leave=64 * 1024)
         for i in range(400):
             assert logger.submit(record(i))
-        assert _until(lambda: logger.failed_batches >= 1 and logger.held)
+        assert wait_for(lambda: logger.failed_batches >= 1 and logger.held)
         os.remove(ballast)
-        assert _until(lambda: logger.frames == 400)
+        assert wait_for(lambda: logger.frames == 400)
         assert logger.stop(timeout=5.0)
         assert logger.records_lost == 0 and logger.retried > 0 and not logger.held
         store.close()
         with StoreReader(os.path.join(folder, "dashcam.db")) as reader:
             assert reader.count("detections") == 400 * 20
             assert reader.integrity_check() == "ok"
-
-
-def _until(condition, timeout=20.0):
-    import threading
-    import time
-    done = threading.Event()
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            return False
-        done.wait(0.05)
-    return True
