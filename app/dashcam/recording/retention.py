@@ -136,8 +136,8 @@ class RetentionWorker(Worker):
     name = "retention"
 
     def __init__(self, folder, reader, submit, quota=Size("percent", 80.0),
-                 reserve=Size("bytes", 0), max_age=0.0, detections_max_age=0.0, store_max_bytes=0, interval=10.0,
-                 wall_clock=time.time, measure=folder_bytes, volume=volume):
+                 reserve=Size("bytes", 0), max_age=0.0, detections_max_age=0.0, store_max_bytes=0,
+                 interval=10.0, wall_clock=time.time, measure=folder_bytes, volume=volume):
         Worker.__init__(self)
         self.folder, self.reader, self.submit = folder, reader, submit
         self.quota, self.reserve, self.max_age = quota, reserve, max_age
