@@ -106,3 +106,12 @@ def test_output_size_keeps_the_aspect_and_is_even():
     assert output_size(1920, 1080, width=1280) == (1280, 720)
     assert output_size(161, 97) == (160, 96)
     assert output_size(1920, 1080, height=541) == (960, 540)
+
+
+def test_catch_up_requests_the_clips_a_stopped_or_crashed_run_did_not_store():
+    from dashcam.recording.clips import catch_up
+    policy = parse_clips("*, -run_stopped", pre=10, post=5)
+    events = [(1, "object_appeared", T, T + 3), (2, "run_stopped", T + 4, T + 4),
+              (3, "camera_lost", T + 2, None), (4, "object_left", T + 3, T + 3)]
+    assert catch_up(events, policy) == [ClipRequest(1, T - 10, T + 8),
+                                        ClipRequest(3, T - 8, None)]

@@ -112,6 +112,12 @@ def test_kill_9_loses_at_most_the_segment_being_written_and_it_is_recovered(tmp_
     assert sorted(handled) == sorted(on_disk - before)
     for row in segments(db_path):
         assert decode(os.path.join(folder, row["path"]))[0] == row["frames"]
+    with StoreReader(db_path) as reader:   # the killed run's events all got their clip
+        unclipped = list(reader.db.query(
+            "SELECT e.id FROM events e WHERE e.run_id = 1 AND e.type = 'object_appeared'"
+            " AND e.ts_start < (SELECT max(ended_at) FROM segments WHERE run_id = 1)"
+            " AND e.id NOT IN (SELECT event_id FROM clips)"))
+        assert reader.count("clips") > 0 and unclipped == []
 
 
 def test_a_full_recordings_volume_pauses_recording_and_the_run_goes_on(tmp_path, tiny_model_path):

@@ -101,3 +101,18 @@ class ClipKeeper(object):
             self.open[(event.type, event.track_id)] = (event_id, start, post)
             return [ClipRequest(event_id, start, None)]
         return [ClipRequest(event_id, start, event.ts_end + post)]
+
+
+def catch_up(events, policy):
+    """``ClipRequest``s for events of an earlier run whose clip was not (or not fully)
+    written: committed in that run's last moments, after its clip requests could still
+    be stored, or left open by a crash. ``events``: ``(id, type, ts_start, ts_end)``
+    (epoch seconds; ts_end None: never closed, the window stays open to its last video)."""
+    requests = []
+    for event_id, event_type, start, end in events:
+        roll = policy.roll(event_type)
+        if roll is not None:
+            pre, post = roll
+            requests.append(ClipRequest(event_id, start - pre,
+                                        end + post if end is not None else None))
+    return requests

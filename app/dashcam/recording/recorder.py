@@ -22,7 +22,7 @@ import queue
 import time
 
 from dashcam import events as ev
-from dashcam.recording.segments import recover_file
+from dashcam.recording.segments import SegmentClosed, recover_file
 from dashcam.worker import QueueWorker
 
 log = logging.getLogger(__name__)
@@ -47,8 +47,8 @@ class RecorderWorker(QueueWorker):
     """Feeds frames to ``encoder`` and indexes the segments it closes through ``submit``.
 
     ``folder``: the recordings folder; ``run_id`` is set before ``start``.
-    ``recovery()`` returns ``(records, events)`` for what an earlier crash left
-    (``segments.recover``), run first in this thread. ``segment_bytes``: the
+    ``recovery()`` returns ``(records, events)`` for what an earlier run left
+    (``segments.recover``, missing clip requests), run first in this thread. ``segment_bytes``: the
     expected size of one segment (from the bitrate), for the resume rule.
     ``on_full()`` is called when the volume is found full (retention, to make
     room). ``queue_size``: frames waiting (15, half a second at 30 fps: about
@@ -77,7 +77,7 @@ class RecorderWorker(QueueWorker):
         self.encoder.run_id = self.run_id
         if self.recovery is not None:
             records, events = self.recovery()
-            self.recovered += len(records)
+            self.recovered += sum(1 for r in records if isinstance(r, SegmentClosed))
             self._send(records + events)
         while not (self.stopping and self.queue.empty()):
             try:
