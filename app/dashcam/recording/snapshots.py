@@ -101,6 +101,9 @@ class SnapshotWorker(QueueWorker):
                 else:
                     if self.types is None or event.type in self.types:
                         self.pending.append((self.clock() + self.wait_s, event_id, event))
+                    if len(self.pending) > self.queue.maxsize:   # bounded: the oldest give way
+                        self.missed += 1
+                        self.pending.pop(0)
                 self.pending = [p for p in self.pending
                                 if self.stopping or not self._try(reader, *p)]
         # Stopped: what is left is skipped (a decode takes a while; the stop must not).

@@ -32,7 +32,7 @@ log = logging.getLogger(__name__)
 
 DEMO_URI = "synthetic://?seed=7"
 
-# Seconds each worker gets to stop. The final commit lands within 2.3 s (worst
+# Seconds each worker gets to stop. The final commit lands within 3.8 s (worst
 # case), inside systemd's stop timeout, before a SIGKILL or the power goes.
 # The preview is asked to stop with inference but waited for last: closing a
 # video file (ffmpeg flushing its encoder) may take a while on a busy machine
