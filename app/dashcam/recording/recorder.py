@@ -76,7 +76,11 @@ class RecorderWorker(QueueWorker):
     def run(self):
         self.encoder.run_id = self.run_id
         if self.recovery is not None:
-            records, events = self.recovery()
+            try:
+                records, events = self.recovery()
+            except Exception:   # what the last run left waits for the next start; video goes on
+                log.exception("recording: recovery of the last run's segments failed")
+                records, events = [], []
             self.recovered += sum(1 for r in records if isinstance(r, SegmentClosed))
             self._send(records + events)
         while not (self.stopping and self.queue.empty()):
@@ -110,7 +114,10 @@ class RecorderWorker(QueueWorker):
                 self._checked = now
                 self._try_resume(now)
         else:
-            self._index(self.encoder.poll(now))
+            try:
+                self._index(self.encoder.poll(now))
+            except Exception as error:   # a GStreamer pipeline that failed
+                self._pause(error)
 
     def _index(self, closed):
         for segment in closed:
@@ -132,8 +139,12 @@ class RecorderWorker(QueueWorker):
         now_utc = self.wall_clock()
         path = self.encoder.abort()
         if path is not None and os.path.exists(os.path.join(self.folder, path)):
-            record, event = recover_file(self.folder, path, {self.run_id}, now_utc)
-            self._send(([record] if record else []) + [event])
+            try:
+                record, event = recover_file(self.folder, path, {self.run_id}, now_utc)
+            except (IOError, OSError):   # left for the recovery at the next start
+                log.exception("recording: %s could not be recovered now", path)
+            else:
+                self._send(([record] if record else []) + [event])
         reason = _reason(error)
         free = self._free()
         self.pauses += 1

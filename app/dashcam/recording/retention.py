@@ -152,7 +152,12 @@ class RetentionWorker(Worker):
         self._nudge.set()
 
     def run(self):
-        with self.reader() as reader:
+        try:
+            reader = self.reader()
+        except Exception:   # no store to read: nothing this worker can do, the run goes on
+            log.exception("%s: cannot read the store", self.name)
+            return
+        with reader:
             while not self.stopping:
                 backlog = False
                 try:

@@ -92,7 +92,12 @@ class SnapshotWorker(QueueWorker):
         self.pending = []   # (deadline, event_id, event)
 
     def run(self):
-        with self.reader() as reader:
+        try:
+            reader = self.reader()
+        except Exception:   # no store to read: nothing this worker can do, the run goes on
+            log.exception("%s: cannot read the store", self.name)
+            return
+        with reader:
             while not self.stopping:
                 try:
                     event_id, event = self.take(0.5)
