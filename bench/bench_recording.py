@@ -7,12 +7,18 @@ on the paced synthetic road at 1080p30 for ``--seconds``, with recording off
 and on, back to back in one process: inference fps, the recorder's frames
 and drops, and the process's CPU share (cores busy) in each.
 
+``gil``: how much a thread encoding 1080p at 30 fps slows pure Python in
+another thread (the GIL's share: were the encoder to hold it while x264
+works, the other thread would lose about that share; a process would then be
+the better home for the recorder).
+
 ``soak``: ``--seconds`` (60) of ``dashcam run`` on the synthetic road with
 recording on; every indexed segment is decoded end to end with PyAV, the
 segments' durations are added up against the time recorded, and the frames
 the recorder dropped are reported.
 
     PYTHONPATH=app python bench/bench_recording.py cost [--seconds 20]
+    PYTHONPATH=app python bench/bench_recording.py gil
     PYTHONPATH=app python bench/bench_recording.py soak [--seconds 60] [--size 1920x1080]
 """
 
@@ -21,6 +27,7 @@ import json
 import os
 import sys
 import tempfile
+import threading
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -58,6 +65,44 @@ def encoder_alone(frames=150):
     return {"frames": frames, "fps": round(frames / wall, 1),
             "cpu_ms_per_frame": round(1000 * cpu / frames, 2),
             "cores_at_30fps": round(cpu / frames * 30, 3)}
+
+
+def python_rate(seconds):
+    """Additions a second in a pure Python loop (it needs the GIL throughout)."""
+    count, end = 0, time.perf_counter() + seconds
+    while time.perf_counter() < end:
+        for _ in range(1000):
+            count += 1
+    return count / seconds
+
+
+def gil(args):
+    world = SyntheticWorld(seed=7)
+    images = [world.frame(i)[0] for i in range(10)]
+    alone = python_rate(3.0)
+    stop, encoded = threading.Event(), []
+
+    def encode():
+        encoder = SoftwareEncoder(tempfile.mkdtemp(prefix="bench_gil_"))
+        encoder.run_id = 1
+        started = time.perf_counter()
+        while not stop.is_set():
+            i = len(encoded)
+            delay = started + i / 30.0 - time.perf_counter()
+            if delay > 0:
+                stop.wait(delay)
+            encoder.write(Frame(i, images[i % 10], i / 30.0, 1.7e9 + i / 30.0))
+            encoded.append(i)
+        encoder.close()
+
+    thread = threading.Thread(target=encode, name="encoder")
+    thread.start()
+    beside = python_rate(3.0)
+    stop.set()
+    thread.join()
+    return {"python_rate_alone": round(alone), "python_rate_beside_encoder": round(beside),
+            "kept": round(beside / alone, 3), "encoder_fps": round(len(encoded) / 3.0, 1),
+            "load": load()}
 
 
 def run(config, uri, seconds, folder, name, recording):
@@ -119,14 +164,14 @@ def soak(args):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("mode", nargs="?", default="cost", choices=("cost", "soak"))
+    parser.add_argument("mode", nargs="?", default="cost", choices=("cost", "gil", "soak"))
     parser.add_argument("--seconds", type=float, default=None)
     parser.add_argument("--size", default="1920x1080", help="soak: synthetic frame size")
     parser.add_argument("--config", help="dashcam INI")
     args = parser.parse_args()
     if args.seconds is None:
         args.seconds = 20.0 if args.mode == "cost" else 60.0
-    result = cost(args) if args.mode == "cost" else soak(args)
+    result = {"cost": cost, "gil": gil, "soak": soak}[args.mode](args)
     print(json.dumps(result, indent=2))
     return 0
 

@@ -191,6 +191,8 @@ class Recording(Section):
         Field("height", 0, integer(0, 8192), "encoded height, pixels (0: the source's)"),
         Field("bitrate", 4000, integer(100, 100000), "H.264 bitrate, kbit/s"),
         Field("preset", "ultrafast", choice(*PRESETS), "libx264 preset (software encoder)"),
+        Field("threads", 1, integer(0, 64),
+              "libx264 threads (0: one per core; 1 leaves the other cores to inference)"),
         Field("queue-size", 15, integer(1, 1000),
               "frames waiting for the encoder before new ones are dropped (each a full image)"),
         Field("clips", DEFAULT_CLIPS, _clips, "event types whose clip is protected"),

@@ -81,7 +81,7 @@ def make_encoder(kind, folder, section, fps):
                   keyframe_interval=section.keyframe_interval, fps=fps)
     if kind == "software":
         return SoftwareEncoder(folder, width=section.width, height=section.height,
-                               preset=section.preset, **common)
+                               preset=section.preset, threads=section.threads, **common)
     return (TeeEncoder if kind == "tee" else AppsrcEncoder)(folder, **common)
 
 
