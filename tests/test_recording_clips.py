@@ -116,3 +116,40 @@ def test_a_held_segment_is_not_deleted_until_let_go(tmp_path):
         assert not try_delete(path) and os.path.exists(path)
     assert try_delete(path) and not os.path.exists(path)
     assert try_delete(path)   # already gone
+
+
+def test_snapshots_draw_the_frame_s_boxes_and_a_lost_camera_s_last_frame(tmp_path):
+    import cv2
+
+    from dashcam.recording.snapshots import SnapshotWorker
+    from recorded import wait_for
+
+    store, run, event_id, closed = recorded_store(tmp_path, seconds=8)
+    det = Detection(0, "car", 0.9, 20.0, 20.0, 80.0, 60.0)
+    lost = ev.camera_lost(T0 + 5, "csi://0", "gone")     # in a gap: the segment [4, 6) is missing
+    with store:
+        batch = store.write(run, closed[:2] + closed[3:] + [
+            lost, FrameRecord(210, 0.0, T0 + 7, [det], [7], 0.0, [], [])])
+        lost_id = batch.events[0][0]
+        submitted = []
+
+        def submit(record):
+            submitted.append(record)
+            return True
+
+        worker = SnapshotWorker(str(tmp_path / "rec"), lambda: StoreReader(store.path), submit,
+                                width=0, wait_s=10.0).start()
+        worker.offer((event_id, ev.Event(ev.OBJECT_APPEARED, T0 + 7, None, "car", 7, ev.INFO,
+                                         {"box": [20, 20, 80, 60]})))
+        worker.offer((lost_id, lost))
+        assert wait_for(lambda: len(submitted) == 2)
+        assert worker.stop(5.0) and worker.missed == 0
+    shots = dict((r.event_id, r.path) for r in submitted)
+    image = cv2.imread(str(tmp_path / "rec" / shots[event_id]))
+    [plain] = [f.image for f in frames(1, start=210)]
+    assert image.shape == plain.shape == (96, 160, 3)
+    changed = abs(image.astype(int) - plain.astype(int)).sum(axis=2) > 90
+    assert changed[22:58, 20].mean() > 0.8 and changed[70:, 100:].mean() < 0.05   # the box
+    last_before = cv2.imread(str(tmp_path / "rec" / shots[lost_id]))
+    [frame_119] = [f.image for f in frames(1, start=119)]   # the last frame of [2, 4)
+    assert abs(last_before.astype(int) - frame_119.astype(int)).mean() < 12

@@ -73,3 +73,12 @@ def test_recovery_skips_the_running_run_and_drops_an_unknown_run_id(tmp_path):
     encode(tmp_path, 10, run_id=8)
     records, _ = recover(str(tmp_path), set(), known_runs={1}, now=T0, skip=("run-000008",))
     assert [(r.path.split("/")[0], r.run_id) for r in records] == [("run-000007", None)]
+
+
+def test_a_segment_is_closed_when_frames_stop_coming(tmp_path):
+    encoder, closed = encode(tmp_path, 20, segment_seconds=2.0)
+    last = 100.0 + 19 / 30.0
+    assert closed == [] and encoder.poll(last + 1.0) == []
+    [segment] = encoder.poll(last + 2.0)            # a lost camera: closed, so it is indexed
+    assert segment.frames == 20 and encoder.current_path is None
+    assert decode(str(tmp_path / segment.path))[0] == 20

@@ -28,6 +28,7 @@ from dashcam.worker import QueueWorker
 log = logging.getLogger(__name__)
 
 DEFAULT_SNAPSHOTS = "object_appeared, camera_lost, alert"
+LAST_FRAME_S = 2.0   # a segment that ended this long before an event may hold its last frame
 
 
 def wanted(types_text):
@@ -38,8 +39,10 @@ def wanted(types_text):
 
 def nearest_frame(path, offset_s):
     """The BGR frame of the segment file at ``path`` nearest ``offset_s`` seconds into
-    it, or None when it has no frame: with PyAV a seek to the keyframe before it, then
-    at most a keyframe interval of frames; without (Python 3.6) OpenCV from the start."""
+    it, or None when it has no frame. With PyAV the packets are read without decoding
+    up to that time and only those from the keyframe before it are decoded (at most a
+    keyframe interval; a seek in MPEG-TS is by byte estimate, and may land past the
+    keyframe); without PyAV (Python 3.6) OpenCV decodes from the start."""
     try:
         import av
     except ImportError:
@@ -47,14 +50,20 @@ def nearest_frame(path, offset_s):
     with av.open(path) as container:
         stream = container.streams.video[0]
         target = (stream.start_time or 0) + int(offset_s / stream.time_base)
-        container.seek(max(0, target), stream=stream, backward=True)
-        best, best_gap = None, None
-        for frame in container.decode(stream):
-            gap = abs(frame.pts - target)
-            if best_gap is not None and gap > best_gap:
+        run = []   # packets from the last keyframe at or before the target
+        for packet in container.demux(stream):
+            if packet.pts is None:
+                continue
+            if packet.is_keyframe and packet.pts <= target:
+                run = []
+            run.append(packet)
+            if packet.pts > target:
                 break
-            best, best_gap = frame, gap
-        return best.to_ndarray(format="bgr24") if best is not None else None
+        decoded = [f for p in run + [None] for f in stream.codec_context.decode(p)]
+        if not decoded:
+            return None
+        best = min(decoded, key=lambda f: abs(f.pts - target))
+        return best.to_ndarray(format="bgr24")
 
 
 def _nearest_by_opencv(path, offset_s):
@@ -117,12 +126,17 @@ class SnapshotWorker(QueueWorker):
     def _try(self, reader, deadline, event_id, event):
         """Write the snapshot if its segment is indexed; True when done with it."""
         t = iso_utc(event.ts_start)
-        segment = next(reader.db.query(
-            "SELECT path, run_id, started_at FROM segments WHERE started_at <= ? AND ended_at > ?"
-            " ORDER BY started_at DESC LIMIT 1", [t, t]), None)
+        segment = self._segment(reader, "started_at <= ? AND ended_at > ?", [t, t])
         if segment is None:
-            if self.clock() < deadline:
+            # The event fell in a gap (a camera lost): once video after it exists, or the
+            # wait is over, its frame is the last one before it.
+            later = self._segment(reader, "started_at > ?", [t])
+            if later is not None or self.clock() >= deadline:
+                segment = self._segment(reader, "ended_at <= ? AND ended_at > ?",
+                                        [t, iso_utc(event.ts_start - LAST_FRAME_S)])
+            else:
                 return False
+        if segment is None:
             self.missed += 1
             log.info("snapshot of event %d: no recorded segment covers %s", event_id, t)
             return True
@@ -133,9 +147,16 @@ class SnapshotWorker(QueueWorker):
             log.warning("snapshot of event %d failed: %s", event_id, error)
         return True
 
+    @staticmethod
+    def _segment(reader, where, params):
+        return next(reader.db.query("SELECT path, run_id, started_at, ended_at FROM segments WHERE "
+                                    + where + " ORDER BY started_at DESC LIMIT 1", params), None)
+
     def _write(self, reader, event_id, event, segment):
+        started = parse_iso(segment["started_at"])
+        last = parse_iso(segment["ended_at"]) - started - 1e-3   # within its last frame
         image = nearest_frame(os.path.join(self.folder, segment["path"]),
-                              event.ts_start - parse_iso(segment["started_at"]))
+                              min(event.ts_start - started, last))
         if image is None:
             raise IOError("no frame decoded from {}".format(segment["path"]))
         detections, names = self._boxes(reader, event)

@@ -101,6 +101,12 @@ class SoftwareEncoder(object):
         return closed
 
     def poll(self, now):
+        """Close the open segment once no frame came for ``segment_seconds`` (``now``:
+        the frames' monotonic clock): a lost camera leaves no segment open and unindexed."""
+        current = self._open
+        if current is not None and current.last_mono is not None and \
+                now - current.last_mono >= self.segment_seconds:
+            return [self._close(None)]
         return []
 
     def close(self):
