@@ -14,10 +14,13 @@ after a full disk links the same rows again. Windows live only in this
 process: a segment of a later run is never linked to an event of a crashed one.
 """
 
+import logging
 from collections import namedtuple
 
 from dashcam.recording.segments import SegmentClosed
 from dashcam.timestamps import iso_utc
+
+log = logging.getLogger(__name__)
 
 KEEP_WINDOW_S = 3600.0   # a closed window is forgotten this long after the newest segment passed it
 OPEN_END = "9999"        # sorts after every ISO time: an open window's end
@@ -126,3 +129,13 @@ def prune(batch, run_id, records):
                                                                            r.limit)
         cursor = batch.conn.execute("DELETE FROM detections WHERE id IN ({})".format(sql), params)
         batch.rows["detections_pruned"] += cursor.rowcount
+
+
+def open_reader(opener, who):
+    """``opener()`` (a ``StoreReader``), or None, logged: a recording worker that cannot
+    read the store has nothing to do, and the run goes on without it."""
+    try:
+        return opener()
+    except Exception:
+        log.exception("%s: cannot read the store", who)
+        return None

@@ -22,7 +22,7 @@ import time
 from collections import namedtuple
 
 from dashcam import events as ev
-from dashcam.recording.index import PruneDetections, SegmentsDeleted
+from dashcam.recording.index import PruneDetections, SegmentsDeleted, open_reader
 from dashcam.recording.join import try_delete
 from dashcam.timestamps import iso_utc, parse_iso
 from dashcam.worker import Worker
@@ -152,10 +152,8 @@ class RetentionWorker(Worker):
         self._nudge.set()
 
     def run(self):
-        try:
-            reader = self.reader()
-        except Exception:   # no store to read: nothing this worker can do, the run goes on
-            log.exception("%s: cannot read the store", self.name)
+        reader = open_reader(self.reader, self.name)
+        if reader is None:
             return
         with reader:
             while not self.stopping:

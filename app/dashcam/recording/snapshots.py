@@ -19,7 +19,7 @@ import time
 import cv2
 
 from dashcam.draw import draw_detections
-from dashcam.recording.index import SnapshotTaken
+from dashcam.recording.index import SnapshotTaken, open_reader
 from dashcam.recording.segments import SNAPSHOTS, run_folder
 from dashcam.records import LABELS, Detection
 from dashcam.timestamps import iso_utc, parse_iso
@@ -101,10 +101,8 @@ class SnapshotWorker(QueueWorker):
         self.pending = []   # (deadline, event_id, event)
 
     def run(self):
-        try:
-            reader = self.reader()
-        except Exception:   # no store to read: nothing this worker can do, the run goes on
-            log.exception("%s: cannot read the store", self.name)
+        reader = open_reader(self.reader, self.name)
+        if reader is None:
             return
         with reader:
             while not self.stopping:
