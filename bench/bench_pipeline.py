@@ -9,6 +9,9 @@
 3. added latency: the pipeline on a paced synthetic source at ``--latency-fps``
    (below capacity, as a camera would be): frame capture -> detections committed,
    minus the detector's own time (preprocess + infer + postprocess); p50 target <= 5 ms.
+4. recording: runs 1 and 2 are made with recording off; the full-speed run is
+   made again with recording on (libx264 on every frame), and the fps of both
+   are given (``bench/bench_recording.py`` has the paced 1080p30 comparison).
 
 Everything runs on the real parts: synthetic 1920x1080 frames, ONNX Runtime, the
 tracker, a SQLite store with synchronous=FULL in a temporary folder.
@@ -51,7 +54,8 @@ def raw_backend(config, model, seconds):
         detector.close()
 
 
-def pipeline_run(config, model, uri, seconds, folder, name):
+def pipeline_run(config, model, uri, seconds, folder, name, recording=False):
+    config.recording.enabled = recording
     pipeline = build_pipeline(config, source=uri, db_path=os.path.join(folder, name + ".db"),
                               model_path=model, status_stream=None)
     return pipeline.run(duration=seconds)
@@ -91,6 +95,11 @@ def main():
         "efficiency": round(full["fps_processed"] / raw, 3),
         "paced": {"source_fps": latency_fps},
     }
+    recorded = pipeline_run(config, model, "synthetic://?seed=7&realtime=0", args.seconds, folder,
+                            "recorded", recording=True)
+    result["full_speed_recording"] = {
+        "fps_processed": recorded["fps_processed"], "without_recording": full["fps_processed"],
+        "recorder": {k: recorded["recording"][k] for k in ("frames", "dropped", "segments")}}
     result["paced"].update((k, paced[k]) for k in (
         "frames_in", "frames_processed", "frames_dropped", "infer_p50_ms", "latency_p50_ms",
         "latency_p95_ms", "added_latency_p50_ms", "added_latency_p95_ms", "commits"))

@@ -23,3 +23,7 @@ class StoreError(DashcamError, IOError):
 
 class EngineError(DashcamError, RuntimeError):
     """TensorRT, CUDA or a GPU is missing, or an engine cannot be built, calibrated or loaded."""
+
+
+class RecordingError(DashcamError, IOError):
+    """Video cannot be recorded, found or joined: no encoder, no clip, a missing segment."""

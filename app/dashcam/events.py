@@ -112,3 +112,50 @@ def alert(t_utc, label, track_id, severity, data):
     """A rule fired for an object (``dashcam.alerts``), stamped with its frame's capture time;
     ``data`` names the rule and carries confidence, box, TTC and what each sink did."""
     return Event(ALERT, t_utc, t_utc, label, track_id, severity, dict(data))
+
+
+# Recording (dashcam.recording): the video's own events.
+RECORDING_PAUSED = "recording_paused"
+RECORDING_RESUMED = "recording_resumed"
+RECORDING_FAILED = "recording_failed"
+SEGMENT_RECOVERED = "segment_recovered"
+SEGMENT_QUARANTINED = "segment_quarantined"
+PROTECTED_DELETED = "protected_deleted"
+TYPES = TYPES + (RECORDING_PAUSED, RECORDING_RESUMED, RECORDING_FAILED, SEGMENT_RECOVERED,
+                 SEGMENT_QUARANTINED, PROTECTED_DELETED)
+CLOSES[RECORDING_RESUMED] = RECORDING_PAUSED
+
+
+def recording_paused(t_utc, reason, free_bytes):
+    """The recordings volume is full (or failing): no video until it is resumed."""
+    return Event(RECORDING_PAUSED, t_utc, None, None, None, CRITICAL,
+                 {"reason": reason, "free_bytes": free_bytes})
+
+
+def recording_resumed(t_utc, paused_at, frames_missed, free_bytes):
+    return Event(RECORDING_RESUMED, t_utc, t_utc, None, None, INFO,
+                 {"paused_s": round(t_utc - paused_at, 3), "frames_missed": frames_missed,
+                  "free_bytes": free_bytes})
+
+
+def recording_failed(t_utc, reason):
+    """The run goes on without video (no encoder here, or the encoder broke)."""
+    return Event(RECORDING_FAILED, t_utc, t_utc, None, None, CRITICAL, {"reason": reason})
+
+
+def segment_recovered(t_utc, path, frames, cut_bytes):
+    """A segment left by a crash was readable: indexed up to its last whole frame."""
+    return Event(SEGMENT_RECOVERED, t_utc, t_utc, None, None, WARNING,
+                 {"path": path, "frames": frames, "cut_bytes": cut_bytes})
+
+
+def segment_quarantined(t_utc, path, moved_to, reason):
+    """A file in the recordings folder that no player could use: moved aside, not deleted."""
+    return Event(SEGMENT_QUARANTINED, t_utc, t_utc, None, None, WARNING,
+                 {"path": path, "moved_to": moved_to, "reason": reason})
+
+
+def protected_deleted(t_utc, paths, event_ids, reason):
+    """Retention had to delete protected video (evidence of ``event_ids``) to meet its bound."""
+    return Event(PROTECTED_DELETED, t_utc, t_utc, None, None, CRITICAL,
+                 {"paths": list(paths), "event_ids": sorted(set(event_ids)), "reason": reason})

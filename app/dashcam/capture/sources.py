@@ -33,7 +33,7 @@ log = logging.getLogger(__name__)
 CSI_PIPELINE = (
     "nvarguscamerasrc sensor-id={sensor} ! "
     "video/x-raw(memory:NVMM), width=(int){width}, height=(int){height}, "
-    "framerate=(fraction){fps}/1, format=(string)NV12 ! "
+    "framerate=(fraction){fps}/1, format=(string)NV12 ! {tee}"
     "nvvidconv flip-method={flip} ! video/x-raw, format=(string)BGRx ! "
     "videoconvert ! video/x-raw, format=(string)BGR ! "
     "appsink drop=true max-buffers=1 sync=false")
@@ -51,10 +51,15 @@ def split_query(uri):
     return base, dict(parse_qsl(query, keep_blank_values=True))
 
 
-def csi_pipeline(sensor, width, height, fps, flip=0):
-    """The GStreamer pipeline string for CSI sensor ``sensor`` (Jetson's Argus camera stack)."""
+def csi_pipeline(sensor, width, height, fps, flip=0, tee=""):
+    """The GStreamer pipeline string for CSI sensor ``sensor`` (Jetson's Argus camera stack).
+
+    ``tee``: a fragment ending in a ``tee`` branch that the camera's frames pass
+    through before conversion (the recorder's encoder, ``recording.gst.tee``).
+    """
     return CSI_PIPELINE.format(sensor=int(sensor), width=int(width), height=int(height),
-                               fps=int(round(fps)), flip=int(flip))
+                               fps=int(round(fps)), flip=int(flip),
+                               tee=tee + " ! " if tee else "")
 
 
 def gstreamer_available(build_information=None):
@@ -138,14 +143,15 @@ def _open_capture(uri, target, api, what_to_check):
     return capture
 
 
-def _open_csi(uri, base, params, width, height, fps, flip):
+def _open_csi(uri, base, params, width, height, fps, flip, tee=None):
     require_gstreamer(uri)
     sensor = base[len("csi://"):] or "0"
     if not sensor.isdigit():
         raise SourceError("{}: the sensor must be a number, as in csi://0".format(uri))
     width, height = int(params.get("width", width)), int(params.get("height", height))
     fps = float(params.get("fps", fps))
-    pipeline = csi_pipeline(sensor, width, height, fps, int(params.get("flip", flip)))
+    pipeline = csi_pipeline(sensor, width, height, fps, int(params.get("flip", flip)),
+                            tee() if tee else "")
     log.info("%s: GStreamer pipeline: %s", uri, pipeline)
     capture = _open_capture(uri, pipeline, cv2.CAP_GSTREAMER,
                             "check the ribbon cable and `nvgstcapture-1.0`; if the Argus "
@@ -258,16 +264,18 @@ def check_source(uri):
                           "a video file or synthetic://".format(uri))
 
 
-def open_source(uri, width=1920, height=1080, fps=30.0, flip=0):
+def open_source(uri, width=1920, height=1080, fps=30.0, flip=0, tee=None):
     """The source for ``uri``; ``width``/``height``/``fps`` are asked of cameras (URI
-    query keys of the same names win); ``flip`` is nvvidconv's flip-method for CSI.
+    query keys of the same names win); ``flip`` is nvvidconv's flip-method for CSI;
+    ``tee()``, if given, returns the CSI pipeline's ``tee`` fragment (``csi_pipeline``),
+    asked again at each (re)opening.
 
     Raises ``SourceError`` with what to check.
     """
     base, params = split_query(uri)
     scheme = base.split("://", 1)[0].lower() if "://" in base else ""
     if scheme == "csi":
-        return _open_csi(uri, base, params, width, height, fps, flip)
+        return _open_csi(uri, base, params, width, height, fps, flip, tee)
     if scheme == "v4l2":
         return _open_v4l2(uri, base, params, width, height, fps)
     if scheme in STREAM_SCHEMES:

@@ -66,13 +66,17 @@ class CaptureWorker(Worker):
     for lossless sources always (no frame is dropped, nothing is wasted), for
     live ones only with ``prepare_live`` (frames that get overwritten were
     prepared for nothing, but a GPU backend leaves the CPU free for it).
+
+    ``publish(frame)``, if given, gets every frame read, before the slot (the
+    recorder's own bounded queue: a ``FanOut`` or a worker's ``offer``); it
+    must not block.
     """
 
     name = "capture"
 
     def __init__(self, uri, open_source, slot, emit, reconnect_min=0.5,
                  reconnect_max=BACKOFF_CAP_S, prepare=None, prepare_live=False,
-                 clock=time.monotonic, wall_clock=time.time):
+                 clock=time.monotonic, wall_clock=time.time, publish=None):
         Worker.__init__(self)
         self.uri = uri
         self.open_source = open_source
@@ -82,6 +86,7 @@ class CaptureWorker(Worker):
         self.reconnect_max = reconnect_max
         self.prepare = prepare
         self.prepare_live = prepare_live
+        self.publish = publish
         self.clock = clock
         self.wall_clock = wall_clock
         self.finished = threading.Event()
@@ -149,7 +154,10 @@ class CaptureWorker(Worker):
             # it: until then it waited in the file, not in the pipeline.
             if source.lossless and not self.slot.wait_free(self.stop_event):
                 return False
-            self.slot.put(Frame(self.frames, image, self.clock(), self.wall_clock(), prepared))
+            frame = Frame(self.frames, image, self.clock(), self.wall_clock(), prepared)
+            if self.publish is not None:
+                self.publish(frame)
+            self.slot.put(frame)
             self.frames += 1
             if source.paced and source.fps:
                 done += 1

@@ -16,8 +16,8 @@ from dashcam import __version__
 from dashcam.errors import DashcamError
 
 # Order is the order of ``dashcam --help``.
-COMMANDS = ("detect", "run", "events", "alerts", "evaluate", "synth", "config", "engine",
-            "calibrate", "export", "service", "doctor")
+COMMANDS = ("detect", "run", "events", "alerts", "clips", "clip", "evaluate", "synth", "config",
+            "engine", "calibrate", "export", "service", "doctor")
 
 
 def build_parser():

@@ -27,7 +27,7 @@ sources: csi://0  v4l2:///dev/video0  rtsp://host/stream  clip.mp4  clip.mp4?rea
 EPILOG = """\
 examples:
   dashcam run --duration 20
-  dashcam run --source v4l2:///dev/video0 --db /mnt/ssd/dashcam.db
+  dashcam run --source v4l2:///dev/video0 --db /mnt/ssd/dashcam.db --recordings /mnt/ssd/video
   dashcam run --source "synthetic://?seed=3&realtime=0" --duration 10 --preview demo.mp4
 """
 
@@ -43,6 +43,9 @@ def register(subparsers):
                         help="stop after S seconds (default: run until stopped)")
     parser.add_argument("--db", metavar="PATH", help="the SQLite store (default: [store] path, "
                         "else {})".format(default_db_path()))
+    parser.add_argument("--recordings", metavar="DIR",
+                        help="the recordings folder (default: [recording] path, else "
+                             "recordings/ beside the store)")
     parser.add_argument("--preview", metavar="window|OUT.mp4",
                         help="show frames with boxes, track ids and status in a window, or "
                              "write them to a video file")
@@ -61,7 +64,7 @@ def run(args):
     try:
         pipeline = build_pipeline(config, source=args.source, db_path=args.db,
                                   preview=args.preview, model_path=args.model,
-                                  stop_requested=stop)
+                                  stop_requested=stop, recordings=args.recordings)
         summary = pipeline.run(args.duration)
     finally:
         for signum, handler in previous.items():
@@ -87,12 +90,18 @@ def print_summary(summary, out):
               "stopped in {}\n".format(value("events"), value("alerts"), value("detection_rows"),
                                        value("commits"), value("source_reopened"),
                                        value("stop_s", " s")))
+    recording = summary.get("recording")
+    if recording:
+        out.write("  recording {}: {}\n".format(recording["folder"], recording.get(
+            "unavailable") or "{} segments, {} frames, {} dropped, {} missed while paused "
+            "({})".format(recording["segments"], recording["frames"], recording["dropped"],
+                          recording["missed_paused"], recording["encoder"])))
     for name, counts in sorted((summary.get("alert_sinks") or {}).items()):
         if counts["failed"] or counts["dropped"]:
             out.write("  warning: alert sink {}: {} delivered, {} failed or unavailable, {} "
                       "dropped\n".format(name, counts["delivered"], counts["failed"],
                                          counts["dropped"]))
-    for key in ("records_dropped", "failed_batches"):
+    for key in ("records_dropped", "failed_batches", "records_lost"):
         if summary.get(key):
             out.write("  warning: {} {}\n".format(key.replace("_", " "), summary[key]))
     if summary.get("stuck"):

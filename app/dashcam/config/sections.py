@@ -17,6 +17,11 @@ from dashcam.config.fields import (Field, Section, boolean, choice, flag, intege
 from dashcam.events import SEVERITIES
 from dashcam.inference.backends import BACKENDS
 from dashcam.inference.clustering import DBSCAN, HYBRID, NMS, NONE
+from dashcam.recording.clips import CLIPS_HELP, DEFAULT_CLIPS, parse_clips
+from dashcam.recording.retention import parse_size, size_parser
+from dashcam.recording.snapshots import DEFAULT_SNAPSHOTS
+from dashcam.recording.build import ENCODERS
+from dashcam.recording.software import PRESETS
 from dashcam.store import DETECTIONS_MODES, SYNCHRONOUS
 
 CLASS_ATTRS_ALL = "class-attrs-all"
@@ -291,9 +296,59 @@ class Serial(Section):
     )
 
 
+def _clips(text):
+    parse_clips(text)   # raises ValueError naming the bad token
+    return text.strip()
+
+
+_clips.allowed = CLIPS_HELP
+
+
+class Recording(Section):
+    """[recording]: continuous video, event clips, snapshots, retention of video and store."""
+
+    name = "recording"
+    fields = (
+        Field("enabled", True, boolean(), "record video while running"),
+        Field("path", "", text("a folder"),
+              "the recordings folder; empty: recordings/ beside the store"),
+        Field("encoder", "auto", choice(*ENCODERS),
+              "auto: NVENC on a Jetson that has it (not the Orin Nano), else libx264 (PyAV)"),
+        Field("segment-seconds", 5.0, number(1.0, 60.0),
+              "length of one segment file; a crash loses at most the one being written"),
+        Field("keyframe-interval", 1.0, number(0.1, 10.0),
+              "seconds between keyframes (clips are cut on them)"),
+        Field("width", 0, integer(0, 8192), "encoded width, pixels (0: the source's)"),
+        Field("height", 0, integer(0, 8192), "encoded height, pixels (0: the source's)"),
+        Field("bitrate", 4000, integer(100, 100000), "H.264 bitrate, kbit/s"),
+        Field("preset", "ultrafast", choice(*PRESETS), "libx264 preset (software encoder)"),
+        Field("threads", 1, integer(0, 64),
+              "libx264 threads (0: one per core; 1 leaves the other cores to inference)"),
+        Field("queue-size", 15, integer(1, 1000),
+              "frames waiting for the encoder before new ones are dropped (each a full image)"),
+        Field("clips", DEFAULT_CLIPS, _clips, "event types whose clip is protected"),
+        Field("pre-roll", 10.0, number(0.0, 600.0), "seconds of a clip before its event"),
+        Field("post-roll", 10.0, number(0.0, 600.0), "seconds of a clip after its event ends"),
+        Field("snapshots", DEFAULT_SNAPSHOTS, text("event types separated by commas, or *"),
+              "event types that get a JPEG of their frame with boxes"),
+        Field("snapshot-width", 960, integer(0, 8192),
+              "snapshot width, pixels (0: the recording's)"),
+        Field("quota", parse_size("80%"), size_parser(),
+              "what the recordings folder may hold; the oldest unprotected video goes first"),
+        Field("reserve", parse_size("256M"), size_parser(),
+              "free space to keep on the recordings volume"),
+        Field("max-age", 0.0, number(0.0, 36500.0),
+              "days after which unprotected video is deleted (0: only by quota)"),
+        Field("detections-max-age", 30.0, number(0.0, 36500.0),
+              "days after which detection rows are pruned (0: never); events stay"),
+        Field("store-max-size", parse_size("0"), size_parser(),
+              "past this the oldest detection rows are pruned (0: no bound)"),
+    )
+
+
 # Sections other than the nvinfer ones, in the order `config show` prints them.
 # New sections are declared above and listed here.
-SECTIONS = (Model, Source, Store, Tracking, Run, Led, Serial, Service)
+SECTIONS = (Model, Source, Store, Tracking, Run, Recording, Led, Serial, Service)
 # Sections of which a file may have many, [kind:NAME], with the instances every
 # configuration starts with.
 NAMED_SECTIONS = ((Rule, DEFAULT_RULES),)

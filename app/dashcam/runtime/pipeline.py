@@ -32,14 +32,17 @@ log = logging.getLogger(__name__)
 
 DEMO_URI = "synthetic://?seed=7"
 
-# Seconds each worker gets to stop. The final commit lands within 2.3 s (worst
+# Seconds each worker gets to stop. The final commit lands within 3.8 s (worst
 # case), inside systemd's stop timeout, before a SIGKILL or the power goes.
 # The preview is asked to stop with inference but waited for last: closing a
 # video file (ffmpeg flushing its encoder) may take a while on a busy machine
 # and must neither delay the commit nor be cut off. Subscribers get what is
 # queued for them once the producers are done.
+# Recording's workers are asked to stop with inference and waited for before the
+# logger (up to 1.5 s more: the recorder encodes what is queued and closes its
+# segment), so the last segment's row is in the final commit.
 STOP_TIMEOUTS = {"capture": 0.5, "inference": 0.8, "event-logger": 1.0, "preview": 2.0,
-                 "subscriber": 0.5}
+                 "subscriber": 0.5, "recording": 1.5}
 
 
 class Pipeline(object):
@@ -52,7 +55,7 @@ class Pipeline(object):
     def __init__(self, config, source_uri, store, detector, slot, capture, inference, logger,
                  preview=None, frame_subscribers=(), event_subscribers=(), model_path=None,
                  status_stream=sys.stderr, stop_requested=None, clock=time.monotonic,
-                 wall_clock=time.time, watchdog=None, producers=(), alerts=None):
+                 wall_clock=time.time, watchdog=None, producers=(), alerts=None, recording=None):
         self.config = config
         self.source_uri = source_uri
         self.store = store
@@ -64,6 +67,7 @@ class Pipeline(object):
         self.watchdog = watchdog                # service.Watchdog under systemd, else None
         self.producers = list(producers)        # workers that submit records of their own
         self.alerts = alerts                    # dashcam.alerts.Alerts (its engine is a frame subscriber)
+        self.recording = recording              # dashcam.recording's parts, or None
         self.model_path = model_path
         self.status_stream = status_stream
         self.clock = clock
@@ -91,6 +95,8 @@ class Pipeline(object):
         self.logger.submit(ev.run_started(self.wall_clock(), {
             "run_id": self.run_id, "source": self.source_uri, "version": __version__,
             "backend": getattr(backend, "name", None)}))
+        if self.recording:
+            self.recording.begin(self.run_id, self.logger.submit, self.wall_clock())
         for worker in self._workers():
             worker.start()
         log.info("run %d started: %s -> %s", self.run_id, self.source_uri, self.store.path)
@@ -99,6 +105,7 @@ class Pipeline(object):
     def _workers(self):
         """In start order: consumers before producers."""
         workers = self.event_subscribers + self.frame_subscribers + [self.logger]
+        workers += self.recording.workers if self.recording else []
         return (workers + [w for w in (self.preview, self.inference, self.capture) if w]
                 + self.producers)
 
@@ -180,6 +187,8 @@ class Pipeline(object):
         if not self.capture.stop(STOP_TIMEOUTS["capture"]):
             stuck.append("capture")
         self.slot.close()
+        if self.recording:
+            self.recording.request_stop()
         if self.inference.stop(STOP_TIMEOUTS["inference"]):
             self.inference.finish()   # open objects have now left
         else:
@@ -187,6 +196,8 @@ class Pipeline(object):
         if self.preview:
             self.preview.request_stop()
         stuck += self._stop_all(self.frame_subscribers + self.producers)
+        if self.recording:
+            stuck += self.recording.stop(STOP_TIMEOUTS["recording"])
         if self._last_stats is not None and self.clock() > self._last_stats.t:
             self._submit_stats()   # the last, partial interval
         ended = self.wall_clock()
@@ -195,6 +206,7 @@ class Pipeline(object):
         logger_stopped = self.logger.stop(STOP_TIMEOUTS["event-logger"])
         summary.update(events=self.logger.events, detection_rows=self.logger.rows,
                        commits=self.logger.commits, failed_batches=self.logger.failed_batches,
+                       records_lost=self.logger.records_lost,
                        stop_s=round(self.clock() - stop_started, 3))
         if logger_stopped:
             self.store.end_run(self.run_id, ended, summary)
@@ -241,6 +253,8 @@ class Pipeline(object):
                        if s.dropped)
         if dropped:
             summary["subscriber_drops"] = dropped
+        if self.recording:
+            summary["recording"] = self.recording.summary()
         if stuck:
             summary["stuck"] = stuck
         if self.failed:
@@ -252,7 +266,7 @@ def build_pipeline(config, source=None, db_path=None, preview=None, model_path=N
                    status_stream=sys.stderr, stop_requested=None, detector=None, store=None,
                    open_source=None, tracker=None, frame_subscribers=(), event_subscribers=(),
                    alerts=None, clock=time.monotonic, wall_clock=time.time, watchdog=None,
-                   producers=None):
+                   producers=None, recordings=None):
     """A ``Pipeline`` from the configuration; arguments given here win over it.
 
     ``source``: a URI, else ``[source] uri``, else the synthetic demo road.
@@ -268,6 +282,8 @@ def build_pipeline(config, source=None, db_path=None, preview=None, model_path=N
     Under systemd (``$NOTIFY_SOCKET``) a ``service.Watchdog`` reports to it, and
     ``[service] control-socket`` adds the ``producers`` that hear other
     processes (``service.ControlSocketWorker``); both can be given instead.
+    ``recordings``: the recordings folder (else ``[recording] path``, else beside
+    the store); recording's parts come from ``recording.build_recording``.
     """
     from dashcam.alerts import build_alerts
     from dashcam.capture import CaptureWorker, check_source
@@ -275,17 +291,15 @@ def build_pipeline(config, source=None, db_path=None, preview=None, model_path=N
     from dashcam.inference import InferenceWorker, PreprocessAhead, build_detector
     from dashcam.paths import default_db_path
     from dashcam.preview import build_preview
+    from dashcam.recording import build_recording
     from dashcam.service import build_control, build_watchdog
     from dashcam.slot import LatestFrame
-    from dashcam.store import EventLoggerWorker, EventStore
+    from dashcam.store import EventLoggerWorker, EventStore, StoreReader
     from dashcam.tracking import IouTracker
 
     uri = source or config.source.uri or DEMO_URI
     if open_source is None:
         check_source(uri)
-        src = config.source
-        open_source = functools.partial(open_uri, uri, src.width, src.height, src.fps,
-                                        src.flip_method)
     detector = detector or build_detector(config, model_path)
     built = []
     try:
@@ -296,6 +310,11 @@ def build_pipeline(config, source=None, db_path=None, preview=None, model_path=N
                                sample_interval=config.store.sample_interval)
             built.append(store)
         worker = build_preview(preview, config.run.preview_width) if preview else None
+        if recordings:
+            config.recording.path = recordings
+        recording = build_recording(config, store, lambda record: logger.submit(record),
+                                    store.path, uri, config.source.fps,
+                                    functools.partial(StoreReader, store.path), clock, wall_clock)
     except Exception:
         for part in built + [detector]:
             part.close()
@@ -308,10 +327,16 @@ def build_pipeline(config, source=None, db_path=None, preview=None, model_path=N
     alerts = alerts or build_alerts(config, clock=clock, wall_clock=wall_clock)
     frame_subscribers = list(frame_subscribers) + [alerts.engine]
     event_subscribers = list(event_subscribers) + [alerts.watch]
+    if recording:
+        event_subscribers += recording.subscribers
     logger = EventLoggerWorker(store, queue_size=config.store.queue_size,
                                min_commit_interval=config.store.min_commit_interval,
                                publish=FanOut(event_subscribers) or None, clock=clock)
     alerts.attach(store, logger.submit)
+    if open_source is None:
+        src = config.source
+        open_source = functools.partial(open_uri, uri, src.width, src.height, src.fps,
+                                        src.flip_method, tee=recording and recording.tee)
     slot = LatestFrame()
     inference = InferenceWorker(slot, detector, tracker, logger.submit,
                                 publish=FanOut(frame_subscribers) or None,
@@ -322,7 +347,8 @@ def build_pipeline(config, source=None, db_path=None, preview=None, model_path=N
     capture = CaptureWorker(uri, open_source, slot, logger.submit, config.source.reconnect_min,
                             config.source.reconnect_max, prepare=ahead,
                             prepare_live=config.run.preprocess_ahead == "always",
-                            clock=clock, wall_clock=wall_clock)
+                            clock=clock, wall_clock=wall_clock,
+                            publish=recording and recording.publish)
     if watchdog is None:
         watchdog = build_watchdog(config, describe=status_line)
     if producers is None:
@@ -331,4 +357,4 @@ def build_pipeline(config, source=None, db_path=None, preview=None, model_path=N
                     frame_subscribers=frame_subscribers, event_subscribers=event_subscribers,
                     model_path=model_path, status_stream=status_stream,
                     stop_requested=stop_requested, clock=clock, wall_clock=wall_clock,
-                    watchdog=watchdog, producers=producers, alerts=alerts)
+                    watchdog=watchdog, producers=producers, alerts=alerts, recording=recording)

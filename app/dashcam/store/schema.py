@@ -105,6 +105,35 @@ MIGRATIONS = {
         "ALTER TABLE alerts ADD COLUMN error TEXT",
         "ALTER TABLE alerts ADD COLUMN latency_ms REAL",
     ],
+    # 5: recording (dashcam.recording): the video segments on disk, the clips that link
+    # events to them (protected from retention), each event's snapshot JPEG. Paths are
+    # relative to the recordings folder, so the folder can move (or be exported) whole.
+    5: [
+        """CREATE TABLE segments (
+            id INTEGER PRIMARY KEY,
+            run_id INTEGER REFERENCES runs(id),
+            path TEXT UNIQUE NOT NULL,
+            started_at TEXT NOT NULL,
+            ended_at TEXT NOT NULL,
+            frames INTEGER,
+            bytes INTEGER,
+            protected INTEGER NOT NULL DEFAULT 0,
+            width INTEGER,
+            height INTEGER,
+            encoder TEXT,
+            recovered INTEGER NOT NULL DEFAULT 0)""",
+        "CREATE INDEX idx_segments_started ON segments(started_at)",
+        "CREATE INDEX idx_segments_ended ON segments(ended_at)",
+        """CREATE TABLE clips (
+            id INTEGER PRIMARY KEY,
+            event_id INTEGER NOT NULL REFERENCES events(id),
+            segment_id INTEGER NOT NULL REFERENCES segments(id),
+            window_start TEXT NOT NULL,
+            window_end TEXT,  -- NULL while the event is still open
+            UNIQUE (event_id, segment_id))""",
+        "CREATE INDEX idx_clips_segment ON clips(segment_id)",
+        "ALTER TABLE events ADD COLUMN snapshot TEXT",
+    ],
 }
 LATEST_VERSION = max(MIGRATIONS)
 

@@ -1,0 +1,141 @@
+"""What recording writes to the store, as kind writers on its single writer (``register``).
+
+Segments, the clip links that protect them, deletions, snapshots and the
+pruning of old detection rows are records submitted to the event logger like
+any other, so they land in the store's one transaction per batch, in order.
+
+Clip links are resolved here, inside the writer, where the order of things is
+certain: a ``ClipRequest`` (an event's window) links the segments already
+indexed that overlap it, and keeps the window while later segments may still
+fall in it (an open event, or the post-roll to come); each ``SegmentClosed``
+is linked to every kept window it overlaps. Writes are idempotent (``INSERT OR
+IGNORE``, one row per event and segment), so a batch that the logger retries
+after a full disk links the same rows again. Windows live only in this
+process: a segment of a later run is never linked to an event of a crashed one.
+"""
+
+import logging
+from collections import namedtuple
+
+from dashcam.recording.segments import SegmentClosed
+from dashcam.timestamps import iso_utc
+
+log = logging.getLogger(__name__)
+
+KEEP_WINDOW_S = 3600.0   # a closed window is forgotten this long after the newest segment passed it
+OPEN_END = "9999"        # sorts after every ISO time: an open window's end
+
+
+class ClipRequest(namedtuple("ClipRequest", "event_id window_start window_end")):
+    """Protect what covers [``window_start``, ``window_end``] (UTC epoch seconds; end
+    None while the event is open) for event ``event_id``; sent again when it closes."""
+
+    __slots__ = ()
+
+
+class SegmentsDeleted(namedtuple("SegmentsDeleted", "ids")):
+    """Retention deleted these segments' files: their rows (and clip links) go."""
+
+    __slots__ = ()
+
+
+class SnapshotTaken(namedtuple("SnapshotTaken", "event_id path")):
+    """Event ``event_id``'s snapshot JPEG, relative to the recordings folder."""
+
+    __slots__ = ()
+
+
+class PruneDetections(namedtuple("PruneDetections", "before limit")):
+    """Delete at most ``limit`` detection rows stamped before ``before`` (UTC epoch
+    seconds; None: the oldest rows, whatever their age)."""
+
+    __slots__ = ()
+
+
+class RecordingIndex(object):
+    """The kind writers, with the clip windows that later segments may still fall in."""
+
+    def __init__(self):
+        self.windows = {}   # event_id -> (start ISO, end ISO or None)
+
+    def register(self, store):
+        store.register(SegmentClosed, self.segments)
+        store.register(ClipRequest, self.requests)
+        store.register(SegmentsDeleted, deleted)
+        store.register(SnapshotTaken, snapshots)
+        store.register(PruneDetections, prune)
+        return self
+
+    def segments(self, batch, run_id, records):
+        conn = batch.conn
+        for s in records:
+            started, ended = iso_utc(s.started_at), iso_utc(s.ended_at)
+            conn.execute(
+                "INSERT OR IGNORE INTO segments (run_id, path, started_at, ended_at, frames,"
+                " bytes, width, height, encoder, recovered) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (s.run_id, s.path, started, ended, s.frames, s.bytes, s.width, s.height,
+                 s.encoder, int(bool(s.recovered))))
+            segment_id = conn.execute("SELECT id FROM segments WHERE path = ?",
+                                      (s.path,)).fetchone()[0]
+            linked = [(event_id, segment_id, start, end)
+                      for event_id, (start, end) in self.windows.items()
+                      if start < ended and (end is None or end > started)]
+            if linked:
+                conn.executemany("INSERT OR IGNORE INTO clips (event_id, segment_id,"
+                                 " window_start, window_end) VALUES (?, ?, ?, ?)", linked)
+                conn.execute("UPDATE segments SET protected = 1 WHERE id = ?", (segment_id,))
+            batch.rows["segments"] += 1
+            forget = iso_utc(s.started_at - KEEP_WINDOW_S)
+            for event_id in [e for e, (_, end) in self.windows.items() if end and end < forget]:
+                del self.windows[event_id]
+
+    def requests(self, batch, run_id, records):
+        conn = batch.conn
+        for r in records:
+            start = iso_utc(r.window_start)
+            end = iso_utc(r.window_end) if r.window_end is not None else None
+            conn.execute(
+                "INSERT OR IGNORE INTO clips (event_id, segment_id, window_start, window_end)"
+                " SELECT ?, id, ?, ? FROM segments WHERE ended_at > ? AND started_at < ?",
+                (r.event_id, start, end, start, end or OPEN_END))
+            conn.execute("UPDATE clips SET window_start = ?, window_end = ? WHERE event_id = ?",
+                         (start, end, r.event_id))
+            conn.execute("UPDATE segments SET protected = 1 WHERE id IN"
+                         " (SELECT segment_id FROM clips WHERE event_id = ?)", (r.event_id,))
+            self.windows[r.event_id] = (start, end)
+            batch.rows["clip_requests"] += 1
+
+
+def deleted(batch, run_id, records):
+    ids = [(segment_id,) for r in records for segment_id in r.ids]
+    batch.conn.executemany("DELETE FROM clips WHERE segment_id = ?", ids)
+    batch.conn.executemany("DELETE FROM segments WHERE id = ?", ids)
+    batch.rows["segments_deleted"] += len(ids)
+
+
+def snapshots(batch, run_id, records):
+    batch.conn.executemany("UPDATE events SET snapshot = ? WHERE id = ?",
+                           [(r.path, r.event_id) for r in records])
+    batch.rows["snapshots"] += len(records)
+
+
+def prune(batch, run_id, records):
+    """Small batches (``limit`` rows each), so a commit of the writer stays short."""
+    for r in records:
+        if r.before is None:
+            sql, params = "SELECT id FROM detections ORDER BY id LIMIT ?", (r.limit,)
+        else:
+            sql, params = "SELECT id FROM detections WHERE ts < ? LIMIT ?", (iso_utc(r.before),
+                                                                           r.limit)
+        cursor = batch.conn.execute("DELETE FROM detections WHERE id IN ({})".format(sql), params)
+        batch.rows["detections_pruned"] += cursor.rowcount
+
+
+def open_reader(opener, who):
+    """``opener()`` (a ``StoreReader``), or None, logged: a recording worker that cannot
+    read the store has nothing to do, and the run goes on without it."""
+    try:
+        return opener()
+    except Exception:
+        log.exception("%s: cannot read the store", who)
+        return None

@@ -1,0 +1,198 @@
+"""The recorder thread: every captured frame, through its own bounded queue, into segments.
+
+The capture thread offers each frame it reads (``CaptureWorker(publish=...)``)
+to this worker's queue, never waiting: a recorder that falls behind drops
+frames from its own queue (counted in ``dropped``) and never slows capture or
+inference, which read the newest-frame slot, not this queue. Encoding happens
+here (PyAV and OpenCV release the GIL while they work); an encoder that needs
+no frames from Python (the CSI tee branch) is only polled for the segments it
+closed.
+
+Each closed segment is indexed through the store's single writer. A full or
+failing recordings volume pauses recording with a ``recording_paused`` event
+(the partial segment is recovered as after a crash); inference and logging go
+on, frames are counted as ``missed``, and recording resumes, with
+``recording_resumed``, once there is room for two segments again.
+"""
+
+import errno
+import logging
+import os
+import queue
+import time
+
+from dashcam import events as ev
+from dashcam.recording.segments import SegmentClosed, recover_file
+from dashcam.worker import QueueWorker
+
+log = logging.getLogger(__name__)
+
+RESUME_CHECK_S = 2.0   # seconds between free-space checks while paused
+FULL = (errno.ENOSPC, errno.EDQUOT)   # the volume is full: expected, no traceback
+
+
+def free_bytes(folder):
+    """Bytes an unprivileged writer can still use on ``folder``'s volume."""
+    stats = os.statvfs(folder)
+    return stats.f_bavail * stats.f_frsize
+
+
+def can_resume(free, segment_bytes, paused_for, retry_after):
+    """Whether a paused recorder may try again: room for two segments of
+    ``segment_bytes`` and at least ``retry_after`` seconds since the pause."""
+    return free >= 2 * segment_bytes and paused_for >= retry_after
+
+
+class RecorderWorker(QueueWorker):
+    """Feeds frames to ``encoder`` and indexes the segments it closes through ``submit``.
+
+    ``folder``: the recordings folder; ``run_id`` is set before ``start``.
+    ``recovery()`` returns ``(records, events)`` for what an earlier run left
+    (``segments.recover``, missing clip requests), run first in this thread. ``segment_bytes``: the
+    expected size of one segment (from the bitrate), for the resume rule.
+    ``on_full()`` is called when the volume is found full (retention, to make
+    room). ``queue_size``: frames waiting (15, half a second at 30 fps: about
+    90 MB at 1080p, as each waiting frame is a BGR image).
+    """
+
+    name = "recorder"
+
+    def __init__(self, encoder, folder, submit, recovery=None, segment_bytes=2500000,
+                 on_full=None, queue_size=15, free=free_bytes, clock=time.monotonic,
+                 wall_clock=time.time):
+        QueueWorker.__init__(self, queue_size, clock=clock)
+        self.encoder, self.folder, self.submit = encoder, folder, submit
+        self.recovery, self.on_full = recovery, on_full
+        self.segment_bytes = segment_bytes
+        self.free, self.clock, self.wall_clock = free, clock, wall_clock
+        self.run_id = None
+        self.frames = self.missed = self.segments = self.bytes = 0
+        self.recovered = self.pauses = 0
+        self.paused_at = None        # (monotonic, UTC) while paused
+        self.retry_after = RESUME_CHECK_S
+        self._unsent = []            # records the logger's full queue refused: sent again
+        self._checked = None
+
+    def run(self):
+        self.encoder.run_id = self.run_id
+        if self.recovery is not None:
+            try:
+                records, events = self.recovery()
+            except Exception:   # what the last run left waits for the next start; video goes on
+                log.exception("recording: recovery of the last run's segments failed")
+                records, events = [], []
+            self.recovered += sum(1 for r in records if isinstance(r, SegmentClosed))
+            self._send(records + events)
+        while not (self.stopping and self.queue.empty()):
+            try:
+                frame = self.take(0.2)
+            except queue.Empty:
+                frame = None
+            if frame is not None:
+                self.consume(frame)
+            self._tick()
+        self._close()
+
+    def consume(self, frame):
+        if self.paused_at is not None:
+            self.missed += 1
+            return
+        try:
+            closed = self.encoder.write(frame)
+        except Exception as error:
+            self._pause(error)
+            return
+        self.frames += 1
+        self._index(closed)
+
+    def _tick(self):
+        now = self.clock()
+        if self._unsent:
+            self._send([])
+        if self.paused_at is not None:
+            if self._checked is None or now - self._checked >= RESUME_CHECK_S:
+                self._checked = now
+                self._try_resume(now)
+        else:
+            try:
+                self._index(self.encoder.poll(now))
+            except Exception as error:   # a GStreamer pipeline that failed
+                self._pause(error)
+
+    def _index(self, closed):
+        for segment in closed:
+            self.segments += 1
+            self.bytes += segment.bytes
+            log.debug("recording: segment %s closed (%d frames, %.1f s)", segment.path,
+                      segment.frames, segment.seconds)
+        self._send(list(closed))
+
+    def _send(self, records):
+        pending, self._unsent = self._unsent + records, []
+        for index, record in enumerate(pending):
+            if not self.submit(record):
+                self._unsent = pending[index:]
+                return
+
+    def _pause(self, error):
+        """A write failed: give up the open segment (recovered like a crash's) and wait."""
+        now_utc = self.wall_clock()
+        path = self.encoder.abort()
+        if path is not None and os.path.exists(os.path.join(self.folder, path)):
+            try:
+                record, event = recover_file(self.folder, path, {self.run_id}, now_utc)
+            except (IOError, OSError):   # left for the recovery at the next start
+                log.exception("recording: %s could not be recovered now", path)
+            else:
+                self._send(([record] if record else []) + [event])
+        reason = _reason(error)
+        free = self._free()
+        self.pauses += 1
+        self.paused_at = (self.clock(), now_utc)
+        self._checked = self.clock()
+        log.error("recording paused: %s (%s bytes free); inference and logging go on",
+                  reason, free)
+        if getattr(error, "errno", None) not in FULL:
+            log.error("recording: the encoder failed", exc_info=error)
+        self._send([ev.recording_paused(now_utc, reason, free)])
+        if self.on_full is not None:
+            self.on_full()
+
+    def _try_resume(self, now):
+        free = self._free()
+        paused_mono, paused_utc = self.paused_at
+        if free is None or not can_resume(free, self.segment_bytes, now - paused_mono,
+                                          self.retry_after):
+            return
+        self.paused_at = None
+        log.warning("recording resumed: %d bytes free, %d frames missed", free, self.missed)
+        self._send([ev.recording_resumed(self.wall_clock(), paused_utc, self.missed, free)])
+
+    def _free(self):
+        try:
+            return self.free(self.folder)
+        except (IOError, OSError):
+            return None
+
+    def _close(self):
+        if self.paused_at is None:
+            try:
+                self._index(self.encoder.close())
+            except Exception as error:
+                self._pause(error)
+        self._send([])
+        if self._unsent:
+            log.error("recording: %d records could not be queued for the store; their "
+                      "segments are indexed at the next start", len(self._unsent))
+
+    def summary(self):
+        """The run summary's ``recording`` figures."""
+        return {"encoder": self.encoder.name, "frames": self.frames, "dropped": self.dropped,
+                "missed_paused": self.missed, "segments": self.segments, "bytes": self.bytes,
+                "recovered": self.recovered, "pauses": self.pauses}
+
+
+def _reason(error):
+    if isinstance(error, (IOError, OSError)) and getattr(error, "errno", None):
+        return "{} ({})".format(os.strerror(error.errno), type(error).__name__)
+    return "{}: {}".format(type(error).__name__, error)

@@ -1,0 +1,246 @@
+"""Retention: what to delete so that video and the store stay within their bounds.
+
+Video: a quota (bytes, or a percentage of the volume) on what the recordings
+folder holds, a reserve of free space on its volume, and an optional maximum
+age. The decision (``plan``) is a pure function: past the maximum age the
+unprotected segments go; then, while the folder is over its quota or the
+volume under its reserve, the oldest unprotected segments; protected ones
+(clips) only when nothing else can meet the bound, and that is logged as a
+``protected_deleted`` event naming the events whose evidence went. A segment
+being joined or exported (held, see ``join.hold``) is skipped, never deleted.
+
+The store: detection rows older than a maximum age, or the oldest ones while
+the file's content is over a size, are pruned in small batches through the
+single writer (runs, events, tracks, alerts and clips stay).
+"""
+
+import logging
+import os
+import re
+import threading
+import time
+from collections import namedtuple
+
+from dashcam import events as ev
+from dashcam.recording.index import PruneDetections, SegmentsDeleted, open_reader
+from dashcam.recording.join import try_delete
+from dashcam.timestamps import iso_utc, parse_iso
+from dashcam.worker import Worker
+
+log = logging.getLogger(__name__)
+
+_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]?)i?b?\s*$", re.IGNORECASE)
+_UNITS = {"": 1, "k": 1024, "m": 1024 ** 2, "g": 1024 ** 3, "t": 1024 ** 4}
+SIZE_HELP = "bytes (500M, 32G, 1.5T) or a percentage of the volume (80%)"
+PRUNE_ROWS = 5000   # detection rows per pruning batch: a short transaction for the writer
+
+
+class Size(namedtuple("Size", "kind value")):
+    """A bound: ``kind`` ``"percent"`` (of the volume) or ``"bytes"``; prints as it is written."""
+
+    __slots__ = ()
+
+    def __str__(self):
+        if self.kind == "percent":
+            return "{:g}%".format(self.value)
+        for unit in "TGMK":
+            if self.value and self.value % _UNITS[unit.lower()] == 0:
+                return "{}{}".format(self.value // _UNITS[unit.lower()], unit)
+        return str(self.value)
+
+
+class Item(namedtuple("Item", "id path started_at ended_at bytes protected")):
+    """A segment as retention sees it (times in UTC epoch seconds)."""
+
+    __slots__ = ()
+
+
+def parse_size(text):
+    """A ``Size`` from ``80%``, ``500M``, ``32G``, ``1234``; ValueError otherwise."""
+    text = text.strip()
+    if text.endswith("%"):
+        percent = float(text[:-1])
+        if not 0 <= percent <= 100:
+            raise ValueError(text)
+        return Size("percent", percent)
+    match = _SIZE.match(text)
+    if not match:
+        raise ValueError(text)
+    return Size("bytes", int(float(match.group(1)) * _UNITS[match.group(2).lower()]))
+
+
+def size_parser(allowed=SIZE_HELP):
+    """``parse_size`` as a configuration value parser."""
+    def parse(text):
+        return parse_size(text)
+    parse.allowed = allowed
+    return parse
+
+
+def to_bytes(size, volume_bytes):
+    kind, value = size
+    return int(value * volume_bytes / 100.0) if kind == "percent" else int(value)
+
+
+def plan(segments, used, quota, free, reserve, now, max_age=0.0, busy=()):
+    """The segments to delete, oldest first, and how many bytes that leaves missing.
+
+    ``segments``: ``Item``s; ``used``: bytes the recordings folder holds; ``quota``:
+    what it may hold; ``free`` / ``reserve``: the volume's free bytes and the free
+    bytes to keep; ``max_age``: seconds after which unprotected segments go (0:
+    none); ``busy``: paths that must not be deleted now.
+    """
+    candidates = sorted((s for s in segments if s.path not in busy), key=lambda s: s.started_at)
+    doomed = [s for s in candidates if max_age and not s.protected and s.ended_at < now - max_age]
+    need = max(used - quota, reserve - free, 0) - sum(s.bytes for s in doomed)
+    chosen = set(s.id for s in doomed)
+    for protected in (False, True):
+        for s in candidates:
+            if need <= 0:
+                break
+            if bool(s.protected) == protected and s.id not in chosen:
+                doomed.append(s)
+                chosen.add(s.id)
+                need -= s.bytes
+    return doomed, max(0, need)
+
+
+def folder_bytes(folder):
+    """Bytes of the files under ``folder`` (segments, snapshots, quarantine)."""
+    total = 0
+    for root, _, files in os.walk(folder):
+        for name in files:
+            try:
+                total += os.path.getsize(os.path.join(root, name))
+            except OSError:
+                pass   # deleted meanwhile
+    return total
+
+
+def volume(folder):
+    """(total bytes, free bytes) of ``folder``'s volume."""
+    stats = os.statvfs(folder)
+    return stats.f_blocks * stats.f_frsize, stats.f_bavail * stats.f_frsize
+
+
+class RetentionWorker(Worker):
+    """Applies ``plan`` to the recordings folder every ``interval`` seconds (10), and at
+    once when woken (a full disk); prunes the store's detection rows.
+
+    ``reader()`` opens a ``StoreReader`` (its own connection); deletions and pruning
+    go through ``submit``. ``quota`` / ``reserve``: ``parse_size`` values;
+    ``max_age`` seconds (0: none); ``detections_max_age`` seconds and
+    ``store_max_bytes`` (0: no bound).
+    """
+
+    name = "retention"
+
+    def __init__(self, folder, reader, submit, quota=Size("percent", 80.0),
+                 reserve=Size("bytes", 0), max_age=0.0, detections_max_age=0.0, store_max_bytes=0,
+                 interval=10.0, wall_clock=time.time, measure=folder_bytes, volume=volume):
+        Worker.__init__(self)
+        self.folder, self.reader, self.submit = folder, reader, submit
+        self.quota, self.reserve, self.max_age = quota, reserve, max_age
+        self.detections_max_age, self.store_max_bytes = detections_max_age, store_max_bytes
+        self.interval, self.wall_clock = interval, wall_clock
+        self.measure, self.volume = measure, volume
+        self.deleted = self.deleted_bytes = self.protected_deleted = self.passes = 0
+        self.pruned_batches = 0
+        self._nudge = threading.Event()
+
+    def wake(self):
+        self._nudge.set()
+
+    def run(self):
+        reader = open_reader(self.reader, self.name)
+        if reader is None:
+            return
+        with reader:
+            while not self.stopping:
+                backlog = False
+                try:
+                    self.enforce(reader)
+                    backlog = self.prune(reader)
+                except Exception:   # a bad pass must not end retention: the next one tries again
+                    log.exception("retention pass failed")
+                self._nudge.wait(1.0 if backlog else self.interval)
+                self._nudge.clear()
+
+    def enforce(self, reader):
+        """One pass over the recordings folder; returns the ``Item``s deleted."""
+        self.passes += 1
+        total, free = self.volume(self.folder)
+        quota, reserve = to_bytes(self.quota, total), to_bytes(self.reserve, total)
+        used = self.measure(self.folder)
+        items = [Item(r["id"], r["path"], parse_iso(r["started_at"]), parse_iso(r["ended_at"]),
+                      r["bytes"] or 0, r["protected"])
+                 for r in reader.db.query("SELECT id, path, started_at, ended_at, bytes, protected"
+                                          " FROM segments ORDER BY started_at")]
+        gone = [i for i in items if not os.path.exists(os.path.join(self.folder, i.path))]
+        busy, deleted = set(), list(gone)
+        while True:
+            left = [i for i in items if i not in deleted]
+            doomed, missing = plan(left, used, quota, free, reserve, self.wall_clock(),
+                                   self.max_age, busy)
+            if not doomed:
+                break
+            for item in doomed:
+                if try_delete(os.path.join(self.folder, item.path)):
+                    deleted.append(item)
+                    used, free = used - item.bytes, free + item.bytes
+                else:
+                    busy.add(item.path)   # being joined or exported: the plan is made again
+            if not busy.intersection(i.path for i in doomed):
+                break
+        if deleted:
+            self._record(reader, deleted, gone, used, quota)
+        if missing:
+            log.error("retention: %d bytes over the bound with nothing left to delete "
+                      "(recordings %d bytes, quota %d, free %d, reserve %d)", missing, used,
+                      quota, free, reserve)
+        return deleted
+
+    def _record(self, reader, deleted, gone, used, quota):
+        fresh = [i for i in deleted if i not in gone]
+        protected = [i for i in fresh if i.protected]
+        ids = [i.id for i in protected]
+        events = [r[0] for r in reader.conn.execute(   # before their clip rows go
+            "SELECT DISTINCT event_id FROM clips WHERE segment_id IN ({})".format(
+                ", ".join("?" * len(ids))), ids)] if ids else []
+        self.submit(SegmentsDeleted([i.id for i in deleted]))
+        self.deleted += len(fresh)
+        self.deleted_bytes += sum(i.bytes for i in fresh)
+        if protected:
+            self.protected_deleted += len(protected)
+            reason = "recordings {} bytes against a quota of {}, nothing unprotected left".format(
+                used, quota)
+            log.error("retention deleted %d protected segments (clips of events %s): %s",
+                      len(protected), events, reason)
+            self.submit(ev.protected_deleted(self.wall_clock(), [i.path for i in protected],
+                                             events, reason))
+        log.info("retention: deleted %d segments (%d bytes)", len(fresh),
+                 sum(i.bytes for i in fresh))
+
+    def prune(self, reader):
+        """Submit one small pruning batch when detection rows are past a bound; True if so."""
+        record = None
+        if self.detections_max_age:
+            before = self.wall_clock() - self.detections_max_age
+            if reader.conn.execute("SELECT 1 FROM detections WHERE ts < ? LIMIT 1",
+                                   (iso_utc(before),)).fetchone():
+                record = PruneDetections(before, PRUNE_ROWS)
+        if record is None and self.store_max_bytes:
+            pages, free_pages, page = (reader.conn.execute("PRAGMA " + p).fetchone()[0] for p in
+                                       ("page_count", "freelist_count", "page_size"))
+            if (pages - free_pages) * page > self.store_max_bytes and reader.conn.execute(
+                    "SELECT 1 FROM detections LIMIT 1").fetchone():
+                record = PruneDetections(None, PRUNE_ROWS)
+        if record is not None and self.submit(record):
+            self.pruned_batches += 1
+            return True
+        return False
+
+    def summary(self):
+        return {"deleted": self.deleted, "deleted_bytes": self.deleted_bytes,
+                "protected_deleted": self.protected_deleted,
+                "pruned_batches": self.pruned_batches}

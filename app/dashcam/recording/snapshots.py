@@ -1,0 +1,197 @@
+"""Snapshots: a JPEG of the frame an event is about, with its boxes drawn.
+
+The frame is taken from the recording itself, not held in memory: once the
+segment that covers the event's time is indexed (a few seconds later), the
+frame nearest that time is decoded from it (``nearest_frame``), and the boxes of that
+frame are the detection rows the store has for it (the event's own box
+where the store keeps no detection rows). The JPEG goes to
+``snapshots/run-NNNNNN/event-NNNNNNN.jpg`` under the recordings folder and its
+path into ``events.snapshot`` through the single writer. This costs nothing
+on the hot path, and an event of any type gets one by name (``[recording]
+snapshots``).
+"""
+
+import logging
+import os
+import queue
+import time
+
+import cv2
+
+from dashcam.draw import draw_detections
+from dashcam.recording.index import SnapshotTaken, open_reader
+from dashcam.recording.segments import SNAPSHOTS, run_folder
+from dashcam.records import LABELS, Detection
+from dashcam.timestamps import iso_utc, parse_iso
+from dashcam.worker import QueueWorker
+
+log = logging.getLogger(__name__)
+
+DEFAULT_SNAPSHOTS = "object_appeared, camera_lost, alert"
+LAST_FRAME_S = 2.0   # a segment that ended this long before an event may hold its last frame
+
+
+def wanted(types_text):
+    """The set of event types that get a snapshot (``*``: None, every type)."""
+    names = set(t.strip() for t in types_text.split(",") if t.strip())
+    return None if "*" in names else names
+
+
+def nearest_frame(path, offset_s):
+    """The BGR frame of the segment file at ``path`` nearest ``offset_s`` seconds into
+    it, or None when it has no frame. With PyAV the packets are read without decoding
+    up to that time and only those from the keyframe before it are decoded (at most a
+    keyframe interval; a seek in MPEG-TS is by byte estimate, and may land past the
+    keyframe); without PyAV (Python 3.6) OpenCV decodes from the start."""
+    try:
+        import av
+    except ImportError:
+        return _nearest_by_opencv(path, offset_s)
+    with av.open(path) as container:
+        stream = container.streams.video[0]
+        target = (stream.start_time or 0) + int(offset_s / stream.time_base)
+        run = []   # packets from the last keyframe at or before the target
+        for packet in container.demux(stream):
+            if packet.pts is None:
+                continue
+            if packet.is_keyframe and packet.pts <= target:
+                run = []
+            run.append(packet)
+            if packet.pts > target:
+                break
+        decoded = [f for p in run + [None] for f in stream.codec_context.decode(p)]
+        if not decoded:
+            return None
+        best = min(decoded, key=lambda f: abs(f.pts - target))
+        return best.to_ndarray(format="bgr24")
+
+
+def _nearest_by_opencv(path, offset_s):
+    capture = cv2.VideoCapture(path)
+    try:
+        best, best_gap = None, None
+        while capture.grab():
+            gap = abs(capture.get(cv2.CAP_PROP_POS_MSEC) / 1000.0 - offset_s)
+            if best_gap is not None and gap > best_gap:
+                break
+            best_gap = gap
+            ok, best = capture.retrieve()
+        return best
+    finally:
+        capture.release()
+
+
+class SnapshotWorker(QueueWorker):
+    """Takes committed ``(event_id, event)`` pairs (an event subscriber) and writes snapshots.
+
+    ``reader()`` opens a ``StoreReader``; ``types``: ``wanted(...)``; ``width``:
+    the largest JPEG width in pixels (0: the recording's); ``wait_s``: how long to wait for
+    the covering segment to be indexed before giving up (counted in ``missed``).
+    """
+
+    name = "snapshots"
+
+    def __init__(self, folder, reader, submit, types=None, width=960, quality=85, wait_s=30.0,
+                 queue_size=256, clock=time.monotonic):
+        QueueWorker.__init__(self, queue_size, clock=clock)
+        self.folder, self.reader, self.submit = folder, reader, submit
+        self.types, self.width, self.quality, self.wait_s = types, width, quality, wait_s
+        self.clock = clock
+        self.written = self.missed = 0
+        self.pending = []   # (deadline, event_id, event)
+
+    def run(self):
+        reader = open_reader(self.reader, self.name)
+        if reader is None:
+            return
+        with reader:
+            while not self.stopping:
+                try:
+                    event_id, event = self.take(0.5)
+                except queue.Empty:
+                    pass
+                else:
+                    if self.types is None or event.type in self.types:
+                        self.pending.append((self.clock() + self.wait_s, event_id, event))
+                    if len(self.pending) > self.queue.maxsize:   # bounded: the oldest give way
+                        self.missed += 1
+                        self.pending.pop(0)
+                self.pending = [p for p in self.pending
+                                if self.stopping or not self._try(reader, *p)]
+        # Stopped: what is left is skipped (a decode takes a while; the stop must not).
+        self.missed += len(self.pending) + self.queue.qsize()
+
+    def _try(self, reader, deadline, event_id, event):
+        """Write the snapshot if its segment is indexed; True when done with it."""
+        t = iso_utc(event.ts_start)
+        segment = self._segment(reader, "started_at <= ? AND ended_at > ?", [t, t])
+        if segment is None:
+            # The event fell in a gap (a camera lost): once video after it exists, or the
+            # wait is over, its frame is the last one before it.
+            later = self._segment(reader, "started_at > ?", [t])
+            if later is not None or self.clock() >= deadline:
+                segment = self._segment(reader, "ended_at <= ? AND ended_at > ?",
+                                        [t, iso_utc(event.ts_start - LAST_FRAME_S)])
+            else:
+                return False
+        if segment is None:
+            self.missed += 1
+            log.info("snapshot of event %d: no recorded segment covers %s", event_id, t)
+            return True
+        try:
+            self._write(reader, event_id, event, segment)
+        except (IOError, OSError, ValueError, cv2.error) as error:   # PyAV's are these too
+            self.missed += 1
+            log.warning("snapshot of event %d failed: %s", event_id, error)
+        return True
+
+    @staticmethod
+    def _segment(reader, where, params):
+        return next(reader.db.query("SELECT path, run_id, started_at, ended_at FROM segments WHERE "
+                                    + where + " ORDER BY started_at DESC LIMIT 1", params), None)
+
+    def _write(self, reader, event_id, event, segment):
+        started = parse_iso(segment["started_at"])
+        last = parse_iso(segment["ended_at"]) - started - 1e-3   # within its last frame
+        image = nearest_frame(os.path.join(self.folder, segment["path"]),
+                              min(event.ts_start - started, last))
+        if image is None:
+            raise IOError("no frame decoded from {}".format(segment["path"]))
+        detections, names = self._boxes(reader, event)
+        scale = 1.0
+        if self.width and image.shape[1] > self.width:
+            scale = self.width / float(image.shape[1])
+            image = cv2.resize(image, (self.width, int(round(image.shape[0] * scale))),
+                               interpolation=cv2.INTER_AREA)
+        draw_detections(image, [d._replace(x1=d.x1 * scale, y1=d.y1 * scale, x2=d.x2 * scale,
+                                           y2=d.y2 * scale) for d in detections], names)
+        relative = "{}/{}/event-{:07d}.jpg".format(
+            SNAPSHOTS, run_folder(segment["run_id"] or 0), event_id)
+        full = os.path.join(self.folder, relative)
+        os.makedirs(os.path.dirname(full), exist_ok=True)
+        ok, data = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, self.quality])
+        if not ok:
+            raise IOError("JPEG encoding failed")
+        with open(full + ".part", "wb") as handle:
+            handle.write(data.tobytes())
+        os.replace(full + ".part", full)
+        self.submit(SnapshotTaken(event_id, relative))
+        self.written += 1
+
+    def _boxes(self, reader, event):
+        """The frame's detections (and captions) from the store, else the event's own box."""
+        rows = list(reader.db.query(
+            "SELECT label, confidence, x1, y1, x2, y2, track_id FROM detections WHERE ts = ?",
+            [iso_utc(event.ts_start)]))
+        if rows:
+            return ([Detection(LABELS.index(r["label"]) if r["label"] in LABELS else 0,
+                               r["label"], r["confidence"], r["x1"], r["y1"], r["x2"], r["y2"])
+                     for r in rows],
+                    ["#{} {}".format(r["track_id"], r["label"]) if r["track_id"] is not None
+                     else r["label"] for r in rows])
+        box = (event.data or {}).get("box") or (event.data or {}).get("best_box")
+        if not box:
+            return [], None
+        label = event.label or event.type
+        return [Detection(LABELS.index(label) if label in LABELS else 0, label,
+                          (event.data or {}).get("confidence", 1.0), *box)], None
