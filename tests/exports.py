@@ -12,15 +12,6 @@ from dashcam.store import EventStore
 T0 = 1700000000.0
 
 # What the recording feature adds to the store (its contract, as this branch knows it).
-RECORDING_SCHEMA = (
-    """CREATE TABLE segments (id INTEGER PRIMARY KEY, run_id INTEGER, path TEXT NOT NULL,
-        started_at TEXT NOT NULL, ended_at TEXT, frames INTEGER, bytes INTEGER,
-        protected INTEGER NOT NULL DEFAULT 0)""",
-    "CREATE TABLE clips (id INTEGER PRIMARY KEY, event_id INTEGER, segment_id INTEGER)",
-    "ALTER TABLE events ADD COLUMN snapshot TEXT",
-)
-
-
 def frame(index, t, boxes=2):
     detections = [Detection(0, "car", 0.9, 10.0 * i, 5.0, 10.0 * i + 8, 20.0) for i in range(boxes)]
     return FrameRecord(index, float(index), t, detections, list(range(boxes)), 0.01, [], [])
@@ -56,13 +47,12 @@ def make_store(path, seconds=60):
 
 
 def add_recordings(db_path, recordings, event_ids, segment_bytes=20000):
-    """The recording tables, and for each event a snapshot JPEG and a clip of two protected
-    segments (bytes on disk that nothing here decodes); an unprotected segment beside them."""
+    """Rows in the recording tables, and for each event a snapshot JPEG and a clip of two
+    protected segments (bytes on disk that nothing here decodes); an unprotected segment
+    beside them."""
     import sqlite3
 
     conn = sqlite3.connect(db_path, isolation_level=None)
-    for statement in RECORDING_SCHEMA:
-        conn.execute(statement)
     os.makedirs(os.path.join(recordings, "segments"), exist_ok=True)
     os.makedirs(os.path.join(recordings, "snapshots"), exist_ok=True)
     for n, event_id in enumerate(event_ids):
@@ -80,8 +70,8 @@ def add_recordings(db_path, recordings, event_ids, segment_bytes=20000):
                                                   "2023-11-14T22:13:{:02d}.000Z".format(part + 1),
                                                   segment_bytes, int(part < 2))).lastrowid
             if part < 2:
-                conn.execute("INSERT INTO clips (event_id, segment_id) VALUES (?, ?)",
-                             (event_id, segment_id))
+                conn.execute("INSERT INTO clips (event_id, segment_id, window_start) VALUES "
+                             "(?, ?, '2023-11-14T22:13:00.000Z')", (event_id, segment_id))
     conn.close()
 
 

@@ -23,7 +23,8 @@ def test_clip_policy_covers_any_type_by_name_with_overrides_and_exclusions():
     only = parse_clips("alert")
     assert only.roll("alert") == (10.0, 10.0) and only.roll("camera_lost") is None
     default = parse_clips(DEFAULT_CLIPS)
-    assert default.roll("run_started") is None and default.roll("object_appeared") == (10.0, 10.0)
+    assert default.roll("run_started") is None and default.roll("object_appeared") is None
+    assert default.roll("alert") == default.roll("camera_lost") == (10.0, 10.0)
 
 
 @pytest.mark.parametrize("text", ["alert=15", "alert=a/b", "alert=-1/2", "not a type", "=1/2"])

@@ -29,9 +29,11 @@ def segments(db_path):
 
 
 def recorded_run(tmp_path, model, seconds, **recording):
-    """``dashcam run``'s pipeline for ``seconds`` on the synthetic road, 1 s segments."""
+    """``dashcam run``'s pipeline for ``seconds`` on the synthetic road, 1 s segments, a clip
+    for every event (objects too: they are the events this road has)."""
     db_path = str(tmp_path / "dashcam.db")
     recording.setdefault("segment_seconds", 1.0)
+    recording.setdefault("clips", "*")
     config = make_config(tmp_path, run={"status_interval": 0}, recording=recording)
     summary = build_pipeline(config, source=SOURCE, db_path=db_path, model_path=model,
                              status_stream=None).run(duration=seconds)
@@ -92,7 +94,7 @@ def test_kill_9_loses_at_most_the_segment_being_written_and_it_is_recovered(tmp_
                                                                           tiny_model_path):
     db_path = str(tmp_path / "dashcam.db")
     ini = tmp_path / "run.ini"
-    ini.write_text("[run]\nstatus-interval = 0.2\n[recording]\nsegment-seconds = 1\n")
+    ini.write_text("[run]\nstatus-interval = 0.2\n[recording]\nsegment-seconds = 1\nclips = *\n")
     process = start_run(db_path, tiny_model_path, ini)
     assert wait_for(lambda: len(segments(db_path)) >= 2)
     process.send_signal(signal.SIGKILL)

@@ -20,8 +20,11 @@ from collections import namedtuple
 from dashcam import events as ev
 from dashcam.recording.index import ClipRequest
 
-DEFAULT_CLIPS = ("*, -run_started, -run_stopped, -segment_recovered, -segment_quarantined, "
-                 "-protected_deleted")
+# Every type but the routine ones: an object in view (on a road, nearly always) would
+# protect every segment, and retention could then only delete evidence. Alerts, a lost
+# camera, an interrupted run, paused recording keep their clips.
+DEFAULT_CLIPS = ("*, -object_appeared, -object_left, -run_started, -run_stopped, "
+                 "-segment_recovered, -segment_quarantined, -protected_deleted, -export_finished")
 CLIPS_HELP = "* (every type), TYPE, TYPE=PRE/POST seconds, -TYPE (none), separated by commas"
 
 

@@ -27,7 +27,9 @@ from dashcam.worker import QueueWorker
 
 log = logging.getLogger(__name__)
 
-DEFAULT_SNAPSHOTS = "object_appeared, camera_lost, alert"
+# Events worth a picture by default: an object appearing is not (on a road it happens
+# every few seconds, and retention deletes only video, so their JPEGs would pile up).
+DEFAULT_SNAPSHOTS = "alert, camera_lost"
 LAST_FRAME_S = 2.0   # a segment that ended this long before an event may hold its last frame
 
 
