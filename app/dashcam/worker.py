@@ -136,11 +136,12 @@ class QueueWorker(Worker):
             pass  # it is busy: it sees the stop when the queue is empty
 
     def take(self, timeout):
-        """The next item, waiting up to ``timeout`` s (0: not at all); ``queue.Empty`` if none."""
-        while True:
-            item = self.queue.get(timeout=timeout) if timeout > 0 else self.queue.get_nowait()
-            if item is not _WAKE:
-                return item
+        """The next item, waiting up to ``timeout`` s (0: not at all); ``queue.Empty`` if none
+        came, or if ``wake()`` cut the wait short (the caller then looks at ``stopping``)."""
+        item = self.queue.get(timeout=timeout) if timeout > 0 else self.queue.get_nowait()
+        if item is _WAKE:
+            raise queue.Empty()
+        return item
 
     def run(self):
         while not (self.stopping and self.queue.empty()):
