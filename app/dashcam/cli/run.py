@@ -34,7 +34,7 @@ examples:
 
 def register(subparsers):
     parser = subparsers.add_parser(
-        "run", help="run the dashcam: capture, detect, track, log events",
+        "run", help="run the dashcam: capture, detect, track, alert, record, log",
         description=DESCRIPTION.format(demo=DEMO_URI, db=default_db_path()), epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--source", metavar="URI", help="what to read (default: [source] uri, "
