@@ -16,6 +16,7 @@ from dashcam.export.files import check_space, filesystem_type, free_bytes, max_f
 from dashcam.records import Detection, FrameRecord
 from dashcam.store import EventLoggerWorker, EventStore, StoreReader
 from exports import (T0, add_recordings, make_store, sha256sum_check, standin_write_clip)
+from volumes import small_volume
 
 APP = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "app")
 TESTS = os.path.dirname(os.path.abspath(__file__))
@@ -285,19 +286,12 @@ def test_space_short_is_refused_with_the_figures(tmp_path):
 
 def test_a_full_stick_is_refused_and_left_as_it_was(tmp_path, store):
     db_path, _ = store
-    stick = str(tmp_path / "small")
-    os.mkdir(stick)
-    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=8m", "tmpfs", stick],
-                      stderr=subprocess.DEVNULL).returncode != 0:
-        pytest.skip("cannot mount a small tmpfs here (needs root)")
-    try:
+    with small_volume(tmp_path / "small", "8m") as stick:
         with pytest.raises(ExportError) as error:
             write_export(stick, db_path, host="box")
         assert "not enough space on" in str(error.value)
         assert [n for n in os.listdir(os.path.join(stick, "dashcam-box"))
                 if not n.startswith(".")] == []
-    finally:
-        subprocess.run(["umount", stick])
 
 
 MOUNTINFO = """\
@@ -318,15 +312,8 @@ def test_fat32s_file_limit_is_found_from_the_mount_table():
 
 def test_a_stick_that_cannot_be_written_is_one_line(tmp_path, store):
     db_path, _ = store
-    stick = str(tmp_path / "locked")
-    os.mkdir(stick)
-    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m,ro", "tmpfs", stick],
-                      stderr=subprocess.DEVNULL).returncode != 0:
-        pytest.skip("cannot mount a read-only tmpfs here (needs root)")
-    try:
+    with small_volume(tmp_path / "locked", "1m,ro") as stick:
         with pytest.raises(ExportError) as error:
             write_export(stick, db_path, host="box")
         assert str(error.value) == ("writing to {} failed (Read-only file system): nothing was "
                                     "exported; was the stick pulled out?".format(stick))
-    finally:
-        subprocess.run(["umount", stick])

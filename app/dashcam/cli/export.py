@@ -4,10 +4,10 @@ import argparse
 import sys
 import time
 
-from dashcam.cli.options import add_service_config_option, load_service_config
+from dashcam.cli.options import (add_service_config_option, add_store_options,
+                                  load_service_config, store_paths)
 from dashcam.export.files import human_bytes
 from dashcam.export.usb import hand_over, is_block_device
-from dashcam.paths import default_db_path
 from dashcam.timestamps import parse_time
 
 DESCRIPTION = """\
@@ -42,11 +42,7 @@ def register(subparsers):
     parser.add_argument("--until", metavar="TIME", help="only what happened before TIME")
     parser.add_argument("--with-clips", action="store_true",
                         help="also each event's protected clip, joined into one MP4")
-    parser.add_argument("--db", metavar="PATH", help="the SQLite store (default: [store] path, "
-                        "else {})".format(default_db_path()))
-    parser.add_argument("--recordings", metavar="DIR",
-                        help="the recordings folder (default: [recording] path, else "
-                             "'recordings' beside the store)")
+    add_store_options(parser)
     add_service_config_option(parser)
     parser.set_defaults(func=export)
 
@@ -56,9 +52,7 @@ def export(args):
     now = time.time()
     since = parse_time(args.since, now) if args.since else None
     until = parse_time(args.until, now) if args.until else None
-    db_path = args.db or config.path(config.store.path) or default_db_path()
-    section = config.sections.get("recording")
-    recordings = args.recordings or config.path(getattr(section, "path", "")) or None
+    db_path, recordings = store_paths(args, config)
     show = TerminalProgress(sys.stderr) if sys.stderr.isatty() else None
     try:
         result, signalled = hand_over(args.dest, db_path, recordings, since, until,

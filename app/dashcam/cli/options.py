@@ -68,23 +68,34 @@ def load_service_config(args):
     return load_config(SERVICE_CONFIG if os.path.isfile(SERVICE_CONFIG) else None)
 
 
-def add_recordings_options(parser):
-    """``--db``, ``--recordings``, ``--config``: where the store and its video are."""
+def add_store_options(parser):
+    """``--db``, ``--recordings``: where the store and its video are."""
     from dashcam.paths import default_db_path
 
     parser.add_argument("--db", metavar="PATH", help="the SQLite store (default: [store] path, "
                         "else {})".format(default_db_path()))
     parser.add_argument("--recordings", metavar="DIR", help="the recordings folder (default: "
                         "[recording] path, else recordings/ beside the store)")
+
+
+def store_paths(args, config):
+    """(store path, recordings folder): the options, else the configuration's, else the defaults."""
+    from dashcam.paths import default_db_path
+    from dashcam.recording import recordings_dir
+
+    db = args.db or config.path(config.store.path) or default_db_path()
+    return db, args.recordings or recordings_dir(config, db)
+
+
+def add_recordings_options(parser):
+    """``--db``, ``--recordings``, ``--config``: where the store and its video are."""
+    add_store_options(parser)
     parser.add_argument("--config", metavar="INI", help="dashcam configuration file")
 
 
 def recordings_folder(args):
     """(recordings folder, store path) from the options and the configuration."""
     from dashcam.config import load_config
-    from dashcam.paths import default_db_path
-    from dashcam.recording import recordings_dir
 
-    config = load_config(args.config)
-    db = args.db or config.path(config.store.path) or default_db_path()
-    return args.recordings or recordings_dir(config, db), db
+    db, folder = store_paths(args, load_config(args.config))
+    return folder, db

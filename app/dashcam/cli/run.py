@@ -5,7 +5,7 @@ import signal
 import sys
 import threading
 
-from dashcam.cli.options import add_model_options, positive_seconds
+from dashcam.cli.options import add_model_options, add_store_options, positive_seconds
 from dashcam.config import load_config
 from dashcam.paths import default_db_path
 from dashcam.runtime import DEMO_URI, build_pipeline
@@ -41,11 +41,7 @@ def register(subparsers):
                         "else the synthetic demo road)")
     parser.add_argument("--duration", metavar="S", type=positive_seconds,
                         help="stop after S seconds (default: run until stopped)")
-    parser.add_argument("--db", metavar="PATH", help="the SQLite store (default: [store] path, "
-                        "else {})".format(default_db_path()))
-    parser.add_argument("--recordings", metavar="DIR",
-                        help="the recordings folder (default: [recording] path, else "
-                             "recordings/ beside the store)")
+    add_store_options(parser)
     parser.add_argument("--preview", metavar="window|OUT.mp4",
                         help="show frames with boxes, track ids and status in a window, or "
                              "write them to a video file")

@@ -1,10 +1,9 @@
 """``dashcam doctor``: checks and explains what this machine has of what the dashcam needs."""
 
-import os
-
 from dashcam.doctor.checks import CHECKS, FAIL, OK, WARN, Check, Context, l4t_release
 from dashcam.doctor.host import Host
 from dashcam.paths import default_db_path
+from dashcam.recording import recordings_dir
 from dashcam.service.install import USER, jetson_model
 
 __all__ = ("Check", "FAIL", "Host", "OK", "WARN", "diagnose", "line")
@@ -14,9 +13,7 @@ def diagnose(config, db_path=None, recordings=None, host=None):
     """Every check's verdict (``Check``) on ``host`` (this machine by default), in order."""
     host = host or Host()
     db_path = db_path or config.path(config.store.path) or default_db_path()
-    section = config.sections.get("recording")
-    recordings = recordings or config.path(getattr(section, "path", "")) or \
-        os.path.join(os.path.dirname(os.path.abspath(db_path)), "recordings")
+    recordings = recordings or recordings_dir(config, db_path)
     model = host.read("/proc/device-tree/model")
     jetson = jetson_model(model) if model else None
     gpu = bool(jetson) or host.exists("/dev/nvidia0") or host.exists("/proc/driver/nvidia/version")
