@@ -108,7 +108,7 @@ def scenario_video(folder, seconds, fps):
 
 def latency(model, seconds, fps, draw):
     folder = tempfile.mkdtemp(prefix="bench_alerts_")
-    source = ("synthetic://?scenario=brake&seed=1&fps={:g}".format(fps) if draw
+    source = (f"synthetic://?scenario=brake&seed=1&fps={fps:g}" if draw
               else scenario_video(folder, seconds, fps))
     master, slave = os.openpty()
     port = os.ttyname(slave)

@@ -50,10 +50,10 @@ def make(folder, rows):
     os.makedirs(recordings)
     store.conn.execute("ALTER TABLE events ADD COLUMN snapshot TEXT")
     for event_id in range(1, 51):
-        with open(os.path.join(recordings, "{}.jpg".format(event_id)), "wb") as handle:
+        with open(os.path.join(recordings, f"{event_id}.jpg"), "wb") as handle:
             handle.write(os.urandom(500 * 1024))
         store.conn.execute("UPDATE events SET snapshot = ? WHERE id = ?",
-                           ("snapshots/{}.jpg".format(event_id), event_id))
+                           (f"snapshots/{event_id}.jpg", event_id))
     return store, run, db_path, frames
 
 
@@ -106,7 +106,7 @@ def main():
         store.close()
         rows = sqlite3.connect(os.path.join(first.folder, "dashcam.db")).execute(
             "SELECT count(*) FROM detections").fetchone()[0]
-        print("snapshot alone: {:.2f} s ({:.0f} MB/s)".format(snapshot_s, size / 1e6 / snapshot_s))
+        print(f"snapshot alone: {snapshot_s:.2f} s ({size / 1e6 / snapshot_s:.0f} MB/s)")
         print("export: {:.2f} s for {:.0f} MB in {} files ({} snapshot rows), {:.0f} MB/s; "
               "{} commits landed meanwhile".format(export_s, first.bytes / 1e6, first.files, rows,
                                                    first.bytes / 1e6 / export_s, landed))

@@ -41,7 +41,7 @@ def start(db, size, duration=None):
     width, height = size.split("x")
     command = [sys.executable, "-m", "dashcam", "run", "--db", db, "--config", ini,
                "--model", default_model_path(), "--source",
-               "synthetic://?seed=9&width={}&height={}".format(width, height)]
+               f"synthetic://?seed=9&width={width}&height={height}"]
     if duration:
         command += ["--duration", str(duration)]
     return subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL,
@@ -61,16 +61,16 @@ def check(db, folder):
     rows = indexed(db)
     with StoreReader(db) as reader:
         integrity = reader.integrity_check()
-        handled = set(e["data"]["path"] for e in reader.events(
-            types=["segment_recovered", "segment_quarantined"]))
+        handled = {e["data"]["path"] for e in reader.events(
+            types=["segment_recovered", "segment_quarantined"])}
     decoding = 0
     for row in rows:
         with av.open(os.path.join(folder, row["path"])) as container:
             decoding += sum(1 for _ in container.decode(video=0)) == row["frames"]
-    files = set(os.path.relpath(os.path.join(r, n), folder) for r, d, names in os.walk(folder)
+    files = {os.path.relpath(os.path.join(r, n), folder) for r, d, names in os.walk(folder)
                 if not os.path.relpath(r, folder).startswith("quarantine")
-                for n in names if n.endswith(".ts"))
-    return integrity, decoding == len(rows), files - set(r["path"] for r in rows), handled
+                for n in names if n.endswith(".ts")}
+    return integrity, decoding == len(rows), files - {r["path"] for r in rows}, handled
 
 
 def main():

@@ -80,7 +80,7 @@ def main():
     raw_after, p50_after = raw_backend(config, model, args.raw_seconds)
     raw = (raw_before + raw_after) / 2.0
     latency_fps = args.latency_fps or min(30.0, round(full["fps_processed"] / 2.0, 1))
-    paced = pipeline_run(config, model, "synthetic://?seed=7&fps={:g}".format(latency_fps),
+    paced = pipeline_run(config, model, f"synthetic://?seed=7&fps={latency_fps:g}",
                          args.seconds, folder, "paced")
     result = {
         "model": model, "cpu_count": os.cpu_count(),

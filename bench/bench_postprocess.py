@@ -36,7 +36,6 @@ def grid_with_candidates(count, seed=0):
     cells = rng.choice(34 * 60, count, replace=False)
     gy, gx = np.unravel_index(cells, (34, 60))
     cov[0, gy, gx] = rng.uniform(0.41, 1.0, count)
-    cx, cy = (16 * gx + 0.5) / BBOX_SCALE, (16 * gy + 0.5) / BBOX_SCALE
     half = rng.uniform(20, 120, count) / BBOX_SCALE
     bbox[0, gy, gx], bbox[1, gy, gx] = half, half
     bbox[2, gy, gx], bbox[3, gy, gx] = half, half

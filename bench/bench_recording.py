@@ -140,7 +140,7 @@ def soak(args):
     folder = tempfile.mkdtemp(prefix="bench_soak_")
     config = load_config(args.config)
     width, height = (int(v) for v in args.size.split("x"))
-    uri = "synthetic://?seed=7&fps=30&width={}&height={}".format(width, height)
+    uri = f"synthetic://?seed=7&fps=30&width={width}&height={height}"
     figures, db = run(config, uri, args.seconds, folder, "soak", True)
     recordings = os.path.join(os.path.dirname(db), "recordings")
     with StoreReader(db) as reader:

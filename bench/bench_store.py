@@ -4,7 +4,8 @@ Two figures, both on a real SQLite file (WAL, synchronous=FULL unless --synchron
 
 1. capacity: one-second batches (100 frame records x ``--boxes`` detections) written
    back to back through ``EventStore.write``, one transaction each; rows/s = rows /
-   time spent writing (turning records into rows included). Above the target, a second's batch takes well under a second.
+   time spent writing (turning records into rows included). Above the target, a second's
+   batch takes well under a second.
 2. sustained: the real ``EventLoggerWorker`` fed ``--rate`` rows/s in real time for
    ``--seconds`` with ``min_commit_interval=1`` (one commit a second); it keeps up if
    every row is committed, the queue stays short and no commit takes a second.
@@ -37,7 +38,7 @@ def capacity(path, seconds, fps, boxes, synchronous):
     with EventStore(path, synchronous=synchronous) as store:
         run = store.begin_run(time.time(), "bench")
         frame_index, spent, rows, worst = 0, 0.0, 0, 0.0
-        for second in range(seconds):
+        for _ in range(seconds):
             batch = []
             for _ in range(fps):
                 batch.append(FrameRecord(frame_index, time.monotonic(), time.time(), detections,

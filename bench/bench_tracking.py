@@ -118,7 +118,7 @@ def accumulate(frames, shown, label, min_size):
 def figures(worlds, fps, params, height):
     """{class: {metric: value}} over all worlds, plus track counts and mean life."""
     min_size = MIN_SIZE_1080 * height / 1080.0
-    accs = dict((label, []) for label in LABELS)
+    accs = {label: [] for label in LABELS}
     lives = []
     for frames in worlds:
         shown, world_lives = track(frames, fps, params)
@@ -130,16 +130,16 @@ def figures(worlds, fps, params, height):
     for label in LABELS:
         summary = host.compute_many(accs[label], metrics=list(METRICS), generate_overall=True)
         row = summary.loc["OVERALL"]
-        result[label] = dict((m, round(float(row[m]), 4)) for m in METRICS)
+        result[label] = {m: round(float(row[m]), 4) for m in METRICS}
     every = [a for label in LABELS for a in accs[label]]
     row = host.compute_many(every, metrics=list(METRICS), generate_overall=True).loc["OVERALL"]
-    result["all"] = dict((m, round(float(row[m]), 4)) for m in METRICS)
+    result["all"] = {m: round(float(row[m]), 4) for m in METRICS}
     result["all"].update(tracks=len(lives), mean_life_s=round(float(np.mean(lives)), 2) if lives else 0.0)
     return result
 
 
 def table(name, result):
-    lines = ["{}:".format(name), "  {:<10} {:>6} {:>6} {:>9} {:>6} {:>8} {:>7}".format(
+    lines = [f"{name}:", "  {:<10} {:>6} {:>6} {:>9} {:>6} {:>8} {:>7}".format(
         "class", "MOTA", "IDF1", "switches", "frag", "objects", "MT")]
     for label, row in result.items():
         lines.append("  {:<10} {:>6.3f} {:>6.3f} {:>9d} {:>6d} {:>8d} {:>7d}".format(
@@ -169,8 +169,8 @@ def main():
                             cache)[::args.step] for seed in args.seeds.split(",")]
     detect_s = time.time() - started
     fps = args.fps / args.step
-    results = dict((name, figures(worlds, fps, params, args.height))
-                   for name, params in VARIANTS.items())
+    results = {name: figures(worlds, fps, params, args.height)
+                   for name, params in VARIANTS.items()}
     if args.json:
         print(json.dumps({"seeds": args.seeds, "frames": args.frames, "fps": fps,
                           "results": results}, indent=2))

@@ -17,7 +17,7 @@ import types
 import numpy as np
 
 
-class Gpu(object):
+class Gpu:
     """One fake device: memory by address, streams, contexts, and what was allocated when."""
 
     def __init__(self, name="Double GPU", dla_cores=0, fast_int8=True):
@@ -55,14 +55,14 @@ class Gpu(object):
     def _driver(self):
         gpu = self
 
-        class Context(object):
+        class Context:
             def push(self):
                 gpu.local.stack = getattr(gpu.local, "stack", []) + [self]
 
             def pop(self):
                 gpu.local.stack.pop()
 
-        class Device(object):
+        class Device:
             @staticmethod
             def count():
                 return 1
@@ -76,7 +76,7 @@ class Gpu(object):
             def retain_primary_context(self):
                 return Context()
 
-        class DeviceAllocation(object):
+        class DeviceAllocation:
             def __init__(self, nbytes):
                 gpu.need_context()
                 self.address = gpu.alloc(nbytes)
@@ -91,7 +91,7 @@ class Gpu(object):
             def free(self):
                 self.freed = True
 
-        class Stream(object):
+        class Stream:
             handle = 7
 
             def __init__(self):
@@ -171,5 +171,5 @@ class Gpu(object):
                 return self.cudart
             if name == "tensorrt" and trt is not None:
                 return trt
-            raise ImportError("No module named {!r} (test double)".format(name))
+            raise ImportError(f"No module named {name!r} (test double)")
         return import_module

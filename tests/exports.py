@@ -32,7 +32,7 @@ def fill(store, run, seconds=60, fps=5):
     store.conn.execute("BEGIN IMMEDIATE")
     store.conn.executemany(
         "INSERT INTO alerts (event_id, ts, sink, message, delivered) VALUES (?, ?, ?, ?, 1)",
-        [(event_id, "2023-11-14T22:13:{:02d}.000Z".format(20 + i), "led", "car ahead")
+        [(event_id, f"2023-11-14T22:13:{20 + i:02d}.000Z", "led", "car ahead")
          for i, (event_id, _) in enumerate(written.events[:3])])
     store.conn.execute("COMMIT")
     return [event_id for event_id, _ in written.events]
@@ -56,18 +56,18 @@ def add_recordings(db_path, recordings, event_ids, segment_bytes=20000):
     os.makedirs(os.path.join(recordings, "segments"), exist_ok=True)
     os.makedirs(os.path.join(recordings, "snapshots"), exist_ok=True)
     for n, event_id in enumerate(event_ids):
-        rel_snapshot = "snapshots/{}.jpg".format(event_id)
+        rel_snapshot = f"snapshots/{event_id}.jpg"
         with open(os.path.join(recordings, rel_snapshot), "wb") as handle:
             handle.write(os.urandom(3000 + n))
         conn.execute("UPDATE events SET snapshot = ? WHERE id = ?", (rel_snapshot, event_id))
         for part in range(3):
-            rel = "segments/{}-{}.ts".format(event_id, part)
+            rel = f"segments/{event_id}-{part}.ts"
             with open(os.path.join(recordings, rel), "wb") as handle:
                 handle.write(os.urandom(segment_bytes))
             segment_id = conn.execute(
                 "INSERT INTO segments (run_id, path, started_at, ended_at, frames, bytes, protected)"
-                " VALUES (1, ?, ?, ?, 50, ?, ?)", (rel, "2023-11-14T22:13:{:02d}.000Z".format(part),
-                                                  "2023-11-14T22:13:{:02d}.000Z".format(part + 1),
+                " VALUES (1, ?, ?, ?, 50, ?, ?)", (rel, f"2023-11-14T22:13:{part:02d}.000Z",
+                                                  f"2023-11-14T22:13:{part + 1:02d}.000Z",
                                                   segment_bytes, int(part < 2))).lastrowid
             if part < 2:
                 conn.execute("INSERT INTO clips (event_id, segment_id, window_start) VALUES "
@@ -86,7 +86,7 @@ def standin_write_clip(reader, event_id, out_path, recordings_dir):
         "SELECT s.path FROM clips c JOIN segments s ON s.id = c.segment_id WHERE c.event_id = ?"
         " ORDER BY s.started_at", (event_id,))]
     if not paths:
-        raise NoClip("event {} has no clip".format(event_id))
+        raise NoClip(f"event {event_id} has no clip")
     with open(out_path, "wb") as out:
         for path in paths:
             with open(os.path.join(recordings_dir, path), "rb") as handle:

@@ -32,10 +32,10 @@ def surface(version):
     """``{symbol: present?}`` for ``version`` (a column of the table; "?" counts as absent)."""
     rows = [l.split("\t") for l in open(TABLE).read().splitlines() if l and not l.startswith("#")]
     column = rows[0].index(version)
-    return dict((row[0], row[column] == "y") for row in rows[1:])
+    return {row[0]: row[column] == "y" for row in rows[1:]}
 
 
-class Enum(object):
+class Enum:
     def __init__(self, **members):
         for name, value in members.items():
             setattr(self, name, value)
@@ -44,7 +44,7 @@ class Enum(object):
 def _onnx_io(data):
     """``[(name, shape with -1 for symbolic dims, is_input)]`` of an ONNX model."""
     graph = onnx.load_model_from_string(data).graph
-    initializers = set(i.name for i in graph.initializer)
+    initializers = {i.name for i in graph.initializer}
 
     def dims(value):
         return tuple(d.dim_value if d.HasField("dim_value") else -1
@@ -61,17 +61,17 @@ def tensorrt_module(version, gpu):
     flags = Enum(FP16="FP16", INT8="INT8", GPU_FALLBACK="GPU_FALLBACK")
     io_mode = Enum(INPUT="INPUT", OUTPUT="OUTPUT")
 
-    class Logger(object):
+    class Logger:
         WARNING = "WARNING"
 
         def __init__(self, severity="WARNING"):
             self.severity = severity
 
-    class ITensor(object):
+    class ITensor:
         def __init__(self, name, shape):
             self.__dict__.update(name=name, shape=shape)
 
-    class INetworkDefinition(object):
+    class INetworkDefinition:
         def __init__(self, flags):
             self.explicit_batch, self.onnx = bool(flags & 1), None
 
@@ -83,7 +83,7 @@ def tensorrt_module(version, gpu):
             name, shape, _ = [io for io in _onnx_io(self.onnx) if io[2]][index]
             return ITensor(name, shape)
 
-    class OnnxParser(object):
+    class OnnxParser:
         def __init__(self, network, logger):
             self.network, self.errors = network, []
 
@@ -94,7 +94,7 @@ def tensorrt_module(version, gpu):
             try:
                 onnx.load_model_from_string(data)
             except Exception as error:
-                self.errors.append("ModelImporter: failed to parse the model: {}".format(error))
+                self.errors.append(f"ModelImporter: failed to parse the model: {error}")
                 return False
             self.network.onnx = data
             return True
@@ -106,11 +106,11 @@ def tensorrt_module(version, gpu):
         def get_error(self, index):
             return self.errors[index]
 
-    class IOptimizationProfile(object):
+    class IOptimizationProfile:
         def set_shape(self, name, low, opt, high):
             self.shape = (name, tuple(low), tuple(opt), tuple(high))
 
-    class IBuilderConfig(object):
+    class IBuilderConfig:
         def __init__(self):
             self.flags, self.profiles, self.pool, self.calibration_profile = set(), [], None, None
             # set past the class so that a member this version lacks stays unreadable
@@ -129,7 +129,7 @@ def tensorrt_module(version, gpu):
         def set_calibration_profile(self, profile):
             self.calibration_profile = profile
 
-    class Builder(object):
+    class Builder:
         num_DLA_cores = gpu.dla_cores
         platform_has_fast_int8 = gpu.fast_int8
 
@@ -184,7 +184,7 @@ def tensorrt_module(version, gpu):
                                                                name, int(scale)).encode())
             return True
 
-    class IExecutionContext(object):
+    class IExecutionContext:
         def __init__(self, engine):
             self.engine, self.addresses, self.shapes = engine, {}, {}
 
@@ -215,7 +215,7 @@ def tensorrt_module(version, gpu):
                 if is_input:
                     shape = self.shapes.get(name, shape)
                     if any(d < 1 for d in shape):
-                        raise RuntimeError("input {} has a dynamic shape that was never set".format(name))
+                        raise RuntimeError(f"input {name} has a dynamic shape that was never set")
                     feeds[name] = gpu.read(address, np.float32, shape)
             names = [io[0] for io in self.engine.io if not io[2]]
             for name, value in zip(names, self.engine.session.run(names, feeds)):
@@ -223,7 +223,7 @@ def tensorrt_module(version, gpu):
             gpu.executions += 1
             return True
 
-    class ICudaEngine(object):
+    class ICudaEngine:
         def __init__(self, model):
             self.io = _onnx_io(model)
             self.session = onnxruntime.InferenceSession(model, providers=["CPUExecutionProvider"])
@@ -259,7 +259,7 @@ def tensorrt_module(version, gpu):
         def create_execution_context(self):
             return IExecutionContext(self)
 
-    class Runtime(object):
+    class Runtime:
         def __init__(self, logger):
             gpu.need_context()
 
@@ -272,7 +272,7 @@ def tensorrt_module(version, gpu):
                 return None   # TensorRT refuses plans from another version
             return ICudaEngine(model)
 
-    class IInt8EntropyCalibrator2(object):
+    class IInt8EntropyCalibrator2:
         def __init__(self):
             pass
 
@@ -293,14 +293,14 @@ def tensorrt_module(version, gpu):
     return _strip(types.ModuleType("tensorrt"), names, have, full_version)
 
 
-class _Absent(object):
+class _Absent:
     """A name this TensorRT version does not have: reading it fails, as on the device."""
 
     def __init__(self, symbol):
         self.symbol = symbol
 
     def __get__(self, instance, owner):
-        raise AttributeError("{} does not exist in this TensorRT version (test double)".format(self.symbol))
+        raise AttributeError(f"{self.symbol} does not exist in this TensorRT version (test double)")
 
     def __set__(self, instance, value):
         self.__get__(instance, type(instance))

@@ -75,7 +75,7 @@ def test_histories_forget_tracks_that_left_and_unconfirmed_ones_after_a_while():
 
 class Failing(Sink):
     def deliver(self, alert):
-        raise IOError("the wire is cut")
+        raise OSError("the wire is cut")
 
 
 class Blocking(Sink):
@@ -119,8 +119,8 @@ def test_a_failing_or_wedged_sink_costs_only_its_own_deliveries(tmp_path):
     blocking.release.set()
     assert engine.stop(5.0)
     assert [r.alert.alert_id for r in sorted(submitted, key=lambda r: r.alert.alert_id)] == [1, 2, 3, 4]
-    by_alert = dict((r.alert.alert_id, dict((d.sink, d.status) for d in r.deliveries))
-                    for r in submitted)
+    by_alert = {r.alert.alert_id: {d.sink: d.status for d in r.deliveries}
+                    for r in submitted}
     assert [by_alert[i]["log"] for i in (1, 2, 3, 4)] == [DELIVERED] * 4
     assert [by_alert[i]["broken"] for i in (1, 2, 3, 4)] == [FAILED] * 4
     # alert 2 waited in the wedged sink's queue of one; 3 and 4 did not fit

@@ -25,7 +25,7 @@ def alert(severity, alert_id=1):
     return Alert(alert_id, "r", severity, 1, "car", 0.9, (0, 0, 10, 10), None, 0, 0.0, 0.0, 0.0)
 
 
-class Clock(object):
+class Clock:
     def __init__(self):
         self.now = 0.0
 
@@ -139,7 +139,7 @@ def test_without_gpio_the_sink_says_so_once_and_delivers_unavailable(caplog):
     assert delivered[0].error == sink.reason
 
 
-class StandInJetsonGPIO(object):
+class StandInJetsonGPIO:
     """The Jetson.GPIO calls the factory makes (see the module docstring); PWM on 32 and 33."""
 
     BOARD, BCM, OUT, IN, HIGH, LOW = 10, 11, 0, 1, 1, 0
@@ -148,10 +148,10 @@ class StandInJetsonGPIO(object):
         self.mode, self.levels, self.setups, self.cleaned, self.pwms = None, {}, [], [], {}
         test = self
 
-        class PWM(object):
+        class PWM:
             def __init__(self, channel, frequency_hz):
                 if channel not in (32, 33):
-                    raise ValueError("Channel {} is not a PWM".format(channel))
+                    raise ValueError(f"Channel {channel} is not a PWM")
                 self.channel, self.frequency, self.duty, self.running = channel, frequency_hz, None, False
                 test.pwms[channel] = self
 

@@ -42,7 +42,7 @@ def test_alert_heartbeat_and_signal_sentences_parse_back_with_their_checksums():
     assert parse(odd)[5] == "traffic light_red_"
     line = nmea.alert_sentence(alert())
     body, checksum = line[1:-5].decode(), line[-4:-2].decode()
-    assert checksum == "{:02X}".format(nmea.checksum(body))
+    assert checksum == f"{nmea.checksum(body):02X}"
     corrupt = line.replace(b"0.88", b"0.89")
     with pytest.raises(pynmea2.ChecksumError):
         pynmea2.parse(corrupt.decode().strip(), check=True)
@@ -54,7 +54,7 @@ def test_the_longest_shipped_sentence_fits_nmea_length():
     assert len(longest) <= nmea.MAX_LENGTH
 
 
-class Deliveries(object):
+class Deliveries:
     """Collects a sink's deliveries; ``wait(n)`` blocks until ``n`` have come."""
 
     def __init__(self):
@@ -104,7 +104,7 @@ def read_line(master, timeout=5.0):
     data = b""
     while not data.endswith(b"\n"):
         ready, _, _ = select.select([master], [], [], timeout)
-        assert ready, "nothing arrived on the pty within {} s".format(timeout)
+        assert ready, f"nothing arrived on the pty within {timeout} s"
         data += os.read(master, 1)
     return data
 

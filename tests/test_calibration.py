@@ -85,7 +85,7 @@ def test_recordings_are_sampled_across_segments_in_time_order(tmp_path):
         write_video(recordings / day / name, frames=10)
     (recordings / "notes.txt").write_text("not a video")
     where, frames = calibration_frames(6, recordings=str(recordings))
-    assert where == "6 frames from recordings in {} (3 file(s))".format(recordings)
+    assert where == f"6 frames from recordings in {recordings} (3 file(s))"
     assert grey_levels(frames) == [2, 7, 2, 7, 2, 7]   # two from each 10-frame segment
 
 
@@ -96,7 +96,7 @@ def test_video_and_image_sources_and_their_errors(tmp_path):
     images.mkdir()
     import cv2
     for i in range(3):
-        cv2.imwrite(str(images / "{}.png".format(i)), np.full((40, 60, 3), 20 * i, np.uint8))
+        cv2.imwrite(str(images / f"{i}.png"), np.full((40, 60, 3), 20 * i, np.uint8))
     (images / "broken.png").write_bytes(b"not a png")
     assert grey_levels(calibration_frames(10, images=str(images))[1]) == [0, 1, 2]
     for kwargs, message in (({"recordings": str(tmp_path / "none")}, "is not a folder"),

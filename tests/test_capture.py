@@ -110,7 +110,7 @@ def test_synthetic_source_is_the_synthetic_world_in_order():
     assert np.array_equal(again.read(), first) and again.paced
 
 
-class FlakyOpener(object):
+class FlakyOpener:
     """Fails to open ``fail_opens`` times, then opens ``make()``; the first source it
     opens dies (SourceError on read) after ``die_after`` frames, like an unplugged camera."""
 
@@ -175,7 +175,7 @@ def test_stop_interrupts_the_backoff_wait():
     assert [e.type for e in emitted] == [ev.CAMERA_LOST]
 
 
-class SilentSource(object):
+class SilentSource:
     """A camera that opens but never delivers: each read fails (a driver's own error type)."""
 
     live, lossless, paced, fps, description = True, False, False, 30.0, "silent camera"

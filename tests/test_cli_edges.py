@@ -24,7 +24,7 @@ def shell(command, cwd):
     """Run ``command`` in sh with ``dashcam`` meaning this checkout's CLI; (rc, out, err)."""
     env = dict(os.environ, PYTHONPATH=APP + os.pathsep + os.environ.get("PYTHONPATH", ""))
     env.pop("OPENCV_FFMPEG_LOGLEVEL", None)
-    dashcam = "{} -m dashcam".format(sys.executable)
+    dashcam = f"{sys.executable} -m dashcam"
     result = subprocess.run(command.replace("dashcam ", dashcam + " ", 1), shell=True, cwd=str(cwd),
                             env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             universal_newlines=True, timeout=120)
@@ -36,7 +36,7 @@ def test_events_into_a_pipe_closed_early_stop_quietly(tmp_path):
     with EventStore(db) as store:
         run = store.begin_run(T0, "0.1.0")
         store.write(run, [ev.camera_lost(T0 + i, "csi://0", "x" * 80) for i in range(5000)])
-    rc, out, err = shell("dashcam events --db {} --csv | head -3".format(db),
+    rc, out, err = shell(f"dashcam events --db {db} --csv | head -3",
                          tmp_path)
     assert len(out.splitlines()) == 3 and err == ""
 
@@ -44,7 +44,7 @@ def test_events_into_a_pipe_closed_early_stop_quietly(tmp_path):
 def test_detect_into_a_pipe_closed_early_stops_quietly(tmp_path, tiny_model_path):
     images = []
     for i in range(3):
-        images.append(str(tmp_path / "{}.png".format(i)))
+        images.append(str(tmp_path / f"{i}.png"))
         cv2.imwrite(images[-1], np.zeros((544, 960, 3), np.uint8))
     rc, out, err = shell("dashcam detect {} --model {} | head -1".format(
         " ".join(images), tiny_model_path), tmp_path)
@@ -63,5 +63,5 @@ def test_run_on_a_file_no_decoder_opens_exits_2_with_one_line_and_no_library_noi
 
 @pytest.mark.parametrize("duration", ["-1", "0", "soon"])
 def test_run_refuses_a_duration_that_is_not_a_positive_number(tmp_path, duration):
-    rc, out, err = shell("dashcam run --duration {}".format(duration), tmp_path)
+    rc, out, err = shell(f"dashcam run --duration {duration}", tmp_path)
     assert rc == 2 and "--duration: expected a number of seconds above 0" in err

@@ -10,8 +10,7 @@ def subcommands(parser):
         if action.__class__.__name__ == "_SubParsersAction":
             for name, sub in action.choices.items():
                 yield name, sub
-                for inner in subcommands(sub):
-                    yield inner
+                yield from subcommands(sub)
 
 
 def test_every_command_has_help_and_an_example():

@@ -131,12 +131,12 @@ def test_a_deepstream_file_keeps_its_other_keys_quiet(tmp_path, caplog):
     ("model", "backend", "tensorflow", "onnxruntime"),
 ])
 def test_invalid_values_name_file_section_key_and_allowed(tmp_path, section, key, value, allowed):
-    path = write(tmp_path / "bad.ini", "[{}]\n{} = {}\n".format(section, key, value))
+    path = write(tmp_path / "bad.ini", f"[{section}]\n{key} = {value}\n")
     with pytest.raises(ConfigError) as error:
         load_config(path)
     message = str(error.value)
     assert "\n" not in message
-    for part in (path, "[{}]".format(section), key, value, allowed):
+    for part in (path, f"[{section}]", key, value, allowed):
         assert part in message
 
 

@@ -25,7 +25,7 @@ def test_doctor_here_warns_about_what_this_machine_does_without(tmp_path, capsys
     db_path = str(tmp_path / "dashcam.db")
     make_store(db_path, seconds=2)
     status, out = run_doctor(capsys, "--db", db_path, "--config", os.devnull)
-    lines = dict((text.split()[1], text) for text in out.splitlines())
+    lines = {text.split()[1]: text for text in out.splitlines()}
     assert list(lines) == ["python", "system", "opencv", "camera", "tensorrt", "pycuda",
                            "onnxruntime", "engine", "gpio", "serial", "disk", "database",
                            "service"]
@@ -45,7 +45,7 @@ def test_doctor_fails_a_csi_camera_this_machine_cannot_open(tmp_path, capsys):
     ini.write_text("[source]\nuri = csi://0\n")
     status, out = run_doctor(capsys, "--config", str(ini), "--db", str(tmp_path / "none.db"),
                              "--json")
-    checks = dict((c["name"], c) for c in json.loads(out))
+    checks = {c["name"]: c for c in json.loads(out)}
     assert status == 1
     assert checks["camera"]["status"] == "fail"
     assert checks["camera"]["detail"].startswith("csi://0: NVIDIA's Argus daemon is not running")
@@ -89,7 +89,7 @@ class JetsonNano(Host):
 
     def module(self, name):
         if name in ("tensorrt", "pycuda", "pycuda.driver"):
-            return "ModuleNotFoundError: No module named '{}'".format(name)
+            return f"ModuleNotFoundError: No module named '{name}'"
         return Host.module(self, name)
 
     def has_module(self, name):
@@ -99,8 +99,8 @@ class JetsonNano(Host):
 def test_on_a_jetson_missing_tensorrt_and_gpio_are_failures(tmp_path):
     ini = tmp_path / "dashcam.ini"
     ini.write_text("[source]\nuri = csi://0\n")
-    checks = dict((c.name, c) for c in diagnose(load_config(str(ini)),
-                                                db_path=str(tmp_path / "x.db"), host=JetsonNano()))
+    checks = {c.name: c for c in diagnose(load_config(str(ini)),
+                                                db_path=str(tmp_path / "x.db"), host=JetsonNano())}
     assert checks["system"].status == "ok"
     assert checks["system"].detail.endswith("on NVIDIA Jetson Nano Developer Kit, L4T R32.7.4 "
                                             "(JetPack 4.6.x)")

@@ -26,7 +26,7 @@ TABLES = ("runs", "detections", "tracks", "events", "alerts", "stats")
 def rows(db_path, table):
     conn = sqlite3.connect(db_path)
     try:
-        return conn.execute("SELECT * FROM {} ORDER BY rowid".format(table)).fetchall()
+        return conn.execute(f"SELECT * FROM {table} ORDER BY rowid").fetchall()
     finally:
         conn.close()
 
@@ -132,7 +132,7 @@ def test_an_export_while_the_writer_commits_at_full_rate_is_consistent(tmp_path)
         "SELECT frame_index, count(*) FROM detections GROUP BY frame_index").fetchall())
     # whole transactions only: every event has its five detections, nothing more or less
     assert events == list(range(len(events))) and len(events) > 0
-    assert frames == dict((k, 5) for k in events)
+    assert frames == {k: 5 for k in events}
     live = len(rows(db_path, "events"))
     assert live > len(events)
     assert sha256sum_check(result.folder)[0] == 0
@@ -155,34 +155,34 @@ def test_clips_and_snapshots_are_exported_and_a_second_export_skips_them(tmp_pat
                          write_clip=standin_write_clip, host="box", now=T0)
     root = os.path.join(stick, "dashcam-box")
     assert (first.clips, first.snapshots, first.skipped) == (5, 5, 0)
-    clip = os.path.join(root, "clips", "event-{:06d}.mp4".format(ids[0]))
+    clip = os.path.join(root, "clips", f"event-{ids[0]:06d}.mp4")
     with open(clip, "rb") as handle, \
-            open(os.path.join(recordings, "segments", "{}-0.ts".format(ids[0])), "rb") as seg:
+            open(os.path.join(recordings, "segments", f"{ids[0]}-0.ts"), "rb") as seg:
         assert handle.read(20000) == seg.read()   # the protected segments, joined
     assert os.path.getsize(clip) == 40000         # the unprotected one is not in the clip
     assert sha256sum_check(first.folder)[0] == 0
     with open(os.path.join(first.folder, "events.jsonl")) as handle:
         event = json.loads(handle.readline())
-    assert event["clip_file"] == "../clips/event-{:06d}.mp4".format(ids[0])
-    assert event["snapshot_file"] == "../snapshots/event-{:06d}.jpg".format(ids[0])
-    stamps = dict((name, os.stat(os.path.join(root, "clips", name)).st_mtime_ns)
-                  for name in os.listdir(os.path.join(root, "clips")))
+    assert event["clip_file"] == f"../clips/event-{ids[0]:06d}.mp4"
+    assert event["snapshot_file"] == f"../snapshots/event-{ids[0]:06d}.jpg"
+    stamps = {name: os.stat(os.path.join(root, "clips", name)).st_mtime_ns
+                  for name in os.listdir(os.path.join(root, "clips"))}
 
     second = write_export(stick, db_path, recordings, with_clips=True,
                           write_clip=standin_write_clip, host="box", now=T0 + 60)
     assert second.skipped == 10 and second.folder != first.folder
-    assert stamps == dict((name, os.stat(os.path.join(root, "clips", name)).st_mtime_ns)
-                          for name in os.listdir(os.path.join(root, "clips")))
+    assert stamps == {name: os.stat(os.path.join(root, "clips", name)).st_mtime_ns
+                          for name in os.listdir(os.path.join(root, "clips"))}
     status, out = sha256sum_check(second.folder)
-    assert status == 0 and "../clips/event-{:06d}.mp4: OK".format(ids[0]) in out
+    assert status == 0 and f"../clips/event-{ids[0]:06d}.mp4: OK" in out
 
     # a source that changed (a clip that grew) is exported again, alone
-    with open(os.path.join(recordings, "segments", "{}-1.ts".format(ids[2])), "ab") as handle:
+    with open(os.path.join(recordings, "segments", f"{ids[2]}-1.ts"), "ab") as handle:
         handle.write(b"more")
     third = write_export(stick, db_path, recordings, with_clips=True,
                          write_clip=standin_write_clip, host="box", now=T0 + 120)
     assert third.skipped == 9
-    assert os.path.getsize(os.path.join(root, "clips", "event-{:06d}.mp4".format(ids[2]))) == 40004
+    assert os.path.getsize(os.path.join(root, "clips", f"event-{ids[2]:06d}.mp4")) == 40004
     assert sha256sum_check(third.folder)[0] == 0
 
 
@@ -194,8 +194,8 @@ def test_a_clip_past_the_file_limit_goes_as_segments_and_the_snapshot_in_parts(t
     result = write_export(str(stick), db_path, recordings, with_clips=True,
                           write_clip=standin_write_clip, host="box", limit=limit)
     root = os.path.dirname(result.folder)
-    segments = os.path.join(root, "clips", "event-{:06d}".format(ids[0]))
-    assert sorted(os.listdir(segments)) == ["{}-0.ts".format(ids[0]), "{}-1.ts".format(ids[0])]
+    segments = os.path.join(root, "clips", f"event-{ids[0]:06d}")
+    assert sorted(os.listdir(segments)) == [f"{ids[0]}-0.ts", f"{ids[0]}-1.ts"]
     parts = sorted(n for n in os.listdir(result.folder) if n.startswith("dashcam.db"))
     assert len(parts) > 1 and parts[0] == "dashcam.db.000"
     assert all(os.path.getsize(os.path.join(result.folder, p)) <= limit for p in parts)
@@ -253,7 +253,7 @@ KILLER = textwrap.dedent("""
 
 def test_an_export_killed_mid_copy_leaves_nothing_that_looks_complete(tmp_path, recorded):
     db_path, recordings, ids = recorded
-    with open(os.path.join(recordings, "snapshots", "{}.jpg".format(ids[0])), "wb") as handle:
+    with open(os.path.join(recordings, "snapshots", f"{ids[0]}.jpg"), "wb") as handle:
         handle.write(os.urandom(3 * 1024 * 1024))   # three chunks: killed after the first
     stick = str(tmp_path / "stick")
     os.mkdir(stick)
@@ -264,7 +264,7 @@ def test_an_export_killed_mid_copy_leaves_nothing_that_looks_complete(tmp_path, 
     left = sorted(os.listdir(root))
     assert [n for n in left if not n.startswith(".")] == ["snapshots"]
     assert [n for n in left if n.endswith(".partial")] != []
-    assert os.listdir(os.path.join(root, "snapshots")) == [".event-{:06d}.partial.jpg".format(ids[0])]
+    assert os.listdir(os.path.join(root, "snapshots")) == [f".event-{ids[0]:06d}.partial.jpg"]
     for folder, _, names in os.walk(root):
         assert "MANIFEST.sha256" not in names or ".partial" in folder
 
@@ -272,7 +272,7 @@ def test_an_export_killed_mid_copy_leaves_nothing_that_looks_complete(tmp_path, 
                          write_clip=standin_write_clip, host="box")
     assert sha256sum_check(again.folder)[0] == 0
     assert not [n for n in os.listdir(root) if n.endswith(".partial")]
-    assert ".event-{:06d}.partial.jpg".format(ids[0]) not in os.listdir(os.path.join(root, "snapshots"))
+    assert f".event-{ids[0]:06d}.partial.jpg" not in os.listdir(os.path.join(root, "snapshots"))
 
 
 def test_space_short_is_refused_with_the_figures(tmp_path):

@@ -161,7 +161,7 @@ def test_a_stick_given_as_its_device_is_mounted_exported_to_and_unmounted(tmp_pa
 def test_the_export_command_prints_the_summary_and_says_who_was_told(tmp_path, service, capsys):
     db_path, path, heard, arrived = service
     ini = tmp_path / "dashcam.ini"
-    ini.write_text("[service]\ncontrol-socket = {}\n".format(path))
+    ini.write_text(f"[service]\ncontrol-socket = {path}\n")
     stick = tmp_path / "stick"
     stick.mkdir()
     assert main(["export", str(stick), "--db", db_path, "--config", str(ini), "--since",
@@ -204,7 +204,7 @@ def test_a_control_socket_that_cannot_be_bound_costs_only_the_signal(tmp_path, c
     assert "exports will not be signalled on the LED or serial line" in caplog.text
 
 
-class Clock(object):
+class Clock:
     def __init__(self):
         self.t = 0.0
 

@@ -55,7 +55,7 @@ def test_malformed_line_names_file_and_line(tmp_path, line):
     with pytest.raises(DashcamError) as error:
         kitti.read_labels(path)
     message = str(error.value)
-    assert message.startswith("{}:3: ".format(path))
+    assert message.startswith(f"{path}:3: ")
     assert "expected 15 or 16 space-separated fields: type truncated occluded alpha x1 y1 x2 y2" in message
 
 

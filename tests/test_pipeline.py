@@ -30,7 +30,7 @@ APP = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), 
 def make_config(tmp_path, **sections):
     lines = []
     for section, values in sections.items():
-        lines.append("[{}]".format(section))
+        lines.append(f"[{section}]")
         lines.extend("{} = {}".format(k.replace("_", "-"), v) for k, v in values.items())
     path = tmp_path / "dashcam.ini"
     path.write_text("\n".join(lines) + "\n")
@@ -76,7 +76,7 @@ def test_a_file_run_commits_every_frame_and_closes_the_run(tmp_path, tiny_model_
     assert [(i, e.type) for i, e in events_heard] == [(e["id"], e["type"]) for e in events]
 
 
-class SlowBackend(object):
+class SlowBackend:
     """The real backend, made slow on purpose (see the module docstring)."""
 
     def __init__(self, backend, seconds):

@@ -31,7 +31,7 @@ def test_a_missing_folder_is_refused_before_the_run(tmp_path):
         build_preview(str(tmp_path / "no" / "preview.mp4"))
 
 
-class BrokenSink(object):
+class BrokenSink:
     """A display that goes away: every write fails."""
 
     description = "broken"
@@ -41,7 +41,7 @@ class BrokenSink(object):
         self.closed = False
 
     def write(self, image):
-        raise IOError("display gone")
+        raise OSError("display gone")
 
     def close(self):
         self.closed = True
@@ -85,7 +85,7 @@ def test_ffmpeg_writes_h264(tmp_path):
     assert len(read_back(path)) == 5
 
 
-class RecordingSink(object):
+class RecordingSink:
     """A file-like sink that keeps what it is given (30 frames a second)."""
 
     description = "recorded"

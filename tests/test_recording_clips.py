@@ -53,7 +53,7 @@ def test_a_request_links_the_segments_already_there_and_those_still_to_come(tmp_
         store.write(run, closed[4:])                         # 8..12 s: only 8..10 overlaps
         rows = clip_rows(store.path)
         assert [r["segment_id"] for r in rows] == [2, 3, 4, 5]
-        assert set(r["window_end"] for r in rows) == {"2023-11-14T22:13:28.500Z"}
+        assert {r["window_end"] for r in rows} == {"2023-11-14T22:13:28.500Z"}
         protected = [r[0] for r in store.conn.execute(
             "SELECT id FROM segments WHERE protected = 1 ORDER BY id")]
         assert protected == [2, 3, 4, 5]
@@ -144,7 +144,7 @@ def test_snapshots_draw_the_frame_s_boxes_and_a_lost_camera_s_last_frame(tmp_pat
         worker.offer((lost_id, lost))
         assert wait_for(lambda: len(submitted) == 2)
         assert worker.stop(5.0) and worker.missed == 0
-    shots = dict((r.event_id, r.path) for r in submitted)
+    shots = {r.event_id: r.path for r in submitted}
     image = cv2.imread(str(tmp_path / "rec" / shots[event_id]))
     [plain] = [f.image for f in frames(1, start=210)]
     assert image.shape == plain.shape == (96, 160, 3)

@@ -52,7 +52,7 @@ def test_an_open_event_is_protected_open_then_closed_by_the_event_that_ends_it()
 
 
 def seg(i, protected=False, size=100, start=0.0):
-    return Item(i, "run-000001/{}.ts".format(i), start + 5 * i, start + 5 * i + 5, size, protected)
+    return Item(i, f"run-000001/{i}.ts", start + 5 * i, start + 5 * i + 5, size, protected)
 
 
 def test_retention_deletes_the_oldest_unprotected_first_and_protected_only_when_needed():

@@ -100,9 +100,9 @@ def test_kill_9_loses_at_most_the_segment_being_written_and_it_is_recovered(tmp_
     process.send_signal(signal.SIGKILL)
     process.communicate(timeout=20)
     folder = str(tmp_path / "recordings")
-    before = set(r["path"] for r in segments(db_path))
-    on_disk = set(os.path.relpath(os.path.join(root, n), folder) for root, _, names in
-                  os.walk(folder) for n in names if n.endswith(".ts"))
+    before = {r["path"] for r in segments(db_path)}
+    on_disk = {os.path.relpath(os.path.join(root, n), folder) for root, _, names in
+                  os.walk(folder) for n in names if n.endswith(".ts")}
     assert len(on_disk - before) <= 1            # only the segment being written is unindexed
     second = start_run(db_path, tiny_model_path, ini, "--duration", "1")
     assert second.wait(timeout=60) == 0

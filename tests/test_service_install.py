@@ -48,7 +48,7 @@ def test_install_into_a_staging_root_verifies_and_is_hardened(tmp_path, capsys):
     with open(os.path.join(units, "dashcam.service")) as handle:
         unit = handle.read()
     command = os.path.join(os.path.dirname(sys.executable), "dashcam")
-    assert "ExecStart={} run --config /etc/dashcam/dashcam.ini".format(command) in unit
+    assert f"ExecStart={command} run --config /etc/dashcam/dashcam.ini" in unit
     # systemd's verdicts on what was written
     for name in ("dashcam.service", "dashcam-export@sdb1.service"):
         assert analyze("verify", os.path.join(units, name)) == (0, ""), name
@@ -59,7 +59,7 @@ def test_install_into_a_staging_root_verifies_and_is_hardened(tmp_path, capsys):
         assert re.search(r"^dashcam:x:\d+:\d+:Dashcam service:/var/lib/dashcam:", handle.read(),
                          re.M)
     with open(staged(root, "etc", "group")) as handle:
-        groups = dict((line.split(":")[0], line.strip().split(":")[3]) for line in handle)
+        groups = {line.split(":")[0]: line.strip().split(":")[3] for line in handle}
     assert all(groups[g] == "dashcam" for g in ("video", "gpio", "dialout"))
     assert os.path.islink(os.path.join(units, "multi-user.target.wants", "dashcam.service"))
     assert os.path.isdir(staged(root, "var", "lib", "dashcam", "recordings"))

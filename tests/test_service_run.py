@@ -22,7 +22,7 @@ def test_run_under_systemd_notifies_and_hears_an_export(tmp_path, tiny_model_pat
     systemd.bind(notify)
     systemd.settimeout(30)
     ini = tmp_path / "dashcam.ini"
-    ini.write_text("[run]\nstatus-interval = 0\n[service]\ncontrol-socket = {}\n".format(control))
+    ini.write_text(f"[run]\nstatus-interval = 0\n[service]\ncontrol-socket = {control}\n")
     db_path = str(tmp_path / "dashcam.db")
     env = dict(os.environ, PYTHONPATH=APP, NOTIFY_SOCKET=notify, WATCHDOG_USEC="400000")
     process = subprocess.Popen(

@@ -81,7 +81,7 @@ def test_notifier_reads_systemds_environment(systemd_socket):
 
 
 def test_notifier_reaches_an_abstract_socket():
-    name = "dashcam-test-{}".format(os.getpid())
+    name = f"dashcam-test-{os.getpid()}"
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
     sock.bind("\0" + name)
     sock.settimeout(20)
@@ -99,7 +99,7 @@ def test_a_notify_socket_that_is_gone_costs_the_message_only(tmp_path):
     notifier.close()
 
 
-class Counters(object):
+class Counters:
     def __init__(self, frames_processed, queue_depth=0):
         self.frames_processed, self.queue_depth = frames_processed, queue_depth
 
@@ -107,7 +107,7 @@ class Counters(object):
 def test_watchdog_pings_on_progress_and_holds_back_when_wedged(systemd_socket):
     path, receive = systemd_socket
     watchdog = Watchdog(Notifier(path, watchdog_s=30.0), camera_restart=60.0,
-                        describe=lambda a, b: "processed {}".format(b.frames_processed))
+                        describe=lambda a, b: f"processed {b.frames_processed}")
     assert watchdog.interval == 15.0 and watchdog.due(0.0)
     watchdog.check(0.0, Counters(0), 0, False)
     assert receive() == ["READY=1", "STATUS=running"]
@@ -138,7 +138,7 @@ def test_without_a_systemd_watchdog_only_status_is_sent(systemd_socket):
     assert receive() == ["STATUS=running"]
 
 
-class GatedBackend(object):
+class GatedBackend:
     """The real backend behind a gate: while the gate is shut, ``infer`` blocks, as a hung GPU
     call would (a stand-in for the hang; the inference itself is real)."""
 

@@ -100,14 +100,14 @@ def test_tracks_move_smoothly(world):
 
 
 def test_every_class_appears_often_and_nothing_below_the_labelling_limit():
-    seen = dict((label, 0) for label in LABELS)
+    seen = {label: 0 for label in LABELS}
     frames = 0
     for seed in range(6):
         world = SyntheticWorld(seed=100 + seed, width=480, height=270)
         for index in range(0, 18000, 360):
             truths = world.frame(index)[1]
             frames += 1
-            for label in set(t.label for t in truths if t.class_id >= 0):
+            for label in {t.label for t in truths if t.class_id >= 0}:
                 seen[label] += 1
             for t in truths:
                 assert t.x2 - t.x1 >= 10 * 480 / 1920.0 or t.y2 - t.y1 >= 10 * 270 / 1080.0
@@ -121,7 +121,7 @@ def test_a_rider_is_a_person_of_its_own_above_its_bicycle():
     ridden, bike_in_full_view = 0, 0
     for index in range(0, 9000, 30):
         truths = world.frame(index)[1]
-        bikes = dict((t.track_id, t) for t in truths if t.label == "bicycle")
+        bikes = {t.track_id: t for t in truths if t.label == "bicycle"}
         for rider in (t for t in truths if t.label == "person" and t.track_id in bikes):
             bike = bikes[rider.track_id]
             if rider.occluded or rider.truncated or bike.truncated:
@@ -203,8 +203,8 @@ def test_synth_command_writes_the_worlds_frames_and_labels(tmp_path, capsys):
     world = SyntheticWorld(seed=5, width=320, height=180)
     for index in (30, 31, 32):
         image, truths = world.frame(index)
-        assert np.array_equal(cv2.imread(str(out / "images" / "{:06d}.png".format(index))), image)
-        labels = kitti.read_labels(out / "labels" / "{:06d}.txt".format(index))
+        assert np.array_equal(cv2.imread(str(out / "images" / f"{index:06d}.png")), image)
+        labels = kitti.read_labels(out / "labels" / f"{index:06d}.txt")
         expected = truth_objects(truths)
         assert [o.type for o in labels] == [o.type for o in expected]
         for got, want in zip(labels, expected):

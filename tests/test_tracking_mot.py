@@ -55,7 +55,7 @@ def score(frames, **params):
         acc.update([t.class_id * 10 ** 6 + t.track_id for t in truths], [i for _, i in shown],
                    distances)
     summary = mm.metrics.create().compute(acc, metrics=["idf1", "num_switches", "mota"])
-    return dict((k, float(summary[k].iloc[0])) for k in ("idf1", "num_switches", "mota"))
+    return {k: float(summary[k].iloc[0]) for k in ("idf1", "num_switches", "mota")}
 
 
 def test_tracks_follow_objects_through_missed_detections(frames):

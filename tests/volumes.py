@@ -16,11 +16,11 @@ import pytest
 def small_volume(path, size):
     """A tmpfs of ``size`` (``"8m"``) mounted at ``path`` (created) while the block runs."""
     os.makedirs(str(path), exist_ok=True)
-    result = subprocess.run(["mount", "-t", "tmpfs", "-o", "size={}".format(size), "tmpfs",
+    result = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs",
                              str(path)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                             universal_newlines=True)
     if result.returncode != 0:
-        pytest.skip("cannot mount a tmpfs here (needs root): {}".format(result.stdout.strip()))
+        pytest.skip(f"cannot mount a tmpfs here (needs root): {result.stdout.strip()}")
     try:
         yield str(path)
     finally:

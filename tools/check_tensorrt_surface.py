@@ -32,8 +32,8 @@ def read_table(path=TABLE):
     rows = [line.split("\t") for line in open(path).read().splitlines()
             if line and not line.startswith("#")]
     header, body = rows[0], rows[1:]
-    return dict((version, dict((row[0], row[i]) for row in body))
-                for i, version in enumerate(header) if i)
+    return {version: {row[0]: row[i] for row in body}
+                for i, version in enumerate(header) if i}
 
 
 def binary_names(path):
@@ -43,7 +43,7 @@ def binary_names(path):
     package = os.path.join(os.path.dirname(path), "__init__.py")
     source = open(package).read() if os.path.isfile(package) else ""
     defined = set(re.findall(r"^(?:def|class) (\w+)|^(\w+) =", source, re.M))
-    defined = set(name for pair in defined for name in pair if name)
+    defined = {name for pair in defined for name in pair if name}
     return lambda name: name in defined or any(s.endswith(name) for s in strings)
 
 
@@ -125,7 +125,7 @@ def check_binary(column, has_name):
     for symbol, mark in sorted(column.items()):
         name = symbol.split(".")[-1]
         if mark == "y" and not has_name(name):
-            problems.append("8.6: table says {} exists, but {!r} is not in the module".format(symbol, name))
+            problems.append(f"8.6: table says {symbol} exists, but {name!r} is not in the module")
     return problems
 
 
@@ -135,9 +135,9 @@ def check_stubs(column, members, label):
         owner, _, name = symbol.rpartition(".")
         present = name in members.get(owner, set()) or symbol == "__version__"
         if mark == "y" and not present:
-            problems.append("{}: table says {} exists, the stubs have no such name".format(label, symbol))
+            problems.append(f"{label}: table says {symbol} exists, the stubs have no such name")
         if mark == "-" and present:
-            problems.append("{}: table says {} is absent, the stubs have it".format(label, symbol))
+            problems.append(f"{label}: table says {symbol} is absent, the stubs have it")
     return problems
 
 
@@ -154,15 +154,15 @@ def main(argv=None):
     problems, checked = [], []
     if args.bindings:
         problems += check_binary(table["8.6"], binary_names(args.bindings))
-        checked.append("8.6 against {}".format(args.bindings))
+        checked.append(f"8.6 against {args.bindings}")
     for folder in args.stubs:
-        problems += check_stubs(table["10"], stub_members(folder), "10 ({})".format(folder))
-        checked.append("10 against {}".format(folder))
+        problems += check_stubs(table["10"], stub_members(folder), f"10 ({folder})")
+        checked.append(f"10 against {folder}")
     for line in problems:
         print(line)
     print("tensorrt_surface.tsv: {} symbols, {}: {}".format(
         len(table["10"]), "; ".join(checked) or "nothing checked",
-        "{} disagreement(s)".format(len(problems)) if problems else "all agree"))
+        f"{len(problems)} disagreement(s)" if problems else "all agree"))
     return 1 if problems or not checked else 0
 
 

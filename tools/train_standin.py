@@ -308,7 +308,9 @@ def augment(sample, rng, crop_h, crop_w):
     ig = ignores * scale - shift
     limit = np.array([crop_w, crop_h, crop_w, crop_h], np.float32)
     clipped = np.clip(b, 0, limit)
-    area = lambda a: np.maximum(a[:, 2] - a[:, 0], 0) * np.maximum(a[:, 3] - a[:, 1], 0)
+    def area(a):
+        return np.maximum(a[:, 2] - a[:, 0], 0) * np.maximum(a[:, 3] - a[:, 1], 0)
+
     visible = area(clipped) / np.maximum(area(b), 1e-6)
     min_px = MIN_SIZE_1080 * NET_H / 1080.0
     big = ((clipped[:, 2] - clipped[:, 0]) >= min_px) | ((clipped[:, 3] - clipped[:, 1]) >= min_px)
@@ -682,7 +684,9 @@ def calibrate(args):
                            detector.preprocessor.scale_y, truths_from_synthetic(truths), image.shape[0]))
     grid = np.round(np.arange(0.05, 0.951, 0.025), 3)
     offsets = []
-    logit = lambda p: math.log(p / (1.0 - p))
+    def logit(p):
+        return math.log(p / (1.0 - p))
+
     for c, name in enumerate(detector.labels):
         scores = []
         for t in grid:
@@ -727,7 +731,7 @@ def main(argv=None):
     t.add_argument("--small", type=float, default=0.0,
                    help="objects whose larger side is under this many network pixels weigh more (0: off)")
     t.add_argument("--stage3", type=int, default=0,
-                   help="stage 3's channels (default 0: four times the stem's, %d)" % (4 * WIDTH))
+                   help=f"stage 3's channels (default 0: four times the stem's, {4 * WIDTH})")
     t.add_argument("--iou-weight", type=float, default=0.0,
                    help="weight of a 1 - GIoU term on positive cells' boxes, beside the L1 one (0: off)")
     t.add_argument("--lateral", action="store_true",

@@ -49,7 +49,7 @@ def draw_detections(image, detections, names=None):
     taken = []
     for index, (det, box) in enumerate(zip(detections, boxes)):
         colour = COLOURS[det.class_id % len(COLOURS)]
-        caption = "{} {:.2f}".format(names[index] if names else det.label, det.confidence)
+        caption = f"{names[index] if names else det.label} {det.confidence:.2f}"
         (width, height), _ = cv2.getTextSize(caption, cv2.FONT_HERSHEY_SIMPLEX, scale, 1)
         rect = label_place(box, (width + PAD, height + PAD), taken,
                            (image.shape[1], image.shape[0]))

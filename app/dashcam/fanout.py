@@ -43,7 +43,7 @@ class Subscriber(QueueWorker):
             self.handled += 1
 
 
-class FanOut(object):
+class FanOut:
     """Offers each published item to every subscriber; never blocks, never raises."""
 
     def __init__(self, subscribers=()):

@@ -8,7 +8,7 @@ import threading
 from collections import deque
 
 
-class Window(object):
+class Window:
     """The last ``size`` values of a measurement (seconds), safe to add and read across threads."""
 
     def __init__(self, size=512):

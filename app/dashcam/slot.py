@@ -14,7 +14,7 @@ class SlotClosed(Exception):
     """The slot was closed and is empty: no frame will come any more."""
 
 
-class LatestFrame(object):
+class LatestFrame:
     """A one-frame slot between the capture and inference threads.
 
     Counters: ``puts`` (frames offered), ``overwritten`` (frames replaced before

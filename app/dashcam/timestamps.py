@@ -27,7 +27,7 @@ def iso_utc(epoch_s):
         return None
     millis = int(round(epoch_s * 1000.0))
     moment = _EPOCH + datetime.timedelta(milliseconds=millis)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S") + ".{:03d}Z".format(millis % 1000)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S") + f".{millis % 1000:03d}Z"
 
 
 def parse_iso(text):

@@ -43,7 +43,7 @@ class TrackUpdate(namedtuple("TrackUpdate", "track_ids confirmed ended")):
     __slots__ = ()
 
 
-class Track(object):
+class Track:
     """One object: identity, first/last seen, best confidence, box history.
 
     ``history`` holds ``(t_utc, x1, y1, x2, y2)`` entries at least
@@ -139,7 +139,7 @@ def greedy_match(iou, threshold):
     return pairs
 
 
-class IouTracker(object):
+class IouTracker:
     """Gives each detected object a track id that lasts while it stays in view.
 
     Defaults: ``iou_threshold`` 0.2, ``min_hits`` 3 matches to confirm,
@@ -223,7 +223,7 @@ class IouTracker(object):
         allowed = same_class & (iou >= self.iou_threshold)
         pairs = greedy_match(np.where(allowed & strong[None, :], iou, 0.0), self.iou_threshold)
         rest = allowed & ~strong[None, :]
-        for r, c in pairs:
+        for r, _ in pairs:
             rest[r, :] = False
         return pairs + greedy_match(np.where(rest, iou, 0.0), self.iou_threshold)
 

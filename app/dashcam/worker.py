@@ -17,7 +17,7 @@ import time
 log = logging.getLogger(__name__)
 
 
-class Worker(object):
+class Worker:
     """Subclasses implement ``run()`` (the loop) and may override ``wake()``.
 
     ``error`` holds the exception that ended ``run()``, if any; ``done`` is set
@@ -84,7 +84,7 @@ class Worker(object):
         return False
 
 
-class Throttled(object):
+class Throttled:
     """Logs a recurring problem at most once per ``interval`` seconds (60 by default)."""
 
     def __init__(self, logger, interval=60.0, clock=time.monotonic):

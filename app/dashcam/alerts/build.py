@@ -11,7 +11,7 @@ from dashcam.alerts.sinks import LogSink
 from dashcam.fanout import Subscriber
 
 
-class Alerts(object):
+class Alerts:
     """The engine (a frame subscriber), the event watch (an event subscriber) and the sinks.
 
     ``attach(store, submit)`` before the run: the store learns to write

@@ -38,7 +38,7 @@ STALLED_S = 2.0            # no frame for this long: the heartbeat says STALLED
 EXPORT_FINISHED = "export_finished"   # emitted by USB export (not built here)
 
 
-class TrackHistories(object):
+class TrackHistories:
     """The last ``keep_s`` seconds of boxes of each track, and which tracks are objects.
 
     Pure bookkeeping over ``FrameRecord``s: a track is confirmed by its
@@ -87,7 +87,7 @@ class TrackHistories(object):
         self.confirmed.discard(track_id)
 
 
-class RunStatus(object):
+class RunStatus:
     """What the heartbeat says: frames per second processed lately, and the camera's state.
 
     The engine records each frame's time, the event watch the camera; the
@@ -110,7 +110,7 @@ class RunStatus(object):
         return fps, nmea.OK if times else nmea.STALLED
 
 
-class Deliveries(object):
+class Deliveries:
     """Alerts waiting for their sinks' reports; each complete one goes to ``submit`` as an
     ``AlertRecord``. Called from the engine's and the sinks' threads; ``sweep`` runs on
     every frame and at the stop."""
@@ -226,7 +226,7 @@ class AlertEngine(Subscriber):
         return stopped
 
 
-class EventWatch(object):
+class EventWatch:
     """Committed events that the sinks show: the camera's state, USB export's outcome."""
 
     def __init__(self, sinks, status):

@@ -72,7 +72,7 @@ def pattern_level(pattern, elapsed):
     return pattern.steps[-1][0], 1e-6   # float rounding at the period's end
 
 
-class LedState(object):
+class LedState:
     """What the LED shows at any moment: a background and the current foreground pattern."""
 
     def __init__(self, heartbeat=True, heartbeat_level=1.0):
@@ -145,9 +145,9 @@ class LedSink(Sink):
             raise SinkUnavailable(self.reason)
         now = self.clock()
         if not self.state.show(alert.severity, now):
-            return "{} pattern not shown: a more urgent one is playing".format(alert.severity)
+            return f"{alert.severity} pattern not shown: a more urgent one is playing"
         self.tick(now)
-        return "{} pattern".format(alert.severity)
+        return f"{alert.severity} pattern"
 
     def show_signal(self, signal):
         if self.led is not None and self.state.show(signal.kind, self.clock()):
@@ -215,7 +215,7 @@ def build_led_sink(section, factory=None, clock=time.monotonic, wall_clock=time.
 
 def no_gpio_reason(section, error):
     """One line on why the LED cannot be driven, with the fix where one is known."""
-    text = "{}: {}".format(type(error).__name__, error).rstrip(": ")
+    text = f"{type(error).__name__}: {error}".rstrip(": ")
     # Jetson.GPIO says RuntimeError("... does not have permissions ..."), the kernel EACCES
     if getattr(error, "errno", None) == 13 or "permission" in str(error).lower():
         return ("no permission for GPIO ({}): add the user to group gpio and install "
@@ -225,6 +225,6 @@ def no_gpio_reason(section, error):
         return ("no GPIO for pin {}: gpiozero has no pin factory for this machine (neither a "
                 "Raspberry Pi nor a Jetson?)".format(section.pin))
     if isinstance(error, ImportError):
-        return "no GPIO library ({}): on a Jetson `pip install Jetson.GPIO`".format(text)
+        return f"no GPIO library ({text}): on a Jetson `pip install Jetson.GPIO`"
     return "no GPIO for pin {} with pin factory {} ({})".format(
         section.pin, section.pin_factory, text)

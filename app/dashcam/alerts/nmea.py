@@ -39,7 +39,7 @@ def field(value):
 def sentence(*fields):
     """``$<fields joined by ,>*<checksum>\\r\\n`` as bytes."""
     body = ",".join([ADDRESS] + [field(f) for f in fields])
-    return "${}*{:02X}\r\n".format(body, checksum(body)).encode("ascii")
+    return f"${body}*{checksum(body):02X}\r\n".encode("ascii")
 
 
 def hhmmss(t_utc):
@@ -51,14 +51,14 @@ def hhmmss(t_utc):
 
 def alert_sentence(alert):
     """``$PDCAM,ALR``: one alert, stamped with its frame's capture time."""
-    ttc = "" if alert.ttc is None else "{:.1f}".format(alert.ttc)
+    ttc = "" if alert.ttc is None else f"{alert.ttc:.1f}"
     return sentence("ALR", hhmmss(alert.t_utc), alert.severity, alert.rule, alert.label,
-                    "{:.2f}".format(alert.confidence), ttc, alert.track_id)
+                    f"{alert.confidence:.2f}", ttc, alert.track_id)
 
 
 def heartbeat_sentence(t_utc, fps, status):
     """``$PDCAM,HBT``: the dashcam is alive, processing ``fps`` frames a second, ``status``."""
-    return sentence("HBT", hhmmss(t_utc), "{:.1f}".format(fps), status)
+    return sentence("HBT", hhmmss(t_utc), f"{fps:.1f}", status)
 
 
 def signal_sentence(t_utc, kind):

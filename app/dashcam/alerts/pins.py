@@ -63,7 +63,7 @@ def is_jetson(model_path=MODEL_PATH, compatible_path=COMPATIBLE_PATH):
             with open(path, "rb") as handle:
                 if mark in handle.read().decode("ascii", "replace").lower():
                     return True
-        except (IOError, OSError):
+        except OSError:
             continue
     return False
 
@@ -74,7 +74,7 @@ class JetsonGPIOPin(Pin):
     def __init__(self, factory, board):
         self.factory = factory
         self.board = board
-        self.number = "BOARD{}".format(board)   # what gpiozero 1.6 releases the pin by
+        self.number = f"BOARD{board}"   # what gpiozero 1.6 releases the pin by
         self._function = "input"
         self._pwm = None
         self._frequency = None
@@ -109,7 +109,7 @@ class JetsonGPIOPin(Pin):
     def _set_function(self, value):
         gpio = self._gpio
         if value not in ("input", "output"):
-            raise PinInvalidFunction("invalid function {!r} for pin {!r}".format(value, self))
+            raise PinInvalidFunction(f"invalid function {value!r} for pin {self!r}")
         gpio.setup(self.board, gpio.OUT if value == "output" else gpio.IN)
         self._function = value
 
@@ -121,7 +121,7 @@ class JetsonGPIOPin(Pin):
     def _set_state(self, value):
         if self._pwm is not None:
             if not 0.0 <= value <= 1.0:
-                raise PinInvalidState("invalid state {!r} for pin {!r}".format(value, self))
+                raise PinInvalidState(f"invalid state {value!r} for pin {self!r}")
             self._pwm.ChangeDutyCycle(value * 100.0)
             self._duty = value
             return
@@ -192,7 +192,7 @@ class JetsonGPIOFactory(Factory):
                                          if r() not in (reserver, None)]
 
     def release_all(self, reserver):
-        self.release_pins(reserver, *["BOARD{}".format(b) for b in list(self._reserved)])
+        self.release_pins(reserver, *[f"BOARD{b}" for b in list(self._reserved)])
 
     def close(self):
         with self._lock:

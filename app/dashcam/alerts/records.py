@@ -50,7 +50,7 @@ def alert_event(alert, deliveries=()):
         "box": [round(float(v), 1) for v in alert.box],
         "ttc_s": None if alert.ttc is None else round(alert.ttc, 2),
         "frame_index": alert.frame_index,
-        "sinks": dict((d.sink, d.status) for d in deliveries)})
+        "sinks": {d.sink: d.status for d in deliveries}})
 
 
 def write_alerts(batch, run_id, records):
@@ -83,7 +83,7 @@ def read_alerts(conn, since=None, rules=(), run_id=None, limit=None):
     sql = ("SELECT e.id, e.run_id, e.ts_start, e.label, e.track_id, e.severity, e.data"
            " FROM events e WHERE " + " AND ".join(where) + " ORDER BY e.ts_start, e.id")
     # a store from before the delivery columns (an older dashcam wrote it) reads as unknown
-    columns = set(row[1] for row in conn.execute("PRAGMA table_info(alerts)"))
+    columns = {row[1] for row in conn.execute("PRAGMA table_info(alerts)")}
     picked = ", ".join(c if c in columns else "NULL" for c in DELIVERY_COLUMNS)
     out = []
     for event_id, run, ts, label, track_id, severity, data in conn.execute(sql, params).fetchall():
@@ -91,7 +91,7 @@ def read_alerts(conn, since=None, rules=(), run_id=None, limit=None):
         if rules and data.get("rule") not in rules:
             continue
         deliveries = [dict(zip(DELIVERY_COLUMNS, row)) for row in conn.execute(
-            "SELECT {} FROM alerts WHERE event_id = ? ORDER BY id".format(picked), (event_id,))]
+            f"SELECT {picked} FROM alerts WHERE event_id = ? ORDER BY id", (event_id,))]
         out.append({"id": event_id, "run_id": run, "ts": ts, "rule": data.get("rule"),
                     "severity": severity, "label": label, "track_id": track_id, "data": data,
                     "deliveries": deliveries})

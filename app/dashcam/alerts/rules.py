@@ -82,7 +82,7 @@ class Height(namedtuple("Height", "value pixels")):
         return self.value if self.pixels else self.value * frame_height
 
     def __str__(self):
-        return "{:g}px".format(self.value) if self.pixels else "{:g}".format(self.value)
+        return f"{self.value:g}px" if self.pixels else f"{self.value:g}"
 
 
 class Polygon(tuple):
@@ -121,7 +121,7 @@ class Polygon(tuple):
         return inside
 
     def __str__(self):
-        return " ".join("{:g},{:g}".format(x, y) for x, y in self)
+        return " ".join(f"{x:g},{y:g}" for x, y in self)
 
 
 def _on_segment(x, y, x1, y1, x2, y2, eps=1e-9):

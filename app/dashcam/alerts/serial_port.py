@@ -11,7 +11,6 @@ comes late is no warning.
 """
 
 import logging
-import time
 
 import serial
 
@@ -74,7 +73,7 @@ class SerialSink(Sink):
             except SinkUnavailable:
                 pass   # said when the port went
             except Exception as error:
-                self.failing("heartbeat not written: {}".format(error))
+                self.failing(f"heartbeat not written: {error}")
 
     def _ensure_open(self, now):
         if self.port is None and now >= self._next_open:
@@ -94,13 +93,13 @@ class SerialSink(Sink):
     def _write(self, data):
         port = self._ensure_open(self.clock())
         if port is None:
-            raise SinkUnavailable(self.failure or "{} is not open".format(self.url))
+            raise SinkUnavailable(self.failure or f"{self.url} is not open")
         try:
             port.write(data)
         except (serial.SerialException, OSError) as error:
             self._close_port()
             self._next_open = self.clock() + self.reopen_interval
-            raise IOError("{}: {}".format(self.url, error))
+            raise OSError(f"{self.url}: {error}")
         self.lines += 1
         self.recovered()
 

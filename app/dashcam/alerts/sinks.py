@@ -94,7 +94,7 @@ class Sink(QueueWorker):
         except SinkUnavailable as reason:
             message, status, error = None, UNAVAILABLE, str(reason)
         except Exception as reason:  # the sink's own failure: reported, never raised
-            message, status, error = None, FAILED, "{}: {}".format(type(reason).__name__, reason)
+            message, status, error = None, FAILED, f"{type(reason).__name__}: {reason}"
         if status == DELIVERED:
             self.delivered += 1
             self.recovered()
@@ -111,7 +111,7 @@ class Sink(QueueWorker):
         except SinkUnavailable:
             pass  # said once already: the sink has no hardware
         except Exception as reason:
-            self.failing("{} failed: {}: {}".format(what, type(reason).__name__, reason))
+            self.failing(f"{what} failed: {type(reason).__name__}: {reason}")
 
     def failing(self, reason):
         """Mark the sink failing for ``reason``; logged when it starts or the reason changes."""
@@ -125,7 +125,7 @@ class Sink(QueueWorker):
             self.failure = None
 
     def deliver(self, alert):
-        raise SinkUnavailable("{} delivers nothing".format(self.name))
+        raise SinkUnavailable(f"{self.name} delivers nothing")
 
     def show_signal(self, signal):
         """Show a signal; the base ignores it."""
@@ -145,7 +145,7 @@ class Sink(QueueWorker):
 
 def describe(alert):
     """One line about an alert, for the log and the CLI."""
-    ttc = "" if alert.ttc is None else ", TTC {:.1f} s".format(alert.ttc)
+    ttc = "" if alert.ttc is None else f", TTC {alert.ttc:.1f} s"
     return "{} {}: {} track {} ({:.2f}{})".format(alert.severity, alert.rule, alert.label,
                                                   alert.track_id, alert.confidence, ttc)
 

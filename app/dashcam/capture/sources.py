@@ -79,7 +79,7 @@ def require_gstreamer(uri, build_information=None):
                 uri, cv2.__version__, os.path.dirname(cv2.__file__)))
 
 
-class OpenCVSource(object):
+class OpenCVSource:
     """A ``cv2.VideoCapture`` on a camera, stream or file (see ``open_source``)."""
 
     def __init__(self, uri, capture, fps, live, realtime=True, description=""):
@@ -106,7 +106,7 @@ class OpenCVSource(object):
             self.capture = None
 
 
-class SyntheticSource(object):
+class SyntheticSource:
     """Frames of a ``SyntheticWorld``, in order from frame 0; ``truths`` of the last frame."""
 
     live = False
@@ -119,7 +119,7 @@ class SyntheticSource(object):
         self.lossless = not realtime
         self.index = 0
         self.truths = []
-        self.description = "synthetic road, {:g} fps".format(self.fps)
+        self.description = f"synthetic road, {self.fps:g} fps"
 
     def read(self):
         image, self.truths = self.world.frame(self.index)
@@ -139,7 +139,7 @@ def _open_capture(uri, target, api, what_to_check):
     capture = cv2.VideoCapture(target, api)
     if not capture.isOpened():
         capture.release()
-        raise SourceError("cannot open {}: {}".format(uri, what_to_check))
+        raise SourceError(f"cannot open {uri}: {what_to_check}")
     return capture
 
 
@@ -147,7 +147,7 @@ def _open_csi(uri, base, params, width, height, fps, flip, tee=None):
     require_gstreamer(uri)
     sensor = base[len("csi://"):] or "0"
     if not sensor.isdigit():
-        raise SourceError("{}: the sensor must be a number, as in csi://0".format(uri))
+        raise SourceError(f"{uri}: the sensor must be a number, as in csi://0")
     width, height = int(params.get("width", width)), int(params.get("height", height))
     fps = float(params.get("fps", fps))
     pipeline = csi_pipeline(sensor, width, height, fps, int(params.get("flip", flip)),
@@ -157,7 +157,7 @@ def _open_csi(uri, base, params, width, height, fps, flip, tee=None):
                             "check the ribbon cable and `nvgstcapture-1.0`; if the Argus "
                             "daemon is wedged after a crash: `sudo systemctl restart nvargus-daemon`")
     return OpenCVSource(uri, capture, fps, live=True,
-                        description="CSI sensor {} {}x{} @ {:g} fps".format(sensor, width, height, fps))
+                        description=f"CSI sensor {sensor} {width}x{height} @ {fps:g} fps")
 
 
 def _open_v4l2(uri, base, params, width, height, fps):
@@ -238,7 +238,7 @@ def _open_synthetic(uri, params):
     from dashcam.synthetic import SyntheticWorld  # numpy/cv2 drawing: only when asked for
 
     realtime = _flag(params, "realtime")
-    query = "&".join("{}={}".format(k, v) for k, v in sorted(params.items()))
+    query = "&".join(f"{k}={v}" for k, v in sorted(params.items()))
     world = SyntheticWorld.from_uri("synthetic://" + ("?" + query if query else ""))
     return SyntheticSource(uri, world, realtime)
 

@@ -50,7 +50,7 @@ def _reason(error, first):
         return str(error)
     if first:
         log.exception("source error")
-    return "{}: {}".format(type(error).__name__, error)
+    return f"{type(error).__name__}: {error}"
 
 
 class CaptureWorker(Worker):

@@ -63,7 +63,7 @@ def main(argv=None):
     try:
         return args.func(args) or 0
     except DashcamError as error:
-        sys.stderr.write("dashcam {}: error: {}\n".format(args.command, error))
+        sys.stderr.write(f"dashcam {args.command}: error: {error}\n")
         return 2
     except KeyboardInterrupt:
         return 130

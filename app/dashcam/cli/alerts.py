@@ -30,7 +30,7 @@ def register(subparsers):
                     "object, confidence, time to collision, and each sink's delivery.",
         epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--db", metavar="PATH", default=None,
-                        help="the SQLite store (default: {})".format(default_db_path()))
+                        help=f"the SQLite store (default: {default_db_path()})")
     parser.add_argument("--since", metavar="TIME",
                         help="alerts at or after TIME (ISO-8601 UTC, or an age: 30s, 15m, 2h, 1d)")
     parser.add_argument("--rule", metavar="NAME", action="append", default=[],
@@ -59,7 +59,7 @@ def alerts(args, out=None):
                 row["ts"], row["rule"] or "-", row["severity"], row["label"] or "-",
                 "-" if row["track_id"] is None else row["track_id"],
                 "{:.2f}".format(row["data"].get("confidence", 0.0)),
-                "-" if ttc is None else "{:.1f}".format(ttc),
+                "-" if ttc is None else f"{ttc:.1f}",
                 " ".join("{}:{}".format(d["sink"], d["status"]) for d in row["deliveries"])))
     else:
         sys.stderr.write("no alerts match\n")

@@ -64,9 +64,9 @@ def run_calibrate(args, out=None):
     where, frames = calibration_frames(
         count, images=args.images, video=args.video,
         recordings=args.recordings if args.from_recordings is not None else None)
-    out.write("calibrating on {}\n".format(where))
+    out.write(f"calibrating on {where}\n")
     used, tensors = calibrate(accelerator, settings_from_config(config, onnx),
                               config.property.net_scale_factor, frames, args.output,
                               say=lambda line: out.write(line + "\n") or out.flush())
-    out.write("wrote {}: {} tensors, from {} frames\n".format(args.output, tensors, used))
+    out.write(f"wrote {args.output}: {tensors} tensors, from {used} frames\n")
     return 0

@@ -39,7 +39,7 @@ def read_image(path):
     image = cv2.imread(path, cv2.IMREAD_COLOR)
     if image is None:
         reason = "no such file" if not os.path.exists(path) else "not an image OpenCV can read"
-        raise SourceError("cannot read image {}: {}".format(path, reason))
+        raise SourceError(f"cannot read image {path}: {reason}")
     return image
 
 
@@ -68,7 +68,7 @@ def detect(args, out=None, err=None):
             try:
                 image = read_image(path)
             except SourceError as error:
-                err.write("dashcam detect: error: {}\n".format(error))
+                err.write(f"dashcam detect: error: {error}\n")
                 failed += 1
                 continue
             detections = detector.detect(image)
@@ -90,7 +90,7 @@ def detect(args, out=None, err=None):
 
 
 def _print_text(out, path, detections):
-    out.write("{}: {} detection(s)\n".format(path, len(detections)))
+    out.write(f"{path}: {len(detections)} detection(s)\n")
     for d in detections:
         out.write("  {:<10} {:.2f}  [{:.0f} {:.0f} {:.0f} {:.0f}]\n".format(
             d.label, d.confidence, *d.box))

@@ -77,14 +77,14 @@ def build_command(args, out=None):
                                           args.calib_images, args.output,
                                           say=lambda line: out.write(line + "\n") or out.flush())
     if cache:
-        out.write("calibrated on {} frames; cache {}\n".format(result.calibration_batches, cache))
+        out.write(f"calibrated on {result.calibration_batches} frames; cache {cache}\n")
     return 0
 
 
 def info_command(args, out=None):
     out = out or sys.stdout
     if not os.path.isfile(args.engine):
-        raise EngineError("engine file not found: {}".format(args.engine))
+        raise EngineError(f"engine file not found: {args.engine}")
     found = read_sidecar(args.engine)
     accelerator = probe_accelerator()
     if found is None and accelerator.missing:
@@ -92,14 +92,14 @@ def info_command(args, out=None):
             args.engine, accelerator.missing))
     out.write("sidecar: {}\n".format("none (not built by dashcam)" if found is None else ""))
     for key in sorted(found or {}):
-        out.write("  {}: {}\n".format(key, json.dumps(found[key])))
+        out.write(f"  {key}: {json.dumps(found[key])}\n")
     if accelerator.missing:
-        out.write("tensors: not listed ({})\n".format(accelerator.missing))
+        out.write(f"tensors: not listed ({accelerator.missing})\n")
         return 0
     from dashcam.inference.backends.tensorrt import load_engine
 
     _, api, tensors = load_engine(accelerator.trt, accelerator.cuda, args.engine)
-    out.write("tensors (TensorRT {}, {}):\n".format(accelerator.version, api.io.name))
+    out.write(f"tensors (TensorRT {accelerator.version}, {api.io.name}):\n")
     for t in tensors:
         out.write("  {:<6} {} {} {}\n".format("input" if t.is_input else "output", t.name,
                                               list(t.shape), t.dtype))

@@ -47,5 +47,5 @@ def run(args):
         payload = OrderedDict((name, counts.as_dict()) for name, counts in totals.items())
         sys.stdout.write(json.dumps(payload) + "\n")
     else:
-        sys.stdout.write("{} images\n{}\n".format(len(pairs), format_table(totals)))
+        sys.stdout.write(f"{len(pairs)} images\n{format_table(totals)}\n")
     return 0

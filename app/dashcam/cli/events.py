@@ -39,7 +39,7 @@ def register(subparsers):
         epilog=EPILOG.format(types=", ".join(ev.TYPES)),
         formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--db", metavar="PATH", default=None,
-                        help="the SQLite store (default: {})".format(default_db_path()))
+                        help=f"the SQLite store (default: {default_db_path()})")
     parser.add_argument("--since", metavar="TIME", help="events that started at or after TIME")
     parser.add_argument("--until", metavar="TIME", help="events that started before TIME")
     parser.add_argument("--type", metavar="TYPE", action="append", type=_listed, default=[],

@@ -62,7 +62,7 @@ def export(args):
         if show:
             show.end()
     for note in result.notes:
-        sys.stderr.write("dashcam export: note: {}\n".format(note))
+        sys.stderr.write(f"dashcam export: note: {note}\n")
     sys.stdout.write(result.summary)
     sys.stdout.write("-> {}{}{}\n".format(
         result.folder, " (unmounted: the stick can be pulled)" if is_block_device(args.dest)
@@ -70,7 +70,7 @@ def export(args):
     return 0
 
 
-class TerminalProgress(object):
+class TerminalProgress:
     """One line on a terminal, rewritten at most ten times a second: percent, bytes, stage."""
 
     def __init__(self, stream, clock=time.monotonic):

@@ -11,7 +11,7 @@ def positive_seconds(text):
     except ValueError:
         value = float("nan")
     if not value > 0:
-        raise argparse.ArgumentTypeError("expected a number of seconds above 0, got {!r}".format(text))
+        raise argparse.ArgumentTypeError(f"expected a number of seconds above 0, got {text!r}")
     return value
 
 

@@ -72,7 +72,7 @@ def run(args):
 def print_summary(summary, out):
     def value(key, unit=""):
         v = summary.get(key)
-        return "-" if v is None else "{}{}".format(v, unit)
+        return "-" if v is None else f"{v}{unit}"
 
     out.write("run {} ({}) -> {}\n".format(summary["run_id"], summary["source"], summary["db"]))
     out.write("  {} s: frames in {}, processed {}, dropped {} ({} fps)\n".format(

@@ -45,7 +45,7 @@ def register(subparsers):
 
 def show(lines):
     for state, what in lines:
-        sys.stdout.write("{:<10} {}\n".format(state, what))
+        sys.stdout.write(f"{state:<10} {what}\n")
 
 
 def run_install(args):

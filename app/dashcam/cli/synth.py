@@ -20,7 +20,7 @@ def _count(text):
     except ValueError:
         value = 0
     if value < 1:
-        raise argparse.ArgumentTypeError("expected a whole number >= 1, got {!r}".format(text))
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}")
     return value
 
 
@@ -45,12 +45,12 @@ def register(subparsers):
 
 def run(args):
     if args.start < 0:
-        raise DashcamError("--start must be >= 0, got {}".format(args.start))
+        raise DashcamError(f"--start must be >= 0, got {args.start}")
     # Through the URI so that bad sizes, seeds and rates get the camera source's messages.
     world = SyntheticWorld.from_uri("synthetic://?seed={}&fps={}&width={}&height={}".format(
         args.seed, args.fps, args.width, args.height))
     summary = write_dataset(world, args.out, args.frames, args.start, args.format, args.step)
-    per_class = " ".join("{}={}".format(k, v) for k, v in summary["objects"].items())
+    per_class = " ".join(f"{k}={v}" for k, v in summary["objects"].items())
     print("synth: {} frames ({}x{}, seed {}) to {} in {:.1f} s: {}".format(
         summary["frames"], args.width, args.height, args.seed, args.out, summary["seconds"], per_class))
     return 0

@@ -35,10 +35,10 @@ def _parser(parse, allowed):
 
 def _range_text(kind, low, high):
     def show(value):
-        return str(value) if isinstance(value, int) else "{:g}".format(value)
+        return str(value) if isinstance(value, int) else f"{value:g}"
     if high is not None:
-        return "{} {}..{}".format(kind, show(low), show(high))
-    return "{} >= {}".format(kind, show(low)) if low is not None else kind
+        return f"{kind} {show(low)}..{show(high)}"
+    return f"{kind} >= {show(low)}" if low is not None else kind
 
 
 def integer(low=None, high=None):
@@ -110,7 +110,7 @@ def format_value(value):
     return str(value)
 
 
-class Section(object):
+class Section:
     """A section's values as attributes (``cluster-mode`` -> ``cluster_mode``)."""
 
     name = None
@@ -140,7 +140,7 @@ class Section(object):
         for key, raw in items:
             field = self.field(key)
             if field is None:
-                where = "{}: [{}] {}".format(origin, section_name or self.name, key)
+                where = f"{origin}: [{section_name or self.name}] {key}"
                 if strict:
                     log.warning("%s is not a key of this section, ignored%s", where,
                                 did_you_mean(key, [f.key for f in self.fields]))
@@ -161,11 +161,11 @@ class Section(object):
         return type(self) is type(other) and self.values() == other.values()
 
     def __repr__(self):
-        return "{}({})".format(type(self).__name__, dict(self.values()))
+        return f"{type(self).__name__}({dict(self.values())})"
 
 
 def did_you_mean(word, candidates):
     """``"; did you mean X?"`` for the candidate closest to ``word``, or ``""``."""
-    lowered = dict((c.lower(), c) for c in candidates)
+    lowered = {c.lower(): c for c in candidates}
     close = difflib.get_close_matches(word.lower().replace("_", "-"), list(lowered), n=1, cutoff=0.6)
-    return "; did you mean {}?".format(lowered[close[0]]) if close else ""
+    return f"; did you mean {lowered[close[0]]}?" if close else ""

@@ -18,7 +18,7 @@ from dashcam.records import LABELS
 log = logging.getLogger(__name__)
 
 
-class Config(object):
+class Config:
     """The effective configuration: every section, with per-class attributes resolved."""
 
     def __init__(self, sections, class_attrs_all, class_attrs, base_dir="", named=None):
@@ -60,33 +60,33 @@ class Config(object):
             try:
                 with open(path) as handle:
                     labels = [line.strip() for line in handle if line.strip()]
-            except (IOError, OSError) as error:
-                raise ConfigError("[property] labelfile-path {}: {}; fix the path".format(path, error.strerror or error))
+            except OSError as error:
+                raise ConfigError(f"[property] labelfile-path {path}: {error.strerror or error}; fix the path")
             # DeepStream label files may separate labels by ';' on one line.
             if len(labels) == 1 and ";" in labels[0]:
                 labels = [label.strip() for label in labels[0].split(";") if label.strip()]
         labels = labels[:count]
-        return labels + ["class_{}".format(i) for i in range(len(labels), count)]
+        return labels + [f"class_{i}" for i in range(len(labels), count)]
 
     def to_ini(self):
         """The effective configuration as INI text that ``load_config`` reads back."""
         lines = []
         for section in [self.property] + [self.sections[s.name] for s in SECTIONS]:
-            lines.extend(_section_lines("[{}]".format(section.name), section))
+            lines.extend(_section_lines(f"[{section.name}]", section))
         for kind, instances in self.named.items():
             for name, section in instances.items():
-                lines.extend(_section_lines("[{}:{}]".format(kind, name), section))
-        lines.extend(_section_lines("[{}]".format(CLASS_ATTRS_ALL), self.class_attrs_all))
+                lines.extend(_section_lines(f"[{kind}:{name}]", section))
+        lines.extend(_section_lines(f"[{CLASS_ATTRS_ALL}]", self.class_attrs_all))
         for class_id in sorted(self.class_attrs):
-            lines.extend(_section_lines("[{}{}]".format(CLASS_ATTRS_PREFIX, class_id), self.class_attrs[class_id]))
+            lines.extend(_section_lines(f"[{CLASS_ATTRS_PREFIX}{class_id}]", self.class_attrs[class_id]))
         return "\n".join(lines)
 
 
 def _section_lines(header, section):
     lines = [header]
     for field in section.fields:
-        lines.append("# {} ({})".format(field.help, field.allowed))
-        lines.append("{} = {}".format(field.key, format_value(getattr(section, field.attr))))
+        lines.append(f"# {field.help} ({field.allowed})")
+        lines.append(f"{field.key} = {format_value(getattr(section, field.attr))}")
     lines.append("")
     return lines
 
@@ -94,7 +94,7 @@ def _section_lines(header, section):
 def _named_defaults():
     """kind -> OrderedDict(NAME -> Section) of the shipped ``[kind:NAME]`` sections."""
     return OrderedDict((cls.name, OrderedDict(
-        (name, cls().replaced(items, "defaults", "{}:{}".format(cls.name, name)))
+        (name, cls().replaced(items, "defaults", f"{cls.name}:{name}"))
         for name, items in defaults.items())) for cls, defaults in NAMED_SECTIONS)
 
 
@@ -145,8 +145,8 @@ def load_config(path=None, nvinfer_path=None):
     ignored quietly.
     """
     prop, all_attrs = Property(), ClassAttrs()
-    class_items = dict((k, [(key, value, "defaults", "", False) for key, value in v])
-                       for k, v in DEFAULT_CLASS_OVERRIDES.items())
+    class_items = {k: [(key, value, "defaults", "", False) for key, value in v]
+                       for k, v in DEFAULT_CLASS_OVERRIDES.items()}
     sections = OrderedDict((cls.name, cls()) for cls in SECTIONS)
     named = _named_defaults()
     base_dir = os.getcwd()

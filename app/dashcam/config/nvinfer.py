@@ -22,10 +22,10 @@ def read_ini(path):
     try:
         with open(path) as handle:
             parser.read_file(handle, source=path)
-    except (IOError, OSError) as error:
-        raise ConfigError("{}: cannot read the configuration file: {}".format(path, error.strerror or error))
+    except OSError as error:
+        raise ConfigError(f"{path}: cannot read the configuration file: {error.strerror or error}")
     except configparser.Error as error:
-        raise ConfigError("{}: not a valid INI file: {}".format(path, str(error).splitlines()[0]))
+        raise ConfigError(f"{path}: not a valid INI file: {str(error).splitlines()[0]}")
     return parser
 
 
@@ -53,7 +53,7 @@ def apply_sections(parser, origin, prop, all_attrs, class_items, strict=False):
         prop = prop.replaced(parser.items("property"), origin, strict=strict)
     if parser.has_section(CLASS_ATTRS_ALL):
         all_attrs = all_attrs.replaced(parser.items(CLASS_ATTRS_ALL), origin, strict=strict)
-    class_items = dict((k, list(v)) for k, v in class_items.items())
+    class_items = {k: list(v) for k, v in class_items.items()}
     for name in parser.sections():
         if name.startswith(CLASS_ATTRS_PREFIX) and name != CLASS_ATTRS_ALL:
             class_items.setdefault(class_id(name, origin), []).extend(
@@ -65,7 +65,7 @@ def read_nvinfer(path):
     """A DeepStream file's ``(prop, all_attrs, class_items)`` over nvinfer's defaults."""
     parser = read_ini(path)
     if not parser.has_section("property"):
-        raise ConfigError("{}: no [property] section: is this a DeepStream nvinfer config file?".format(path))
+        raise ConfigError(f"{path}: no [property] section: is this a DeepStream nvinfer config file?")
     prop, all_attrs, class_items = apply_sections(parser, path, Property(), ClassAttrs(), {})
     folder = os.path.dirname(os.path.abspath(path))
     for attr in PATH_KEYS:

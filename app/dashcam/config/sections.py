@@ -42,7 +42,8 @@ class Property(Section):
         Field("labelfile-path", "", text("a path to a text file, one label per line"),
               "labels in output order; empty: car, bicycle, person, road_sign"),
         Field("output-blob-names", "output_cov/Sigmoid;output_bbox/BiasAdd", text("names separated by ;"),
-              "outputs to use (a ':0' suffix in the model is matched too); among them, 'cov' and 'bbox' in the names tell which is which"),
+              "outputs to use (a ':0' suffix in the model is matched too); among them, 'cov' and "
+              "'bbox' in the names tell which is which"),
         Field("onnx-file", "", text("a path to an .onnx file"),
               "the model; empty: the bundled stand-in model"),
         # TensorRT engine keys, with nvinfer's meanings (a DeepStream file drives the build as is)

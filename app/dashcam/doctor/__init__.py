@@ -24,5 +24,5 @@ def diagnose(config, db_path=None, recordings=None, host=None):
 
 def line(check):
     """One line for a terminal: status, name, what was found and, if not ok, the fix."""
-    text = "{:<5} {:<12} {}".format(check.status, check.name, check.detail)
+    text = f"{check.status:<5} {check.name:<12} {check.detail}"
     return text + ("; fix: " + check.fix if check.fix else "")

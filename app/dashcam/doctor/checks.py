@@ -49,7 +49,7 @@ def check_python(host, ctx):
     version = "{}.{}.{}".format(*sys.version_info[:3])
     if sys.version_info < (3, 6):
         return Check("python", FAIL, "Python " + version, "use Python 3.6 or newer")
-    return Check("python", OK, "Python {} ({})".format(version, sys.executable), None)
+    return Check("python", OK, f"Python {version} ({sys.executable})", None)
 
 
 def check_system(host, ctx):
@@ -61,14 +61,14 @@ def check_system(host, ctx):
                      "the network where there is no TensorRT)".format(name, os.uname().machine),
                      None)
     if ctx.l4t is None:
-        return Check("system", WARN, "{} on {}: L4T release unknown".format(name, ctx.jetson),
+        return Check("system", WARN, f"{name} on {ctx.jetson}: L4T release unknown",
                      "JetPack 4.6 or newer is supported; check /etc/nv_tegra_release")
     l4t = "L4T R{}.{}.{}".format(*ctx.l4t)
     jetpack = JETPACK.get(ctx.l4t[:2])
     if jetpack is None:
         return Check("system", WARN, "{} on {}, {}: not a JetPack this dashcam was made for"
                      .format(name, ctx.jetson, l4t), "use JetPack 4.6, 5.1 or 6")
-    return Check("system", OK, "{} on {}, {} (JetPack {})".format(name, ctx.jetson, l4t, jetpack),
+    return Check("system", OK, f"{name} on {ctx.jetson}, {l4t} (JetPack {jetpack})",
                  None)
 
 
@@ -76,13 +76,13 @@ def check_opencv(host, ctx):
     cv2 = host.module("cv2")
     csi = ctx.config.source.uri.startswith("csi://")
     if isinstance(cv2, str):
-        return Check("opencv", FAIL, "OpenCV cannot be imported ({})".format(cv2),
+        return Check("opencv", FAIL, f"OpenCV cannot be imported ({cv2})",
                      "on a Jetson: sudo apt install python3-opencv and a venv made with "
                      "--system-site-packages; elsewhere: pip install -e '.[cpu]'")
     info = cv2.getBuildInformation()
     match = re.search(r"GStreamer:\s*(\S+)", info)
     if match and match.group(1).upper().startswith("YES"):
-        return Check("opencv", OK, "OpenCV {} with GStreamer".format(cv2.__version__), None)
+        return Check("opencv", OK, f"OpenCV {cv2.__version__} with GStreamer", None)
     fix = ("use JetPack's OpenCV: pip uninstall opencv-python opencv-python-headless, "
            "in a venv made with --system-site-packages")
     if csi or ctx.jetson:
@@ -102,7 +102,7 @@ def check_camera(host, ctx):
                      "synthetic demo road would run ({})".format(found),
                      "set [source] uri = csi://0 or v4l2:///dev/video0 in the configuration")
     if uri.startswith("synthetic://"):
-        return Check("camera", WARN, "the synthetic demo road, no camera ({})".format(found),
+        return Check("camera", WARN, f"the synthetic demo road, no camera ({found})",
                      "set [source] uri = csi://0 or v4l2:///dev/video0 in the configuration")
     if uri.startswith("csi://"):
         if not host.exists("/tmp/argus_socket"):
@@ -110,27 +110,27 @@ def check_camera(host, ctx):
                          "/tmp/argus_socket)".format(uri), "sudo systemctl restart nvargus-daemon"
                          if ctx.jetson else "a CSI camera needs a Jetson; use v4l2:///dev/videoN")
         if not videos:
-            return Check("camera", FAIL, "{}: no camera is connected (no /dev/video*)".format(uri),
+            return Check("camera", FAIL, f"{uri}: no camera is connected (no /dev/video*)",
                          "check the ribbon cable, then reboot")
-        return Check("camera", OK, "{}: Argus daemon up, {}".format(uri, found), None)
+        return Check("camera", OK, f"{uri}: Argus daemon up, {found}", None)
     if uri.startswith("v4l2://"):
         device = uri[len("v4l2://"):].split("?")[0]
         if not host.exists(device):
-            return Check("camera", FAIL, "{}: {} is not there ({})".format(uri, device, found),
+            return Check("camera", FAIL, f"{uri}: {device} is not there ({found})",
                          "plug the camera in, or set [source] uri to one of the devices found")
         if not host.can_use(device):
-            return Check("camera", WARN, "{}: {} is not usable by this user".format(uri, device),
+            return Check("camera", WARN, f"{uri}: {device} is not usable by this user",
                          "the service's user is in the video group; for yourself: "
                          "sudo usermod -aG video $USER")
-        return Check("camera", OK, "{}: {} present".format(uri, device), None)
+        return Check("camera", OK, f"{uri}: {device} present", None)
     if "://" in uri and not uri.startswith("file://"):
-        return Check("camera", OK, "{}: a network camera (not probed)".format(uri), None)
+        return Check("camera", OK, f"{uri}: a network camera (not probed)", None)
     path = uri[len("file://"):] if uri.startswith("file://") else uri
     path = ctx.config.path(path.split("?")[0])
     if not host.exists(path):
-        return Check("camera", FAIL, "video file {} is not there".format(path),
+        return Check("camera", FAIL, f"video file {path} is not there",
                      "fix [source] uri")
-    return Check("camera", WARN, "a video file, no camera: {}".format(path), None)
+    return Check("camera", WARN, f"a video file, no camera: {path}", None)
 
 
 def _accelerated(ctx):
@@ -142,8 +142,8 @@ def _missing(ctx, name, label, reason, fix, without):
     """A GPU library that is not here: a warning off a GPU (``without`` says what runs
     instead), a failure where there is one."""
     if not _accelerated(ctx):
-        return Check(name, WARN, "no {} here (no NVIDIA GPU): {}".format(label, without), None)
-    return Check(name, FAIL, "no {} on a machine with an NVIDIA GPU ({})".format(label, reason),
+        return Check(name, WARN, f"no {label} here (no NVIDIA GPU): {without}", None)
+    return Check(name, FAIL, f"no {label} on a machine with an NVIDIA GPU ({reason})",
                  fix)
 
 
@@ -153,7 +153,7 @@ def check_tensorrt(host, ctx):
         return _missing(ctx, "tensorrt", "TensorRT", trt, "on a Jetson: sudo apt install "
                         "python3-libnvinfer, and a venv made with --system-site-packages",
                         "ONNX Runtime runs the network on the CPU")
-    return Check("tensorrt", OK, "TensorRT {}".format(trt.__version__), None)
+    return Check("tensorrt", OK, f"TensorRT {trt.__version__}", None)
 
 
 def check_pycuda(host, ctx):
@@ -166,16 +166,16 @@ def check_pycuda(host, ctx):
     driver = host.module("pycuda.driver")
     if isinstance(driver, str):
         status = FAIL if ctx.gpu else WARN
-        return Check("pycuda", status, "pycuda {} without a CUDA driver ({})".format(version, driver),
+        return Check("pycuda", status, f"pycuda {version} without a CUDA driver ({driver})",
                      "install JetPack's CUDA (or the NVIDIA driver)" if ctx.gpu else None)
-    return Check("pycuda", OK, "pycuda {}".format(version), None)
+    return Check("pycuda", OK, f"pycuda {version}", None)
 
 
 def check_onnxruntime(host, ctx):
     ort = host.module("onnxruntime")
     needed = ctx.config.model.backend == "onnxruntime" or not _accelerated(ctx)
     if isinstance(ort, str):
-        return Check("onnxruntime", FAIL if needed else WARN, "no ONNX Runtime ({})".format(ort),
+        return Check("onnxruntime", FAIL if needed else WARN, f"no ONNX Runtime ({ort})",
                      "pip install -e '.[cpu]' (or onnxruntime)")
     return Check("onnxruntime", OK, "ONNX Runtime {} ({}){}".format(
         ort.__version__, ", ".join(ort.get_available_providers()),
@@ -195,14 +195,14 @@ def check_engine(host, ctx):
     engines = host.glob(os.path.join(engine_dir, "*.engine")) + \
         host.glob(os.path.join(os.path.dirname(model), "*.engine"))
     if not engines:
-        return Check("engine", WARN, "no engine built yet for {}".format(os.path.basename(model)),
+        return Check("engine", WARN, f"no engine built yet for {os.path.basename(model)}",
                      "none needed: the first `dashcam run` builds it (minutes on a Nano)")
     problems = []
     for engine in engines:
         sidecar = host.read(engine + ".json")
         reason = engine_mismatch(sidecar, trt.__version__, ctx.jetson)
         if reason:
-            problems.append("{}: {}".format(os.path.basename(engine), reason))
+            problems.append(f"{os.path.basename(engine)}: {reason}")
     if problems:
         return Check("engine", FAIL, "; ".join(problems),
                      "delete those engines: the next start builds them for this device")
@@ -264,11 +264,11 @@ def check_serial(host, ctx):
 def check_disk(host, ctx):
     folder = os.path.dirname(os.path.abspath(ctx.db_path))
     total, free = host.disk(folder)
-    detail = "{} free of {} at {}".format(human_bytes(free), human_bytes(total), folder)
+    detail = f"{human_bytes(free)} free of {human_bytes(total)} at {folder}"
     quota = _quota_bytes(ctx.config, total)
     if quota is not None:
         used = host.folder_bytes(ctx.recordings) if host.exists(ctx.recordings) else 0
-        detail += "; recordings {} of a {} quota".format(human_bytes(used), human_bytes(quota))
+        detail += f"; recordings {human_bytes(used)} of a {human_bytes(quota)} quota"
     if free < DISK_FAIL:
         return Check("disk", FAIL, detail, "free space (or lower [recording] quota): the store "
                      "cannot keep writing")
@@ -282,7 +282,7 @@ def _quota_bytes(config, volume_bytes):
     """[recording] quota in bytes, where this build has recording (a (kind, value) size)."""
     section = config.sections.get("recording")
     try:
-        kind, value = getattr(section, "quota")
+        kind, value = section.quota
     except (AttributeError, TypeError, ValueError):
         return None
     return int(value * volume_bytes / 100.0) if kind == "percent" else int(value)
@@ -302,7 +302,7 @@ def check_database(host, ctx):
         verdict, version = str(error), None
     size = human_bytes(os.path.getsize(ctx.db_path))
     if verdict != "ok":
-        return Check("database", FAIL, "{} ({}): {}".format(ctx.db_path, size, verdict),
+        return Check("database", FAIL, f"{ctx.db_path} ({size}): {verdict}",
                      "stop the service, export what can be read (dashcam export), move the file "
                      "aside; the next start makes a new one")
     return Check("database", OK, "{}: {}, schema version {}, quick_check ok".format(

@@ -15,7 +15,7 @@ import shutil
 import subprocess
 
 
-class Host(object):
+class Host:
     """This machine."""
 
     def read(self, path):
@@ -23,7 +23,7 @@ class Host(object):
         try:
             with open(path, "rb") as handle:
                 return handle.read().replace(b"\0", b"").decode("utf-8", "replace")
-        except (IOError, OSError):
+        except OSError:
             return None
 
     def exists(self, path):

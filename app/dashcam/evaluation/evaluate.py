@@ -53,7 +53,7 @@ def canonical_label(name):
     return ALIASES.get(key)
 
 
-class Counts(object):
+class Counts:
     """TP/FP/FN of one class and the figures derived from them (None when undefined)."""
 
     __slots__ = ("tp", "fp", "fn")
@@ -186,7 +186,7 @@ def dataset_pairs(images_dir, labels_dir):
         try:
             names = sorted(os.listdir(directory))
         except OSError as error:
-            raise SourceError("{} directory {}: {}".format(what, directory, error.strerror or error))
+            raise SourceError(f"{what} directory {directory}: {error.strerror or error}")
         found = OrderedDict()
         for name in names:
             stem, suffix = os.path.splitext(name)
@@ -208,7 +208,7 @@ def dataset_pairs(images_dir, labels_dir):
             raise DashcamError("image {} has no label file {}.txt in {}; add it or remove the image".format(
                 path, stem, labels_dir))
     if not images:
-        raise DashcamError("no .png/.jpg images in {}".format(images_dir))
+        raise DashcamError(f"no .png/.jpg images in {images_dir}")
     return [(images[stem], labels[stem]) for stem in images]
 
 
@@ -225,7 +225,7 @@ def _with_images(pairs, truths):
     for (image_path, _), frame_truths in zip(pairs, truths):
         image = cv2.imread(image_path, cv2.IMREAD_COLOR)
         if image is None:
-            raise SourceError("cannot read image {}; is it a valid PNG/JPEG?".format(image_path))
+            raise SourceError(f"cannot read image {image_path}; is it a valid PNG/JPEG?")
         yield image, frame_truths
 
 
@@ -235,7 +235,7 @@ def format_table(totals):
         "class", "tp", "fp", "fn", "precision", "recall", "f1", "accuracy")
     lines = [header]
     for name, counts in totals.items():
-        figures = ["-" if v is None else "{:.3f}".format(v)
+        figures = ["-" if v is None else f"{v:.3f}"
                    for v in (counts.precision, counts.recall, counts.f1, counts.accuracy)]
         lines.append("{:<10} {:>6} {:>6} {:>6} {:>9} {:>7} {:>6} {:>8}".format(
             name, counts.tp, counts.fp, counts.fn, *figures))

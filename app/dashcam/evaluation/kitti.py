@@ -43,7 +43,7 @@ def make_object(label, box, truncated=0.0, occluded=0, score=None):
 
 
 def _num(value):
-    text = "{:.2f}".format(value)
+    text = f"{value:.2f}"
     return "0.00" if text == "-0.00" else text
 
 
@@ -53,7 +53,7 @@ def format_line(obj):
     fields += [_num(v) for v in (obj.x1, obj.y1, obj.x2, obj.y2, obj.h, obj.w, obj.l,
                                  obj.x, obj.y, obj.z, obj.rotation_y)]
     if obj.score is not None:
-        fields.append("{:.4f}".format(obj.score))
+        fields.append(f"{obj.score:.4f}")
     return " ".join(fields)
 
 
@@ -63,7 +63,7 @@ def write_labels(path, objects):
     try:
         with open(str(path), "w") as handle:
             handle.write(text)
-    except (IOError, OSError) as error:
+    except OSError as error:
         raise DashcamError("cannot write label file {}: {} (check the directory exists and is writable)"
                            .format(path, error.strerror or error))
 
@@ -72,14 +72,14 @@ def parse_line(text, where="<line>"):
     """One ``KittiObject`` from a label line; ``where`` names it in errors (``path:line``)."""
     parts = text.split()
     if len(parts) not in (15, 16):
-        raise DashcamError("{}: {} fields ({})".format(where, len(parts), FIELDS_HELP))
+        raise DashcamError(f"{where}: {len(parts)} fields ({FIELDS_HELP})")
     try:
         values = [float(v) for v in parts[1:]]
         occluded = int(values[1])
         if occluded != values[1]:
             raise ValueError("occluded must be an integer")
     except ValueError as error:
-        raise DashcamError("{}: {} ({})".format(where, error, FIELDS_HELP))
+        raise DashcamError(f"{where}: {error} ({FIELDS_HELP})")
     score = values[14] if len(values) == 15 else None
     return KittiObject(parts[0], values[0], occluded, *values[2:14], score=score)
 
@@ -89,10 +89,10 @@ def read_labels(path):
     try:
         with open(str(path)) as handle:
             lines = handle.read().splitlines()
-    except (IOError, OSError) as error:
-        raise DashcamError("cannot read label file {}: {}".format(path, error.strerror or error))
+    except OSError as error:
+        raise DashcamError(f"cannot read label file {path}: {error.strerror or error}")
     objects = []
     for number, line in enumerate(lines, 1):
         if line.strip():
-            objects.append(parse_line(line, "{}:{}".format(path, number)))
+            objects.append(parse_line(line, f"{path}:{number}"))
     return objects

@@ -36,7 +36,7 @@ Item = namedtuple("Item", "event_id kind name sources bytes")
 
 
 def columns(conn, table):
-    return [r[1] for r in conn.execute("PRAGMA table_info({})".format(quote(table)))]
+    return [r[1] for r in conn.execute(f"PRAGMA table_info({quote(table)})")]
 
 
 def has_table(conn, table):
@@ -53,14 +53,14 @@ def plan(conn, recordings_dir, with_clips, limit=None):
                 " ORDER BY id"):
             source = os.path.join(recordings_dir, relative)
             if not os.path.isfile(source):
-                notes.append("event {}: snapshot {} is missing".format(event_id, relative))
+                notes.append(f"event {event_id}: snapshot {relative} is missing")
                 continue
             ext = os.path.splitext(relative)[1].lower() or ".jpg"
-            items.append(Item(event_id, "snapshot", "snapshots/event-{:06d}{}".format(event_id, ext),
+            items.append(Item(event_id, "snapshot", f"snapshots/event-{event_id:06d}{ext}",
                               (source,), os.path.getsize(source)))
     if with_clips and has_table(conn, "clips") and has_table(conn, "segments"):
         clips = OrderedDict()
-        for event_id, relative, size in conn.execute(
+        for event_id, relative, _size in conn.execute(
                 "SELECT c.event_id, s.path, s.bytes FROM clips c JOIN segments s"
                 " ON s.id = c.segment_id WHERE s.protected ORDER BY c.event_id, s.started_at, s.id"):
             clips.setdefault(event_id, []).append(os.path.join(recordings_dir, relative))
@@ -72,7 +72,7 @@ def plan(conn, recordings_dir, with_clips, limit=None):
                 continue
             total = sum(os.path.getsize(s) for s in sources)
             kind = "segments" if limit and total > limit else "clip"
-            name = "clips/event-{:06d}".format(event_id) + (".mp4" if kind == "clip" else "")
+            name = f"clips/event-{event_id:06d}" + (".mp4" if kind == "clip" else "")
             items.append(Item(event_id, kind, name, tuple(sources), total))
     return items, notes
 
@@ -87,7 +87,7 @@ def read_index(root):
         with open(os.path.join(root, INDEX)) as handle:
             index = json.load(handle)
         return index if isinstance(index, dict) else {}
-    except (IOError, OSError, ValueError):
+    except (OSError, ValueError):
         return {}
 
 
@@ -177,7 +177,7 @@ def export_evidence(root, items, snapshot_path, recordings_dir, write_clip, limi
         try:
             written = put(root, item, snapshot_path, recordings_dir, write_clip, limit, progress)
         except DashcamError as error:   # the recording feature's "this event has no clip"
-            notes.append("event {}: no clip ({})".format(item.event_id, error))
+            notes.append(f"event {item.event_id}: no clip ({error})")
             continue
         index[item.name] = files_entry(root, item, written)
         files[item] = [(os.path.relpath(p, root), sha, size) for p, sha, size in written]

@@ -45,7 +45,7 @@ def is_partial(name):
     return name.startswith(".") and PARTIAL + "." in name + "."
 
 
-class HashingWriter(object):
+class HashingWriter:
     """A binary file at ``path`` (as ``partial_name(path)`` until ``commit``), hashed as written.
 
     ``commit()`` fsyncs, renames it into place and fsyncs its folder; leaving
@@ -101,7 +101,7 @@ def copy_parts(source, target, limit=None, progress=None):
     ``target.001``... each at most ``limit``. Returns ``[(path, sha256, bytes)]``."""
     size = os.path.getsize(source)
     names = [target] if not limit or size <= limit else [
-        "{}.{:03d}".format(target, i) for i in range((size + limit - 1) // limit)]
+        f"{target}.{i:03d}" for i in range((size + limit - 1) // limit)]
     parts = []
     with open(source, "rb") as handle:
         for name in names:
@@ -173,7 +173,7 @@ def read_mountinfo():
     try:
         with open("/proc/self/mountinfo") as handle:
             return handle.read()
-    except (IOError, OSError):
+    except OSError:
         return ""
 
 
@@ -203,7 +203,7 @@ def human_bytes(count):
     value = float(count)
     for unit in ("B", "KiB", "MiB", "GiB"):
         if value < 1024 or unit == "GiB":
-            return "{:.0f} {}".format(value, unit) if unit == "B" else "{:.1f} {}".format(value, unit)
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
         value /= 1024.0
 
 

@@ -49,7 +49,7 @@ def safe_name(text):
     return "".join(c if c.isalnum() or c in "-_." else "-" for c in text) or "dashcam"
 
 
-class Meter(object):
+class Meter:
     """Counts the bytes an export has written against ``total``, for ``progress(done, total, what)``."""
 
     def __init__(self, total, progress=None):
@@ -85,8 +85,8 @@ def write_export(dest, db_path, recordings_dir=None, since=None, until=None, wit
         with open(os.path.join(root, ".lock"), "a") as lock:
             try:
                 fcntl.flock(lock.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except (IOError, OSError):
-                raise ExportError("another export to {} is running: wait for it".format(root))
+            except OSError:
+                raise ExportError(f"another export to {root} is running: wait for it")
             for folder in (root, os.path.join(root, "clips"), os.path.join(root, "snapshots")):
                 if os.path.isdir(folder):
                     for path in remove_partials(folder):
@@ -208,7 +208,7 @@ def _export(root, work, name, db_path, recordings_dir, since, until, with_clips,
 def _evidence_columns(files):
     """events.csv's extra columns: where each event's clip and snapshot are, from its folder."""
     extra = {}
-    for item, paths in files.items():
+    for item in files:
         column = "snapshot_file" if item.kind == "snapshot" else "clip_file"
         where = item.name + ("/" if item.kind == "segments" else "")
         extra.setdefault(item.event_id, {})[column] = "../" + where
@@ -221,7 +221,7 @@ def summary_text(name, host, now, since, until, info, counts, types, clips, shot
     window = "everything in the store" if since is None and until is None else \
         "events from {} to {}".format(iso_utc(since) if since is not None else "the start",
                                       iso_utc(until) if until is not None else "the export")
-    rows = ", ".join("{} {}".format(t, n) for t, n in sorted(info["rows"].items()))
+    rows = ", ".join(f"{t} {n}" for t, n in sorted(info["rows"].items()))
     lines = [
         "Dashcam export {} from {} (dashcam {}, {})".format(name, host, __version__,
                                                             iso_utc(now)),
@@ -229,12 +229,12 @@ def summary_text(name, host, now, since, until, info, counts, types, clips, shot
         "Store snapshot: dashcam.db, schema version {}; rows: {}".format(
             info["schema_version"], rows),
         "Events: {} ({})".format(counts.get("events", 0), ", ".join(
-            "{} {}".format(t, n) for t, n in sorted(types.items())) or "none"),
+            f"{t} {n}" for t, n in sorted(types.items())) or "none"),
         "Alerts: {}".format(counts.get("alerts", 0)),
         "Clips: {}, snapshots: {} ({} of them already on this stick, unchanged, not copied "
         "again)".format("not asked for (--with-clips)" if clips is None else clips, shots,
                         skipped),
-        "Size: {} in {} files".format(human_bytes(sum(s for _, _, s in manifest)), len(manifest)),
+        f"Size: {human_bytes(sum(s for _, _, s in manifest))} in {len(manifest)} files",
     ]
     if any(p.endswith(".000") for p, _, _ in manifest):
         lines.append("The snapshot is in parts (the stick's 4 GiB file limit): "

@@ -37,7 +37,7 @@ def in_schema(sql, schema):
     """A ``CREATE ...`` statement from sqlite_master, creating its object in ``schema``."""
     match = _CREATE.match(sql)
     if not match:
-        raise ValueError("not a CREATE statement: {}".format(sql[:60]))
+        raise ValueError(f"not a CREATE statement: {sql[:60]}")
     return match.group(1) + schema + "." + sql[match.end():].lstrip()
 
 
@@ -72,7 +72,7 @@ def take_snapshot(db_path, target, since=None, until=None):
     try:
         page_size = conn.execute("PRAGMA page_size").fetchone()[0]
         conn.execute("ATTACH DATABASE ? AS snap", (target,))
-        conn.execute("PRAGMA snap.page_size = {:d}".format(page_size))
+        conn.execute(f"PRAGMA snap.page_size = {page_size:d}")
         conn.execute("PRAGMA snap.journal_mode = OFF")
         conn.execute("PRAGMA snap.synchronous = OFF")
         conn.execute("BEGIN")
@@ -83,13 +83,13 @@ def take_snapshot(db_path, target, since=None, until=None):
         version = conn.execute("PRAGMA main.user_version").fetchone()[0]
         rows = {}
         for kind in ORDER:
-            for object_kind, name, table, sql in objects:
+            for object_kind, name, _table, sql in objects:
                 if object_kind != kind:
                     continue
                 conn.execute(in_schema(sql, "snap"))
                 if kind == "table":
                     rows[name] = _copy_rows(conn, name, since, until)
-        conn.execute("PRAGMA snap.user_version = {:d}".format(version))
+        conn.execute(f"PRAGMA snap.user_version = {version:d}")
         conn.execute("COMMIT")
         conn.execute("DETACH DATABASE snap")
     except BaseException:
@@ -107,7 +107,7 @@ def take_snapshot(db_path, target, since=None, until=None):
 
 
 def _copy_rows(conn, table, since, until):
-    columns = set(r[1] for r in conn.execute("PRAGMA main.table_info({})".format(quote(table))))
+    columns = {r[1] for r in conn.execute(f"PRAGMA main.table_info({quote(table)})")}
     where, params = time_filter(table, columns, since, until)
     cursor = conn.execute("INSERT INTO snap.{0} SELECT * FROM main.{0}{1}".format(
         quote(table), where), params)

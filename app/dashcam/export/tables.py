@@ -31,7 +31,7 @@ def write_table(conn, table, csv_path, jsonl_path, extra=None, extra_columns=())
     count = 0
     with HashingWriter(csv_path) as out_csv, HashingWriter(jsonl_path) as out_jsonl:
         writer.writerow(header)
-        for row in conn.execute("SELECT * FROM {} ORDER BY rowid".format(quote(table))):
+        for row in conn.execute(f"SELECT * FROM {quote(table)} ORDER BY rowid"):
             record = dict(zip(names, row))
             record.update(extra.get(record.get("id"), {}))
             writer.writerow(["" if record.get(c) is None else record.get(c) for c in header])
@@ -45,7 +45,7 @@ def write_table(conn, table, csv_path, jsonl_path, extra=None, extra_columns=())
                         record[column] = json.loads(record[column])
                     except ValueError:
                         pass   # not JSON after all: kept as the text it is
-            out_jsonl.write((json.dumps(dict((c, record.get(c)) for c in header),
+            out_jsonl.write((json.dumps({c: record.get(c) for c in header},
                                         sort_keys=True) + "\n").encode("utf-8"))
             count += 1
         out_csv.write(text.getvalue().encode("utf-8"))

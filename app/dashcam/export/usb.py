@@ -35,7 +35,7 @@ def is_block_device(path):
 
 def device_number(path):
     rdev = os.stat(path).st_rdev
-    return "{}:{}".format(os.major(rdev), os.minor(rdev))
+    return f"{os.major(rdev)}:{os.minor(rdev)}"
 
 
 def blkid(device):
@@ -54,7 +54,7 @@ def refusal(device, number, mountinfo_text, fstab_text, ids):
     real = os.path.realpath(device)
     for point, _, mounted_number, source in mounts(mountinfo_text):
         if mounted_number == number or os.path.realpath(source) == real:
-            return "{} is mounted at {}".format(device, point)
+            return f"{device} is mounted at {point}"
     for line in fstab_text.splitlines():
         fields = line.split()
         if not fields or fields[0].startswith("#"):
@@ -63,7 +63,7 @@ def refusal(device, number, mountinfo_text, fstab_text, ids):
         key, _, value = spec.partition("=")
         if (key in FSTAB_KEYS and value and ids.get(key) == value.strip('"')) or \
                 (spec.startswith("/") and os.path.realpath(spec) == real):
-            return "/etc/fstab names {} ({}): a system or data disk".format(device, spec)
+            return f"/etc/fstab names {device} ({spec}): a system or data disk"
     return None
 
 
@@ -71,11 +71,11 @@ def read_text(path):
     try:
         with open(path) as handle:
             return handle.read()
-    except (IOError, OSError):
+    except OSError:
         return ""
 
 
-class MountedStick(object):
+class MountedStick:
     """``with MountedStick("/dev/sdb1") as folder:`` the stick, mounted on a new temporary
     folder (in the export unit's private /tmp); on leaving, synced, unmounted, the folder removed."""
 
@@ -88,7 +88,7 @@ class MountedStick(object):
         reason = refusal(self.device, device_number(self.device), read_mountinfo(),
                          read_text("/etc/fstab"), ids)
         if reason:
-            raise ExportError("not exporting to {}: {}".format(self.device, reason))
+            raise ExportError(f"not exporting to {self.device}: {reason}")
         self.folder = tempfile.mkdtemp(prefix="dashcam-export-")
         try:
             _run(["mount", "-o", MOUNT_OPTIONS, self.device, self.folder], "mount " + self.device)
@@ -110,10 +110,10 @@ def _run(command, what):
         result = subprocess.run(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                 universal_newlines=True, timeout=120)
     except (OSError, subprocess.SubprocessError) as error:
-        raise ExportError("cannot {}: {}".format(what, error))
+        raise ExportError(f"cannot {what}: {error}")
     if result.returncode != 0:
         raise ExportError("cannot {}: {}".format(
-            what, (result.stderr or result.stdout).strip() or "exit {}".format(result.returncode)))
+            what, (result.stderr or result.stdout).strip() or f"exit {result.returncode}"))
 
 
 def hand_over(dest, db_path, recordings_dir=None, since=None, until=None, with_clips=False,

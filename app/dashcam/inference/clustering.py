@@ -15,7 +15,7 @@ from dashcam.geometry import areas, iou_one
 DBSCAN, NMS, HYBRID, NONE = 1, 2, 3, 4  # DeepStream cluster-mode values
 
 
-class Scratch(object):
+class Scratch:
     """Reusable N x N buffers for pairwise work.
 
     Allocating fresh 1 MB arrays per call costs more than the arithmetic on

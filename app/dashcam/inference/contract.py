@@ -29,7 +29,7 @@ class ModelSpec(namedtuple("ModelSpec", "input_name height width cov_name bbox_n
 
 
 def _describe(tensors):
-    return ", ".join("{} {} {}".format(t.name, list(t.shape), t.dtype) for t in tensors) or "none"
+    return ", ".join(f"{t.name} {list(t.shape)} {t.dtype}" for t in tensors) or "none"
 
 
 def _static(dim):
@@ -56,13 +56,13 @@ def resolve_contract(path, inputs, outputs, num_classes=None, output_names=()):
         fail("no input named input_1")
     image = named[0]
     if len(image.shape) != 4 or image.shape[1] != 3:
-        fail("input {} is not N x 3 x H x W".format(image.name))
+        fail(f"input {image.name} is not N x 3 x H x W")
     if image.dtype not in ("float32", "tensor(float)"):
-        fail("input {} is {}, not float32".format(image.name, image.dtype))
+        fail(f"input {image.name} is {image.dtype}, not float32")
     batch, height, width = image.shape[0], _static(image.shape[2]), _static(image.shape[3])
     if _static(batch) not in (None, 1) or not (height and width):
-        fail("input {} needs batch 1 (or dynamic) and a fixed H x W".format(image.name))
-    wanted = set(_base_name(name) for name in output_names)
+        fail(f"input {image.name} needs batch 1 (or dynamic) and a fixed H x W")
+    wanted = {_base_name(name) for name in output_names}
     listed = [t for t in outputs if _base_name(t.name) in wanted]
     candidates = listed if len(listed) >= 2 else outputs
     cov = [t for t in candidates if "cov" in t.name]
@@ -79,12 +79,12 @@ def resolve_contract(path, inputs, outputs, num_classes=None, output_names=()):
         fail("outputs must be 4-D")
     classes, grid_h, grid_w = (_static(d) for d in cov.shape[1:])
     if not (classes and grid_h and grid_w):
-        fail("output {} needs static C x gh x gw".format(cov.name))
+        fail(f"output {cov.name} needs static C x gh x gw")
     if tuple(bbox.shape[1:]) != (4 * classes, grid_h, grid_w):
         fail("output {} must be {} x {} x {} (4 box planes per class)".format(
             bbox.name, 4 * classes, grid_h, grid_w))
     if height % grid_h or width % grid_w:
-        fail("input {}x{} is not a whole multiple of the grid {}x{}".format(height, width, grid_h, grid_w))
+        fail(f"input {height}x{width} is not a whole multiple of the grid {grid_h}x{grid_w}")
     if num_classes is not None and num_classes != classes:
         raise ModelError("{}: the model outputs {} classes but [property] num-detected-classes = {}; "
                          "set num-detected-classes={}".format(path, classes, num_classes, classes))
@@ -97,5 +97,5 @@ def check_model_file(path):
     if not path:
         raise ModelError("no model configured: pass --model FILE.onnx or set [property] onnx-file")
     if not os.path.isfile(path):
-        raise ModelError("model file not found: {} (pass --model FILE.onnx or fix [property] onnx-file)".format(path))
+        raise ModelError(f"model file not found: {path} (pass --model FILE.onnx or fix [property] onnx-file)")
     return path

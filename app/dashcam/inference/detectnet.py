@@ -18,7 +18,7 @@ BBOX_OFFSET = 0.5
 Candidates = namedtuple("Candidates", "class_ids scores boxes")
 
 
-class GridDecoder(object):
+class GridDecoder:
     """Vectorised decoding for one grid geometry (cell centres computed once)."""
 
     def __init__(self, grid_h, grid_w, stride_y, stride_x, net_h, net_w):

@@ -18,7 +18,7 @@ from dashcam.records import Detection
 Timings = namedtuple("Timings", "preprocess infer postprocess")
 
 
-class Detector(object):
+class Detector:
     """Runs one frame at a time (batch 1, the lowest latency).
 
     ``timings`` holds the seconds each stage took on the last frame.

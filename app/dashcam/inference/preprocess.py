@@ -11,7 +11,7 @@ import numpy as np
 from dashcam.errors import SourceError
 
 
-class Preprocessor(object):
+class Preprocessor:
     """Resize, BGR to RGB, scale and transpose into one reused NCHW buffer.
 
     ``scale`` is nvinfer's ``net-scale-factor`` (default 1/255, DashCamNet's).
@@ -28,7 +28,7 @@ class Preprocessor(object):
     def __call__(self, frame):
         if frame is None or frame.ndim != 3 or frame.shape[2] != 3 or frame.dtype != np.uint8:
             raise SourceError("frame must be an H x W x 3 uint8 BGR image, got {}".format(
-                "None" if frame is None else "{} {}".format(frame.shape, frame.dtype)))
+                "None" if frame is None else f"{frame.shape} {frame.dtype}"))
         frame_h, frame_w = frame.shape[:2]
         if (frame_h, frame_w) == (self.height, self.width):
             resized = frame

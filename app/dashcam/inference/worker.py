@@ -21,7 +21,7 @@ from dashcam.worker import Worker
 log = logging.getLogger(__name__)
 
 
-class PreprocessAhead(object):
+class PreprocessAhead:
     """Preprocessing for the capture thread, into reused buffers, never one in use.
 
     At most two frames hold a buffer while the next is prepared (the one being
@@ -36,7 +36,7 @@ class PreprocessAhead(object):
 
     def __call__(self, image, held=()):
         """A ``Prepared`` input for ``image``, in a buffer that no frame in ``held`` uses."""
-        busy = set(id(f.prepared.blob) for f in held if f.prepared is not None)
+        busy = {id(f.prepared.blob) for f in held if f.prepared is not None}
         preprocessor = next(p for p in self.preprocessors if id(p.blob) not in busy)
         started = self.clock()
         blob = preprocessor(image)

@@ -29,7 +29,7 @@ def gui_available(environ=None, build_information=None):
     return bool(match) and match.group(1).upper() != "NONE"
 
 
-class WindowSink(object):
+class WindowSink:
     """An OpenCV window, shown from the preview thread."""
 
     description = "a window"
@@ -43,20 +43,20 @@ class WindowSink(object):
         cv2.destroyAllWindows()
 
 
-class FfmpegSink(object):
+class FfmpegSink:
     """Raw BGR frames piped to ``ffmpeg``, encoded to H.264 (libx264, yuv420p: plays anywhere)."""
 
     def __init__(self, path, fps, ffmpeg):
         self.path, self.fps, self.ffmpeg = path, fps, ffmpeg
         self.process = None
-        self.description = "{} (H.264 by ffmpeg)".format(path)
+        self.description = f"{path} (H.264 by ffmpeg)"
 
     def write(self, image):
         if self.process is None:
             height, width = image.shape[:2]
             self.process = subprocess.Popen(
                 [self.ffmpeg, "-y", "-loglevel", "error", "-f", "rawvideo", "-pix_fmt", "bgr24",
-                 "-s", "{}x{}".format(width, height), "-r", "{:g}".format(self.fps), "-i", "-",
+                 "-s", f"{width}x{height}", "-r", f"{self.fps:g}", "-i", "-",
                  "-c:v", "libx264", "-preset", "veryfast", "-pix_fmt", "yuv420p", self.path],
                 stdin=subprocess.PIPE)
         self.process.stdin.write(image.tobytes())
@@ -71,7 +71,7 @@ class FfmpegSink(object):
             self.process = None
 
 
-class OpenCVFileSink(object):
+class OpenCVFileSink:
     """``cv2.VideoWriter``: H.264 (``avc1``) where this OpenCV can, else ``mp4v``."""
 
     FOURCCS = ("avc1", "mp4v")
@@ -91,7 +91,7 @@ class OpenCVFileSink(object):
             writer = cv2.VideoWriter(self.path, cv2.VideoWriter_fourcc(*fourcc), self.fps,
                                      (width, height))
             if writer.isOpened():
-                self.description = "{} ({})".format(self.path, fourcc)
+                self.description = f"{self.path} ({fourcc})"
                 if fourcc != "avc1":
                     log.warning("preview %s: this OpenCV cannot encode H.264 and no ffmpeg is "
                                 "installed; writing MPEG-4 Part 2 (%s) instead", self.path, fourcc)

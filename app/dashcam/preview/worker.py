@@ -91,9 +91,9 @@ class PreviewWorker(Worker):
         image = cv2.resize(image, (self.width, height), interpolation=cv2.INTER_AREA)
         scaled = [d._replace(x1=d.x1 * scale, y1=d.y1 * scale, x2=d.x2 * scale, y2=d.y2 * scale)
                   for d in detections]
-        names = ["#{} {}".format(t, d.label) for d, t in zip(detections, track_ids)]
+        names = [f"#{t} {d.label}" for d, t in zip(detections, track_ids)]
         draw_detections(image, scaled, names)
-        text = self.status_text or "frame {}".format(frame.index)
+        text = self.status_text or f"frame {frame.index}"
         cv2.rectangle(image, (0, 0), (image.shape[1], 22), (0, 0, 0), -1)
         cv2.putText(image, text[:160], (4, 16), cv2.FONT_HERSHEY_SIMPLEX, 0.42,
                     (255, 255, 255), 1, cv2.LINE_AA)

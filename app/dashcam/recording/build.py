@@ -70,7 +70,7 @@ def device_model():
     try:
         with open(MODEL_FILE) as handle:
             return handle.read().strip("\0\n ")
-    except (IOError, OSError):
+    except OSError:
         return ""
 
 
@@ -85,7 +85,7 @@ def make_encoder(kind, folder, section, fps):
     return (TeeEncoder if kind == "tee" else AppsrcEncoder)(folder, **common)
 
 
-class Recording(object):
+class Recording:
     """The recording workers of one run and what the pipeline wires to them."""
 
     def __init__(self, folder, recorder, retention, subscribers, unavailable=None):
@@ -179,8 +179,8 @@ def build_recording(config, store, submit, db_path, uri, fps, open_reader, clock
     def recovery():
         """What the last run left: unindexed segments, then its events' missing clips."""
         with open_reader() as reader:
-            indexed = set(r[0] for r in reader.conn.execute("SELECT path FROM segments"))
-            runs = set(r[0] for r in reader.conn.execute("SELECT id FROM runs"))
+            indexed = {r[0] for r in reader.conn.execute("SELECT path FROM segments")}
+            runs = {r[0] for r in reader.conn.execute("SELECT id FROM runs")}
             unclipped = [(r[0], r[1], parse_iso(r[2]), parse_iso(r[3]) if r[3] else None)
                          for r in reader.conn.execute(UNCLIPPED, (recorder.run_id,))]
         records, events = recover(folder, indexed, runs, wall_clock(),

@@ -67,7 +67,7 @@ def parse_clips(text, pre=10.0, post=10.0):
         elif _is_type(token):
             chosen[token] = (pre, post)
         else:
-            raise ValueError("{!r} is not an event type".format(token))
+            raise ValueError(f"{token!r} is not an event type")
     return ClipPolicy(pre, post, everything, chosen, frozenset(excluded))
 
 
@@ -75,7 +75,7 @@ def _is_type(name):
     return bool(name) and name.replace("_", "").isalnum()
 
 
-class ClipKeeper(object):
+class ClipKeeper:
     """Turns committed events into ``ClipRequest`` records, remembering open windows.
 
     ``requests(event_id, event)`` is fed every committed event in order; an

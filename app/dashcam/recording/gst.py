@@ -84,7 +84,7 @@ def _listing(folder):
         return []
 
 
-class TeeEncoder(object):
+class TeeEncoder:
     """The CSI tee branch (``branch()`` goes into the capture pipeline); segments are
     indexed as the next one appears, and the last at the close."""
 
@@ -135,7 +135,7 @@ class TeeEncoder(object):
         return None
 
 
-class AppsrcEncoder(object):
+class AppsrcEncoder:
     """Captured frames pushed into ``nvv4l2h264enc`` through ``appsrc`` (PyGObject)."""
 
     name = "nvv4l2h264enc (appsrc)"
@@ -192,7 +192,7 @@ class AppsrcEncoder(object):
                 break
             if message.type == Gst.MessageType.ERROR:
                 error, _ = message.parse_error()
-                raise OSError("recording pipeline: {}".format(error.message))
+                raise OSError(f"recording pipeline: {error.message}")
             structure = message.get_structure()
             if structure is not None and structure.get_name() == CLOSED:
                 location = structure.get_value("location")

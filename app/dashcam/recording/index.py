@@ -52,7 +52,7 @@ class PruneDetections(namedtuple("PruneDetections", "before limit")):
     __slots__ = ()
 
 
-class RecordingIndex(object):
+class RecordingIndex:
     """The kind writers, with the clip windows that later segments may still fall in."""
 
     def __init__(self):
@@ -127,7 +127,7 @@ def prune(batch, run_id, records):
         else:
             sql, params = "SELECT id FROM detections WHERE ts < ? LIMIT ?", (iso_utc(r.before),
                                                                            r.limit)
-        cursor = batch.conn.execute("DELETE FROM detections WHERE id IN ({})".format(sql), params)
+        cursor = batch.conn.execute(f"DELETE FROM detections WHERE id IN ({sql})", params)
         batch.rows["detections_pruned"] += cursor.rowcount
 
 

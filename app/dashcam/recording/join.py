@@ -76,7 +76,7 @@ def write_clip(reader, event_id, out_path, recordings_dir):
     end = clip.window_end if clip.window_end is not None else parse_iso(present[-1]["ended_at"])
     folder = os.path.dirname(os.path.abspath(out_path))
     if not os.path.isdir(folder):
-        raise RecordingError("cannot write {}: folder {} does not exist".format(out_path, folder))
+        raise RecordingError(f"cannot write {out_path}: folder {folder} does not exist")
     partial = out_path + ".part"
     paths = [os.path.join(recordings_dir, s["path"]) for s in present]
     try:
@@ -171,14 +171,14 @@ def try_delete(path):
     """Delete ``path`` unless someone holds it (``hold``); True if it is gone now."""
     try:
         handle = open(path, "rb")
-    except (IOError, OSError) as error:
+    except OSError as error:
         if error.errno == errno.ENOENT:
             return True
         raise
     try:
         try:
             fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except (IOError, OSError):
+        except OSError:
             return False
         os.remove(path)
         return True

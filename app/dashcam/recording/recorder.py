@@ -141,7 +141,7 @@ class RecorderWorker(QueueWorker):
         if path is not None and os.path.exists(os.path.join(self.folder, path)):
             try:
                 record, event = recover_file(self.folder, path, {self.run_id}, now_utc)
-            except (IOError, OSError):   # left for the recovery at the next start
+            except OSError:   # left for the recovery at the next start
                 log.exception("recording: %s could not be recovered now", path)
             else:
                 self._send(([record] if record else []) + [event])
@@ -171,7 +171,7 @@ class RecorderWorker(QueueWorker):
     def _free(self):
         try:
             return self.free(self.folder)
-        except (IOError, OSError):
+        except OSError:
             return None
 
     def _close(self):
@@ -194,5 +194,5 @@ class RecorderWorker(QueueWorker):
 
 def _reason(error):
     if isinstance(error, (IOError, OSError)) and getattr(error, "errno", None):
-        return "{} ({})".format(os.strerror(error.errno), type(error).__name__)
-    return "{}: {}".format(type(error).__name__, error)
+        return f"{os.strerror(error.errno)} ({type(error).__name__})"
+    return f"{type(error).__name__}: {error}"

@@ -42,11 +42,15 @@ class Size(namedtuple("Size", "kind value")):
 
     def __str__(self):
         if self.kind == "percent":
-            return "{:g}%".format(self.value)
+            return f"{self.value:g}%"
         for unit in "TGMK":
             if self.value and self.value % _UNITS[unit.lower()] == 0:
-                return "{}{}".format(self.value // _UNITS[unit.lower()], unit)
+                return f"{self.value // _UNITS[unit.lower()]}{unit}"
         return str(self.value)
+
+
+DEFAULT_QUOTA = Size("percent", 80.0)
+NO_RESERVE = Size("bytes", 0)
 
 
 class Item(namedtuple("Item", "id path started_at ended_at bytes protected")):
@@ -93,7 +97,7 @@ def plan(segments, used, quota, free, reserve, now, max_age=0.0, busy=()):
     candidates = sorted((s for s in segments if s.path not in busy), key=lambda s: s.started_at)
     doomed = [s for s in candidates if max_age and not s.protected and s.ended_at < now - max_age]
     need = max(used - quota, reserve - free, 0) - sum(s.bytes for s in doomed)
-    chosen = set(s.id for s in doomed)
+    chosen = {s.id for s in doomed}
     for protected in (False, True):
         for s in candidates:
             if need <= 0:
@@ -135,8 +139,8 @@ class RetentionWorker(Worker):
 
     name = "retention"
 
-    def __init__(self, folder, reader, submit, quota=Size("percent", 80.0),
-                 reserve=Size("bytes", 0), max_age=0.0, detections_max_age=0.0, store_max_bytes=0,
+    def __init__(self, folder, reader, submit, quota=DEFAULT_QUOTA,
+                 reserve=NO_RESERVE, max_age=0.0, detections_max_age=0.0, store_max_bytes=0,
                  interval=10.0, wall_clock=time.time, measure=folder_bytes, volume=volume):
         Worker.__init__(self)
         self.folder, self.reader, self.submit = folder, reader, submit

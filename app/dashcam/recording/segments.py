@@ -47,7 +47,7 @@ class SegmentClosed(namedtuple("SegmentClosed", "path run_id started_at ended_at
 
 
 def run_folder(run_id):
-    return "run-{:06d}".format(int(run_id))
+    return f"run-{int(run_id):06d}"
 
 
 def segment_name(run_id, t_utc):
@@ -128,10 +128,10 @@ def recover_file(folder, path, known_runs, now):
     full = os.path.join(folder, path)
     try:
         found = probe(full)
-    except (IOError, OSError) as error:
-        found, reason = None, "unreadable: {}".format(error)
+    except OSError as error:
+        found, reason = None, f"unreadable: {error}"
     else:
-        reason = "no whole frame in {} bytes".format(os.path.getsize(full))
+        reason = f"no whole frame in {os.path.getsize(full)} bytes"
     if found is None or found.good_frames < 1:
         return None, _quarantine(folder, path, reason, now)
     size = os.path.getsize(full)

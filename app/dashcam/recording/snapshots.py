@@ -35,7 +35,7 @@ LAST_FRAME_S = 2.0   # a segment that ended this long before an event may hold i
 
 def wanted(types_text):
     """The set of event types that get a snapshot (``*``: None, every type)."""
-    names = set(t.strip() for t in types_text.split(",") if t.strip())
+    names = {t.strip() for t in types_text.split(",") if t.strip()}
     return None if "*" in names else names
 
 
@@ -142,7 +142,7 @@ class SnapshotWorker(QueueWorker):
             return True
         try:
             self._write(reader, event_id, event, segment)
-        except (IOError, OSError, ValueError, cv2.error) as error:   # PyAV's are these too
+        except (OSError, ValueError, cv2.error) as error:   # PyAV's are these too
             self.missed += 1
             log.warning("snapshot of event %d failed: %s", event_id, error)
         return True
@@ -158,7 +158,7 @@ class SnapshotWorker(QueueWorker):
         image = nearest_frame(os.path.join(self.folder, segment["path"]),
                               min(event.ts_start - started, last))
         if image is None:
-            raise IOError("no frame decoded from {}".format(segment["path"]))
+            raise OSError("no frame decoded from {}".format(segment["path"]))
         detections, names = self._boxes(reader, event)
         scale = 1.0
         if self.width and image.shape[1] > self.width:
@@ -173,7 +173,7 @@ class SnapshotWorker(QueueWorker):
         os.makedirs(os.path.dirname(full), exist_ok=True)
         ok, data = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, self.quality])
         if not ok:
-            raise IOError("JPEG encoding failed")
+            raise OSError("JPEG encoding failed")
         with open(full + ".part", "wb") as handle:
             handle.write(data.tobytes())
         os.replace(full + ".part", full)

@@ -60,7 +60,7 @@ def output_size(source_w, source_h, width=0, height=0):
     return even(source_w), even(source_h)
 
 
-class SoftwareEncoder(object):
+class SoftwareEncoder:
     """Writes frames into segments of ``segment_seconds`` under ``folder`` for run ``run_id``.
 
     ``width``/``height``: 0 keeps the source's; ``bitrate`` in kbit/s (4000 by
@@ -142,7 +142,7 @@ class SoftwareEncoder(object):
         return current.finish(next_t_utc, self.name)._replace(run_id=self.run_id)
 
 
-class _Segment(object):
+class _Segment:
     """One open segment: its container, its encoder and what went into it."""
 
     def __init__(self, av, folder, path, frame, size, bitrate, fps, options):
@@ -209,7 +209,7 @@ class _Segment(object):
     def abandon(self):
         try:
             self.container.close()
-        except (IOError, OSError) as error:   # the disk that failed the write fails this too
+        except OSError as error:   # the disk that failed the write fails this too
             if getattr(error, "errno", None) not in (errno.ENOSPC, errno.EIO, errno.EDQUOT):
                 log.warning("recording %s: closing after a failed write: %s", self.path, error)
         os.close(self._fd)

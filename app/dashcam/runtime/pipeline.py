@@ -45,7 +45,7 @@ STOP_TIMEOUTS = {"capture": 0.5, "inference": 0.8, "event-logger": 1.0, "preview
                  "subscriber": 0.5, "recording": 1.5}
 
 
-class Pipeline(object):
+class Pipeline:
     """One run of parts built by ``build_pipeline``.
 
     Stop with ``request_stop()`` or by setting ``stop_requested`` (an Event,
@@ -246,11 +246,11 @@ class Pipeline(object):
         summary.update(summary_figures(self.snapshot()))
         if self.alerts is not None:
             summary["alerts"] = self.alerts.engine.alerts
-            summary["alert_sinks"] = dict((s.name, {"delivered": s.delivered, "failed": s.failed,
-                                                    "dropped": s.dropped})
-                                          for s in self.alerts.sinks)
-        dropped = dict((s.name, s.dropped) for s in self.frame_subscribers + self.event_subscribers
-                       if s.dropped)
+            summary["alert_sinks"] = {s.name: {"delivered": s.delivered, "failed": s.failed,
+                                                    "dropped": s.dropped}
+                                          for s in self.alerts.sinks}
+        dropped = {s.name: s.dropped for s in self.frame_subscribers + self.event_subscribers
+                       if s.dropped}
         if dropped:
             summary["subscriber_drops"] = dropped
         if self.recording:

@@ -27,7 +27,7 @@ def summary_figures(snapshot):
     figures = {}
     for name, values in (("latency", snapshot.latency), ("added_latency", snapshot.added)):
         for q in (50, 95):
-            figures["{}_p{}_ms".format(name, q)] = _ms(percentile(values, q))
+            figures[f"{name}_p{q}_ms"] = _ms(percentile(values, q))
     for name in ("preprocess", "infer", "postprocess", "tracking"):
         figures[name + "_p50_ms"] = _ms(percentile(getattr(snapshot, name), 50))
     return figures
@@ -67,7 +67,7 @@ def status_line(previous, current):
 
     def ms(values, q):
         value = percentile(values, q)
-        return "-" if value is None else "{:.0f}".format(value * 1000.0)
+        return "-" if value is None else f"{value * 1000.0:.0f}"
 
     _, fps_processed = rates(previous, current)
     return ("frames in {} processed {} dropped {} | {:.1f} fps | latency p50 {} p95 {} ms "

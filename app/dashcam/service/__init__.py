@@ -34,7 +34,7 @@ def build_control(config, submit, wall_clock):
         return []
     try:
         return [ControlSocketWorker(path, submit, wall_clock)]
-    except (OSError, IOError) as error:
+    except OSError as error:
         log.warning("[service] control-socket %s cannot be bound (%s): exports will not be "
                     "signalled on the LED or serial line", path, error)
         return []

@@ -46,7 +46,7 @@ def parse_message(data, t_utc):
         if value is None:
             continue
         if kind is int and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
-            raise ValueError("{} must be a count".format(key))
+            raise ValueError(f"{key} must be a count")
         fields[key] = value if kind is int else str(value)[:MAX_TEXT]
     return ev.export_finished(t_utc, message.get("ok") is True, fields)
 
@@ -57,7 +57,7 @@ def send_message(path, message):
     try:
         sock.sendto(json.dumps(message, sort_keys=True).encode("utf-8"), path)
         return True
-    except (OSError, socket.error) as error:
+    except OSError as error:
         log.info("no service listening on %s (%s): nothing signalled", path, error)
         return False
     finally:
@@ -74,7 +74,7 @@ def _remove_stale(path):
     probe = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
     try:
         probe.connect(path)
-    except (OSError, socket.error):
+    except OSError:
         os.unlink(path)
         return
     finally:
@@ -112,7 +112,7 @@ class ControlSocketWorker(Worker):
     def wake(self):
         try:
             self.sock.sendto(b"", self.path)   # unblocks recv at once
-        except (OSError, socket.error):
+        except OSError:
             pass
 
     def run(self):
@@ -120,7 +120,7 @@ class ControlSocketWorker(Worker):
             while not self.stopping:
                 try:
                     data = self.sock.recv(MAX_DATAGRAM)
-                except (OSError, socket.error) as error:
+                except OSError as error:
                     self.report("recv", logging.WARNING, "control socket %s: %s", self.path, error)
                     self.stop_event.wait(1.0)
                     continue

@@ -65,7 +65,7 @@ def jetson_model(text=None):
         try:
             with open("/proc/device-tree/model", "rb") as handle:
                 text = handle.read().decode("ascii", "replace")
-        except (IOError, OSError):
+        except OSError:
             return None
     model = text.replace("\0", "").strip()
     return model if "jetson" in model.lower() or "nvidia" in model.lower() else None
@@ -114,7 +114,7 @@ def put(path, text, mode=0o644):
         with open(path) as handle:
             if handle.read() == text:
                 return "unchanged"
-    except (IOError, OSError):
+    except OSError:
         pass
     os.makedirs(os.path.dirname(path), exist_ok=True)
     partial = path + ".new"
@@ -135,7 +135,7 @@ def run(command):
         result = subprocess.run(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                 universal_newlines=True, timeout=120)
     except OSError as error:
-        raise ServiceError("cannot run {}: {} (is this a systemd system?)".format(command[0], error))
+        raise ServiceError(f"cannot run {command[0]}: {error} (is this a systemd system?)")
     if result.returncode != 0:
         raise ServiceError("{} failed: {}".format(" ".join(command), result.stdout.strip()))
     return result.stdout
@@ -161,7 +161,7 @@ def install(root="/", start=False, command=None):
     sysusers = under(root, "etc/sysusers.d/dashcam.conf")
     run(["systemd-sysusers"] + ([] if os.path.realpath(root) == "/" else ["--root", root])
         + [sysusers])
-    done.append(("applied", "/etc/sysusers.d/dashcam.conf (user {})".format(USER)))
+    done.append(("applied", f"/etc/sysusers.d/dashcam.conf (user {USER})"))
     config = under(root, CONFIG)
     if os.path.exists(config):
         done.append(("kept", "/" + CONFIG + " (yours: never overwritten)"))
@@ -169,13 +169,13 @@ def install(root="/", start=False, command=None):
         done.append((put(config, default_config(), 0o644), "/" + CONFIG))
     wanted = drop_ins(command, load_config(config).source.uri)
     for unit in (UNIT, EXPORT_UNIT):
-        folder = under(root, "etc/systemd/system/{}.d".format(unit))
+        folder = under(root, f"etc/systemd/system/{unit}.d")
         for name, text in sorted(wanted.items()):
-            done.append((put(os.path.join(folder, name), text), "/{}.d/{}".format(unit, name)))
+            done.append((put(os.path.join(folder, name), text), f"/{unit}.d/{name}"))
         for stale in set(os.listdir(folder) if os.path.isdir(folder) else ()) - set(wanted):
             if stale in ("50-home.conf", "50-network.conf"):
                 os.unlink(os.path.join(folder, stale))
-                done.append(("removed", "/{}.d/{}".format(unit, stale)))
+                done.append(("removed", f"/{unit}.d/{stale}"))
     owner = _owner(root)
     for folder in FOLDERS:
         path = under(root, folder)
@@ -204,7 +204,7 @@ def _owner(root):
                 fields = line.split(":")
                 if fields[0] == USER and len(fields) > 3:
                     return int(fields[2]), int(fields[3])
-    except (IOError, OSError, ValueError):
+    except (OSError, ValueError):
         pass
     return None
 
@@ -224,10 +224,10 @@ def uninstall(root="/"):
             os.unlink(path)
             done.append(("removed", "/" + target))
     for unit in (UNIT, EXPORT_UNIT):
-        folder = under(root, "etc/systemd/system/{}.d".format(unit))
+        folder = under(root, f"etc/systemd/system/{unit}.d")
         if os.path.isdir(folder):
             shutil.rmtree(folder)
-            done.append(("removed", "/etc/systemd/system/{}.d".format(unit)))
+            done.append(("removed", f"/etc/systemd/system/{unit}.d"))
     if booted(root):
         run(["systemctl", "daemon-reload"])
         run(["udevadm", "control", "--reload"])

@@ -23,7 +23,7 @@ def status(text):
     return "STATUS=" + " ".join(str(text).split())
 
 
-class Notifier(object):
+class Notifier:
     """Sends messages to the socket at ``address``; ``watchdog_s`` is the watchdog timeout
     in seconds (None without ``WatchdogSec=``).
 
@@ -58,7 +58,7 @@ class Notifier(object):
         """Send ``lines`` (``READY``, ``status(text)``, ...) as one message; True if it left."""
         try:
             self._socket.sendto("\n".join(lines).encode("utf-8"), self.address)
-        except (OSError, socket.error) as error:
+        except OSError as error:
             if not self._failed:
                 self._failed = True
                 log.warning("cannot notify systemd at %s: %s", self.address.lstrip("\0"), error)

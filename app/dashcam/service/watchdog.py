@@ -30,13 +30,13 @@ def stalled(previous, current, lost_for=None, camera_restart=0.0):
     the longest it may be down (0: for ever).
     """
     if current.commits == previous.commits and current.queue_depth > 0:
-        return "no commit since the last check, {} records waiting".format(current.queue_depth)
+        return f"no commit since the last check, {current.queue_depth} records waiting"
     if lost_for is None:
         if current.frames_processed == previous.frames_processed:
             return "no frame processed since the last check"
         return None
     if camera_restart and lost_for >= camera_restart:
-        return "camera lost for {:.0f} s".format(lost_for)
+        return f"camera lost for {lost_for:.0f} s"
     return None
 
 
@@ -45,7 +45,7 @@ def stalled(previous, current, lost_for=None, camera_restart=0.0):
 Progress = namedtuple("Progress", "frames_processed queue_depth commits")
 
 
-class Watchdog(object):
+class Watchdog:
     """Reports the pipeline to systemd through ``notifier`` (a ``notify.Notifier``).
 
     The pipeline's wait loop calls ``due(now)`` every tick and, when due,
@@ -94,7 +94,7 @@ class Watchdog(object):
         self.withheld += 1
         log.error("pipeline wedged: %s (checked every %g s); no watchdog ping", reason,
                   self.interval)
-        self.notifier.send(status("wedged: {} | {}".format(reason, text)))
+        self.notifier.send(status(f"wedged: {reason} | {text}"))
 
     def stopping(self):
         """STOPPING: the orderly stop has begun; the notifier is closed after it."""

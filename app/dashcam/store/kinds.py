@@ -22,7 +22,7 @@ STATS_COLUMNS = (
     "latency_p95_ms", "added_latency_p50_ms", "added_latency_p95_ms", "events", "queue_depth")
 
 
-class Batch(object):
+class Batch:
     """One transaction as the kind writers see it: the connection and what they wrote.
 
     ``events``: ``(event_id, Event)`` in insertion order; ``rows``: table -> rows inserted.
@@ -67,14 +67,14 @@ def write_stats(batch, run_id, stats):
     batch.rows["stats"] += len(stats)
 
 
-class FrameRows(object):
+class FrameRows:
     """``FrameRecord``s: their events, their track rows and, as ``detections`` says, their
     detection rows: ``"all"``, ``"sampled"`` (one frame's rows per ``sample_interval``
     seconds) or ``"none"``."""
 
     def __init__(self, detections="all", sample_interval=1.0):
         if detections not in DETECTIONS_MODES:
-            raise ValueError("detections must be one of {}".format(DETECTIONS_MODES))
+            raise ValueError(f"detections must be one of {DETECTIONS_MODES}")
         self.detections = detections
         self.sample_interval = sample_interval
         self._last_sample = None
@@ -103,8 +103,8 @@ class FrameRows(object):
         if detections:
             batch.conn.executemany(
                 "INSERT INTO detections (run_id, frame_index, ts, track_id, label,"
-                " confidence, x1, y1, x2, y2) VALUES (%d, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-                % run_id, detections)
+                " confidence, x1, y1, x2, y2) VALUES ({:d}, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                .format(run_id), detections)
             batch.rows["detections"] += len(detections)
         if tracks:
             # INSERT OR REPLACE, not UPSERT (SQLite 3.24+; JetPack 4.6 has 3.22):

@@ -78,7 +78,7 @@ class EventLoggerWorker(QueueWorker):
         """``offer`` for records the store can write; anything else is a programming
         error, refused at once with TypeError."""
         if not self.store.accepts(item):
-            raise TypeError("the event logger cannot store {!r}".format(type(item)))
+            raise TypeError(f"the event logger cannot store {type(item)!r}")
         return self.offer(item)
 
     @property
@@ -155,7 +155,7 @@ class EventLoggerWorker(QueueWorker):
     def _isolate(self, records, error):
         """A batch refused for its content: halve it until the bad record is alone."""
         if len(records) == 1:
-            self._lose(1, "refused by the store ({}): {!r}".format(error, records[0]))
+            self._lose(1, f"refused by the store ({error}): {records[0]!r}")
             return
         half = len(records) // 2
         for part in (records[:half], records[half:]):

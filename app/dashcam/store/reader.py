@@ -16,15 +16,15 @@ def time_range(column, since=None, until=None):
     (UTC epoch seconds, either None for open)."""
     clauses, params = [], []
     if since is not None:
-        clauses.append("{} >= ?".format(column))
+        clauses.append(f"{column} >= ?")
         params.append(iso_utc(since))
     if until is not None:
-        clauses.append("{} < ?".format(column))
+        clauses.append(f"{column} < ?")
         params.append(iso_utc(until))
     return clauses, params
 
 
-class StoreReader(object):
+class StoreReader:
     """A read-only view of the store for the CLI and export, on its own connection.
 
     It never migrates (the writer does that) and never creates the file: a
@@ -40,7 +40,7 @@ class StoreReader(object):
             self.conn = connect(path)
             version = schema_version(self.conn)
         except sqlite3.DatabaseError as error:
-            raise StoreError("cannot read store {}: {}".format(path, error))
+            raise StoreError(f"cannot read store {path}: {error}")
         if not 1 <= version <= LATEST_VERSION:
             self.conn.close()
             raise StoreError("{} has schema version {}, this dashcam reads 1..{}: {}".format(
@@ -79,7 +79,7 @@ class StoreReader(object):
             sql += " WHERE " + " AND ".join(where)
         sql += " ORDER BY ts_start, id"
         if limit is not None:
-            sql += " LIMIT {:d}".format(limit)
+            sql += f" LIMIT {limit:d}"
         rows = []
         for row in self.db.query(sql, params):
             row["data"] = json.loads(row["data"]) if row["data"] else None

@@ -172,7 +172,7 @@ def migrate(conn, target=LATEST_VERSION):
                 conn.execute(statement)
             # user_version lives in the file header and is set in the same
             # transaction, so a cut mid-migration leaves the old version intact.
-            conn.execute("PRAGMA user_version = {:d}".format(version))
+            conn.execute(f"PRAGMA user_version = {version:d}")
             conn.execute("COMMIT")
         except BaseException:
             conn.execute("ROLLBACK")

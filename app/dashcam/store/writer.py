@@ -38,7 +38,7 @@ log = logging.getLogger(__name__)
 SYNCHRONOUS = ("full", "normal")
 
 
-class EventStore(object):
+class EventStore:
     """The writer's handle on the store file at ``path`` (created with its folder).
 
     Opens in WAL mode with ``synchronous`` (``"full"``, the default; see
@@ -71,11 +71,11 @@ class EventStore(object):
                 # systems refuse it. Rollback journal still keeps the file safe.
                 log.warning("store %s: journal_mode is %s, not wal (file system without "
                             "shared memory?); readers will block the writer", path, mode)
-            self.conn.execute("PRAGMA synchronous={}".format(synchronous.upper()))
+            self.conn.execute(f"PRAGMA synchronous={synchronous.upper()}")
             self.conn.execute("PRAGMA foreign_keys=ON")
             # After a checkpoint the WAL file is truncated to this size instead of
             # staying at its largest: 4 MiB keeps flash writes and disk use small.
-            self.conn.execute("PRAGMA journal_size_limit={:d}".format(4 * 1024 * 1024))
+            self.conn.execute(f"PRAGMA journal_size_limit={4 * 1024 * 1024:d}")
             migrate(self.conn)
         except (OSError, sqlite3.Error) as error:
             self._lock.close()
@@ -123,7 +123,7 @@ class EventStore(object):
         groups = [(kind, list(group)) for kind, group in itertools.groupby(records, type)]
         for kind, _ in groups:
             if kind not in self._writers:
-                raise TypeError("the store has no writer for {!r}".format(kind))
+                raise TypeError(f"the store has no writer for {kind!r}")
         batch = Batch(self.conn)
         with self._transaction():
             for kind, group in groups:
@@ -189,7 +189,7 @@ class EventStore(object):
         return integrity_check(self.conn)
 
 
-class _Transaction(object):
+class _Transaction:
     """BEGIN IMMEDIATE ... COMMIT, ROLLBACK on error (the writer takes the lock up front)."""
 
     def __init__(self, conn):
@@ -207,12 +207,12 @@ def _take_lock(path):
     lock_path = path + ".lock"
     try:
         handle = open(lock_path, "a+")
-    except (IOError, OSError) as error:
+    except OSError as error:
         raise StoreError("cannot open store {}: {} (check the folder is writable, or pass "
                          "another --db)".format(path, error.strerror or error))
     try:
         fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except (IOError, OSError):
+    except OSError:
         handle.seek(0)
         holder = handle.read().strip() or "?"
         handle.close()

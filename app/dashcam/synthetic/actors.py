@@ -44,7 +44,7 @@ def _ease(f):
     return f * f * (3.0 - 2.0 * f)
 
 
-class Actor(object):
+class Actor:
     """One road user or roadside thing with an analytic trajectory."""
 
     __slots__ = ("kind", "track_id", "z0", "vz", "amp", "omega", "phi", "x0", "x1", "ta", "tb",
@@ -128,7 +128,7 @@ def _weighted(rng, pairs):
     return rng.choices([p[0] for p in pairs], [p[1] for p in pairs])[0]
 
 
-class _Spawner(object):
+class _Spawner:
     def __init__(self, scene):
         self.scene = scene
         self.rng = random.Random(scene.rng_seed)

@@ -19,7 +19,7 @@ HORIZON_PER_HEIGHT = 0.42
 NEAR_M = 1.5
 
 
-class Camera(object):
+class Camera:
     """Projects road points for a frame of ``width`` x ``height`` pixels."""
 
     __slots__ = ("width", "height", "f", "cx", "hy")

@@ -47,10 +47,10 @@ def write_dataset(world, out, frames, start=0, image_format="png", step=1):
     began = time.monotonic()
     for index in range(start, start + frames * step, step):
         image, truths = world.frame(index)
-        name = "{:06d}".format(index)
+        name = f"{index:06d}"
         image_path = os.path.join(images, name + "." + image_format)
         if not cv2.imwrite(image_path, image):
-            raise DashcamError("cannot write image {} (check free space and permissions)".format(image_path))
+            raise DashcamError(f"cannot write image {image_path} (check free space and permissions)")
         kitti.write_labels(os.path.join(labels, name + ".txt"), truth_objects(truths))
         for truth in truths:
             counts[truth.label] += 1

@@ -39,7 +39,7 @@ def block_rng(seed, block, salt=0):
     return random.Random(((seed * 1000003) + block) * 1009 + salt)
 
 
-class Scene(object):
+class Scene:
     """One stretch of road: layout, lighting, ego speed (metres per second)."""
 
     def __init__(self, seed, block, number, start, duration):

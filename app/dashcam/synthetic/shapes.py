@@ -25,7 +25,7 @@ def _pixel(u, v):
     return (int(round(min(LIMIT, max(-LIMIT, u)))), int(round(min(LIMIT, max(-LIMIT, v)))))
 
 
-class Sketch(object):
+class Sketch:
     """Draws onto ``image`` and records the box of everything drawn since ``reset``."""
 
     def __init__(self, image, cam):

@@ -77,7 +77,7 @@ def _visible(box, width, height, occluders):
     return vbox, area, visible
 
 
-class SyntheticWorld(object):
+class SyntheticWorld:
     """A deterministic dashcam view of a road: ``frame(index) -> (image, truths)``.
 
     Defaults: seed 0, 1920 x 1080 pixels, 30 frames/s. Images are BGR uint8.
@@ -114,7 +114,7 @@ class SyntheticWorld(object):
     def __repr__(self):
         return "SyntheticWorld(seed={}, width={}, height={}, fps={:g}{})".format(
             self.seed, self.width, self.height, self.fps,
-            ", scenario={!r}".format(self.scenario) if self.scenario else "")
+            f", scenario={self.scenario!r}" if self.scenario else "")
 
     def scene_at(self, index):
         """(scene, actors, tau) for a frame index."""
@@ -158,7 +158,7 @@ class SyntheticWorld(object):
         """The image (H x W x 3 BGR uint8) and ground truth of frame ``index`` (>= 0)."""
         index = int(index)
         if index < 0:
-            raise ValueError("frame index must be >= 0, got {}".format(index))
+            raise ValueError(f"frame index must be >= 0, got {index}")
         cam = self.camera
         scene, actors, tau = self.scene_at(index)
         image = self._background(scene).copy()
@@ -238,7 +238,7 @@ def parse_uri(uri):
             raise SourceError("{}: unknown key {!r} (allowed: {})".format(
                 uri, key, ", ".join(SyntheticWorld.QUERY_KEYS)))
         if key in kwargs:
-            raise SourceError("{}: key {!r} given twice".format(uri, key))
+            raise SourceError(f"{uri}: key {key!r} given twice")
         if key == "scenario":
             if value not in SCENARIOS:
                 raise SourceError("{}: bad scenario {!r} (allowed: {})".format(
@@ -251,6 +251,6 @@ def parse_uri(uri):
         except ValueError:
             number = None
         if number is None or not lo <= number <= hi or number != number:
-            raise SourceError("{}: bad {} {!r} (allowed: {})".format(uri, key, value, allowed))
+            raise SourceError(f"{uri}: bad {key} {value!r} (allowed: {allowed})")
         kwargs[key] = number
     return kwargs

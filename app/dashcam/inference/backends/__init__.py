@@ -33,7 +33,7 @@ def choose_backend(setting, accelerator=None):
     if setting != "auto":
         raise ModelError("unknown backend {!r}: use one of {}".format(setting, ", ".join(BACKENDS)))
     if accelerator.missing:
-        return "onnxruntime", "auto: {}, so ONNX Runtime on the CPU".format(accelerator.missing)
+        return "onnxruntime", f"auto: {accelerator.missing}, so ONNX Runtime on the CPU"
     return "tensorrt", "auto: TensorRT {} and a GPU ({})".format(accelerator.version,
                                                                accelerator.device_model)
 
@@ -62,7 +62,7 @@ def build_backend(config, model_path=None, accelerator=None):
 
         require(accelerator, "[model] backend = tensorrt")
         plan = ensure_engine(settings_from_config(config, check_model_file(path)), accelerator)
-        reason = "{}; {}".format(reason, plan.reason)
+        reason = f"{reason}; {plan.reason}"
         backend = TensorRTBackend(plan.path, accelerator.trt, accelerator.cuda, plan.precision,
                                   classes, names, reason)
     else:

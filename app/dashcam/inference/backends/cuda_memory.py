@@ -22,21 +22,21 @@ def open_cuda(import_module=importlib.import_module):
     try:
         return PycudaMemory(import_module("pycuda.driver"))
     except ImportError as error:
-        reasons.append("pycuda: {}".format(error))
+        reasons.append(f"pycuda: {error}")
     except Exception as error:  # pycuda raises its own LogicError/RuntimeError without a GPU
-        reasons.append("pycuda: {}".format(str(error).splitlines()[0] if str(error) else type(error).__name__))
+        reasons.append(f"pycuda: {str(error).splitlines()[0] if str(error) else type(error).__name__}")
     for name in ("cuda.bindings.runtime", "cuda.cudart"):
         try:
             return CudaPythonMemory(import_module(name))
         except ImportError as error:
-            reasons.append("{}: {}".format(name, error))
+            reasons.append(f"{name}: {error}")
         except EngineError as error:
-            reasons.append("{}: {}".format(name, error))
+            reasons.append(f"{name}: {error}")
             break
     raise EngineError("no CUDA GPU reachable ({})".format("; ".join(reasons)))
 
 
-class PycudaMemory(object):
+class PycudaMemory:
     """pycuda on device 0's primary context (retained once, pushed around each use)."""
 
     name = "pycuda"
@@ -95,7 +95,7 @@ class PycudaMemory(object):
         del streams  # pycuda streams are released with their last reference
 
 
-class CudaPythonMemory(object):
+class CudaPythonMemory:
     """cuda-python's runtime API (``cudart``): plain integer addresses and stream handles."""
 
     name = "cuda-python"

@@ -8,7 +8,7 @@ from dashcam.inference.contract import Tensor, check_model_file, resolve_contrac
 log = logging.getLogger(__name__)
 
 
-class OnnxRuntimeBackend(object):
+class OnnxRuntimeBackend:
     """One ``InferenceSession``; ``infer`` returns the (cov, bbox) arrays of batch item 0.
 
     ``intra_op_threads`` 0 lets ONNX Runtime use one thread per core.
@@ -33,7 +33,7 @@ class OnnxRuntimeBackend(object):
         try:
             self.session = onnxruntime.InferenceSession(path, options, providers=["CPUExecutionProvider"])
         except Exception as error:  # onnxruntime raises its own untyped errors
-            raise ModelError("{}: ONNX Runtime cannot load it: {}".format(path, str(error).splitlines()[0]))
+            raise ModelError(f"{path}: ONNX Runtime cannot load it: {str(error).splitlines()[0]}")
         inputs = [Tensor(t.name, t.shape, t.type) for t in self.session.get_inputs()]
         outputs = [Tensor(t.name, t.shape, t.type) for t in self.session.get_outputs()]
         self.spec = resolve_contract(path, inputs, outputs, num_classes, output_names)

@@ -9,12 +9,12 @@ decodes them at once, in the same thread). Engines come from
 """
 
 import logging
-from typing import TYPE_CHECKING, Any, List, Tuple
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from dashcam.errors import EngineError
-from dashcam.inference.backends.tensorrt_api import IoTensor, TensorRTApi, adapter_for
+from dashcam.inference.backends.tensorrt_api import adapter_for
 from dashcam.inference.contract import Tensor, resolve_contract
 
 if TYPE_CHECKING:
@@ -30,8 +30,8 @@ def load_engine(trt_module, cuda, path):
     try:
         with open(path, "rb") as handle:
             plan = handle.read()
-    except (IOError, OSError) as error:
-        raise EngineError("cannot read engine {}: {}".format(path, error.strerror or error))
+    except OSError as error:
+        raise EngineError(f"cannot read engine {path}: {error.strerror or error}")
     with cuda.active():
         runtime = trt_module.Runtime(trt_module.Logger(trt_module.Logger.WARNING))
         engine = runtime.deserialize_cuda_engine(plan)
@@ -50,7 +50,7 @@ def contract_tensors(trt_module, tensors):
     return ([convert(t) for t in tensors if t.is_input], [convert(t) for t in tensors if not t.is_input])
 
 
-class TensorRTBackend(object):
+class TensorRTBackend:
     """A deserialized engine run at batch 1 on ``cuda`` (a ``cuda_memory`` adapter).
 
     ``precision`` is recorded with the run (the engine's sidecar says it);
@@ -68,7 +68,7 @@ class TensorRTBackend(object):
         inputs, outputs = contract_tensors(trt_module, tensors)
         self.spec = resolve_contract(engine_path, inputs, outputs, num_classes, output_names)
         spec = self.spec
-        by_name = dict((t.name, t) for t in tensors)
+        by_name = {t.name: t for t in tensors}
         with cuda.active():
             self.context = self.engine.create_execution_context()
             wanted = (1, 3, spec.height, spec.width)
@@ -97,7 +97,7 @@ class TensorRTBackend(object):
         with self.cuda.active():
             self.cuda.to_device(device, host, self.stream)
             if not self.api.io.execute(self.context, self.bindings, self._handle):
-                raise EngineError("TensorRT failed to execute {}".format(self.path))
+                raise EngineError(f"TensorRT failed to execute {self.path}")
             for host_out, device_out in self._outputs:   # other outputs stay on the device
                 self.cuda.to_host(host_out, device_out, self.stream)
             self.cuda.synchronize(self.stream)

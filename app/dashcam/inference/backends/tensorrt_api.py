@@ -22,7 +22,7 @@ call exists.
 
 import re
 from collections import namedtuple
-from typing import TYPE_CHECKING, Any, List, Optional, Sequence, Tuple
+from typing import TYPE_CHECKING
 
 from dashcam.errors import EngineError
 
@@ -37,7 +37,7 @@ def parse_version(text):
     """``"8.6.1.6"`` -> ``(8, 6)``; EngineError for a version this code cannot place."""
     match = re.match(r"^(\d+)\.(\d+)", str(text))
     if not match:
-        raise EngineError("cannot read the TensorRT version {!r}".format(text))
+        raise EngineError(f"cannot read the TensorRT version {text!r}")
     return int(match.group(1)), int(match.group(2))
 
 
@@ -47,7 +47,7 @@ def shape_of(dims):
     return tuple(int(d) for d in dims)
 
 
-class NamedTensors(object):
+class NamedTensors:
     """TensorRT 8.5 and later: every input and output addressed by name."""
 
     name = "set_tensor_address + execute_async_v3"
@@ -65,14 +65,14 @@ class NamedTensors(object):
     def set_input_shape(self, context, tensors, tensor, shape):
         # type: (trt.IExecutionContext, Sequence[IoTensor], IoTensor, Tuple[int, ...]) -> None
         if not context.set_input_shape(tensor.name, shape):
-            raise EngineError("TensorRT refused input shape {} for {}".format(shape, tensor.name))
+            raise EngineError(f"TensorRT refused input shape {shape} for {tensor.name}")
 
     def bind(self, context, tensors, addresses):
         # type: (trt.IExecutionContext, Sequence[IoTensor], Sequence[int]) -> None
         """Give TensorRT each tensor's device address, once: they never move."""
         for tensor, address in zip(tensors, addresses):
             if not context.set_tensor_address(tensor.name, int(address)):
-                raise EngineError("TensorRT refused the address of {}".format(tensor.name))
+                raise EngineError(f"TensorRT refused the address of {tensor.name}")
         return None
 
     def execute(self, context, bindings, stream_handle):

@@ -10,7 +10,7 @@ from dashcam.errors import EngineError
 from dashcam.inference.backends.tensorrt_api import IoTensor
 
 
-class Bindings(object):
+class Bindings:
     """Tensors by binding index; ``execute_async_v2`` takes every device address in index order."""
 
     name = "bindings + execute_async_v2"
@@ -22,7 +22,7 @@ class Bindings(object):
 
     def set_input_shape(self, context, tensors, tensor, shape):
         if not context.set_binding_shape(list(tensors).index(tensor), shape):
-            raise EngineError("TensorRT refused input shape {} for {}".format(shape, tensor.name))
+            raise EngineError(f"TensorRT refused input shape {shape} for {tensor.name}")
 
     def bind(self, context, tensors, addresses):
         """The bindings list ``execute_async_v2`` takes (``tensors`` are in binding order)."""

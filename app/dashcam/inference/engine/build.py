@@ -10,11 +10,11 @@ It takes minutes on a Nano: a ``BuildProgress`` worker says so every
 import logging
 import time
 from collections import namedtuple
-from typing import TYPE_CHECKING, Any, Callable, Optional, Tuple
+from typing import TYPE_CHECKING
 
 from dashcam import __version__
 from dashcam.errors import EngineError
-from dashcam.inference.backends.tensorrt_api import TensorRTApi, adapter_for, shape_of
+from dashcam.inference.backends.tensorrt_api import adapter_for, shape_of
 from dashcam.inference.engine import sidecar
 from dashcam.inference.engine.calibration import entropy_calibrator, read_cache
 from dashcam.inference.engine.device import device_label
@@ -33,7 +33,7 @@ class BuildProgress(Worker):
     name = "engine-build-progress"
 
     def __init__(self, what, say, interval=15.0, clock=time.monotonic):
-        super(BuildProgress, self).__init__()
+        super().__init__()
         self.what, self.say, self.interval, self.clock = what, say, interval, clock
 
     def run(self):
@@ -131,8 +131,8 @@ def build_engine(trt_module, cuda, onnx_path, engine_path, precision, device_mod
                                             calib_frames(shape) if calib_frames else (),
                                             cache_in=calib_cache, cache_out=calib_out)
             config.int8_calibrator = calibrator
-        what = "{} {} engine for {}".format(precision.upper(), device_label(dla_core), onnx_path)
-        say("building the {} with TensorRT {}: this takes a while".format(what, trt_module.__version__))
+        what = f"{precision.upper()} {device_label(dla_core)} engine for {onnx_path}"
+        say(f"building the {what} with TensorRT {trt_module.__version__}: this takes a while")
         progress = BuildProgress(what, say).start()
         try:
             plan = builder.build_serialized_network(network, config)
@@ -143,7 +143,7 @@ def build_engine(trt_module, cuda, onnx_path, engine_path, precision, device_mod
         del parser
     batches = calibrator.batches if calibrator is not None else 0
     if plan is None:
-        raise EngineError("TensorRT could not build the {} (its log above says why)".format(what))
+        raise EngineError(f"TensorRT could not build the {what} (its log above says why)")
     if engine_path is None:
         return BuildResult(None, batches)
     calib_sha256 = sidecar.file_sha256(calib_out or calib_cache) if precision == "int8" else None

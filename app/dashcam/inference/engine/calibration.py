@@ -60,7 +60,7 @@ def parse_cache(text, origin="calibration cache"):
 
 def format_cache(cache):
     """TensorRT's text for ``cache`` (``parse_cache`` reads it back to the same values)."""
-    lines = [cache.header] + ["{}: {}".format(name, scale_to_hex(scale))
+    lines = [cache.header] + [f"{name}: {scale_to_hex(scale)}"
                               for name, scale in cache.scales.items()]
     return "\n".join(lines) + "\n"
 
@@ -70,8 +70,8 @@ def read_cache(path):
     try:
         with open(path, "rb") as handle:
             raw = handle.read()
-    except (IOError, OSError) as error:
-        raise EngineError("cannot read calibration cache {}: {}".format(path, error.strerror or error))
+    except OSError as error:
+        raise EngineError(f"cannot read calibration cache {path}: {error.strerror or error}")
     return raw, parse_cache(raw.decode("utf-8", "replace"), path)
 
 

@@ -29,7 +29,7 @@ def read_device_model(path=DEVICE_TREE_MODEL):
     try:
         with open(path, "rb") as handle:
             return handle.read().replace(b"\0", b"").decode("utf-8", "replace").strip()
-    except (IOError, OSError):
+    except OSError:
         return ""
 
 
@@ -40,13 +40,13 @@ def probe_accelerator(import_module=importlib.import_module, model_path=DEVICE_T
         trt = import_module("tensorrt")
     except Exception as error:  # ImportError, or OSError when libnvinfer itself is missing
         return Accelerator(None, None, None, device_model,
-                           "TensorRT is not installed here (import tensorrt: {})".format(error))
+                           f"TensorRT is not installed here (import tensorrt: {error})")
     version = getattr(trt, "__version__", "?")
     try:
         cuda = open_cuda(import_module)
     except EngineError as error:
         return Accelerator(trt, None, version, device_model,
-                           "TensorRT {} is installed but {}".format(version, error))
+                           f"TensorRT {version} is installed but {error}")
     return Accelerator(trt, cuda, version, device_model or cuda.device_name(), None)
 
 
@@ -60,7 +60,7 @@ def require(accelerator, command):
 
 def device_label(dla_core):
     """``gpu0``, or ``dla0``/``dla1`` for a DLA core (DeepStream's engine-name convention)."""
-    return "gpu0" if dla_core is None else "dla{}".format(dla_core)
+    return "gpu0" if dla_core is None else f"dla{dla_core}"
 
 
 def precision_for_device(model):
@@ -77,5 +77,5 @@ def precision_for_device(model):
         return "int8", "Xavier: INT8"
     for name in ("nano", "tx2", "tx1", "quill"):
         if name in text:
-            return "fp16", "{}: FP16 (no fast INT8 on its GPU)".format(model)
+            return "fp16", f"{model}: FP16 (no fast INT8 on its GPU)"
     return "fp16", "{}: FP16".format(model or "not a Jetson")

@@ -46,7 +46,7 @@ def plan_samples(frame_counts, count):
 def files_in(folder, extensions):
     """Files under ``folder`` (recursively) with one of ``extensions``, in path order."""
     if not os.path.isdir(folder):
-        raise EngineError("{} is not a folder".format(folder))
+        raise EngineError(f"{folder} is not a folder")
     found = []
     for root, dirs, names in os.walk(folder):
         dirs.sort()
@@ -103,17 +103,17 @@ def calibration_frames(count, images=None, video=None, recordings=None):
         raise EngineError("give one of --images DIR, --video FILE or --from-recordings N")
     if images is not None:
         paths = files_in(images, IMAGE_EXTENSIONS)
-        where = "images in {}".format(images)
+        where = f"images in {images}"
         frames = image_frames(paths, count)
     else:
         if video is not None and not os.path.isfile(video):
-            raise EngineError("video file not found: {}".format(video))
+            raise EngineError(f"video file not found: {video}")
         paths = [video] if video is not None else files_in(recordings, VIDEO_EXTENSIONS)
-        where = "video {}".format(video) if video is not None else "recordings in {}".format(recordings)
+        where = f"video {video}" if video is not None else f"recordings in {recordings}"
         frames = video_frames(paths, count)
     if not paths:
-        raise EngineError("no {} found: nothing to calibrate on".format(where))
-    return "{} frames from {} ({} file(s))".format(count, where, len(paths)), frames
+        raise EngineError(f"no {where} found: nothing to calibrate on")
+    return f"{count} frames from {where} ({len(paths)} file(s))", frames
 
 
 def preprocessed(frames, preprocessor):

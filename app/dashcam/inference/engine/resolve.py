@@ -63,8 +63,8 @@ def resolve_precision(requested, device_model, calib_cache, calibrating=False, i
     if requested == "int8" and not has_cache:
         raise EngineError("INT8 needs a calibration cache: {}; set [property] int8-calib-file or pass "
                           "--calib-cache (dashcam calibrate makes one), or --calib-images DIR".format(
-                              "{} not found".format(calib_cache) if calib_cache else "none given"))
-    return requested, "{} as configured".format(requested.upper())
+                              f"{calib_cache} not found" if calib_cache else "none given"))
+    return requested, f"{requested.upper()} as configured"
 
 
 def choose_path(settings, name):
@@ -82,12 +82,12 @@ def choose_path(settings, name):
 def decide(path, exists, found, wanted):
     """``("load" | "build", reason)`` for the engine at ``path`` and its sidecar ``found``."""
     if not exists:
-        return "build", "no engine at {} yet".format(path)
+        return "build", f"no engine at {path} yet"
     if found is None:
-        return "build", "{} has no sidecar: not loaded blindly".format(path)
+        return "build", f"{path} has no sidecar: not loaded blindly"
     why = sidecar.mismatch(found, wanted)
     if why:
-        return "build", "{}: {}".format(path, why)
+        return "build", f"{path}: {why}"
     return "load", "{} matches (TensorRT {}, {}, {})".format(path, found["tensorrt"], found["device"],
                                                                found["precision"])
 
@@ -114,8 +114,8 @@ def ensure_engine(settings, accelerator, say=log.warning):
         if not writable:
             raise EngineError("cannot write engines to {}: set [model] engine-dir (or "
                               "model-engine-file) to a writable folder".format(folder))
-        say("TensorRT engine: {}; building it once".format(reason))
+        say(f"TensorRT engine: {reason}; building it once")
         build_engine(accelerator.trt, accelerator.cuda, settings.onnx, path, precision,
                      accelerator.device_model, settings.dla_core, settings.workspace_mb,
                      calib_cache=calib, say=say)
-    return EnginePlan(path, precision, action, "{}{}; {}".format(note, why, reason))
+    return EnginePlan(path, precision, action, f"{note}{why}; {reason}")

@@ -30,7 +30,7 @@ CHECKED = (
 
 def engine_name(onnx_path, precision, device):
     """DeepStream's naming: ``model.onnx_b1_gpu0_fp16.engine`` (``dla0`` for DLA core 0)."""
-    return "{}_b1_{}_{}.engine".format(os.path.basename(onnx_path), device, precision)
+    return f"{os.path.basename(onnx_path)}_b1_{device}_{precision}.engine"
 
 
 def sidecar_path(engine_path):
@@ -58,7 +58,7 @@ def mismatch(found, wanted):
         have, want = found.get(key), wanted.get(key)
         if have != want:
             short = [v[:12] if isinstance(v, str) and key.endswith("sha256") else v for v in (have, want)]
-            return "{} differs: built with {}, wanted {}".format(words, short[0], short[1])
+            return f"{words} differs: built with {short[0]}, wanted {short[1]}"
     return None
 
 
@@ -67,14 +67,14 @@ def read_sidecar(engine_path):
     try:
         with open(sidecar_path(engine_path)) as handle:
             data = json.load(handle)
-    except (IOError, OSError, ValueError):
+    except (OSError, ValueError):
         return None
     return data if isinstance(data, dict) else None
 
 
 def write_atomically(path, data):
     """Write bytes to ``path`` through a temporary file, fsynced and renamed into place."""
-    temporary = "{}.{}.tmp".format(path, os.getpid())
+    temporary = f"{path}.{os.getpid()}.tmp"
     with open(temporary, "wb") as handle:
         handle.write(data)
         handle.flush()

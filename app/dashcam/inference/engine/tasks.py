@@ -39,7 +39,7 @@ def build_requested(accelerator, settings, scale, calib_images=None, output=None
                                        settings.calib_cache, calibrating=calib_images is not None,
                                        implicit=adapter_for(accelerator.trt).implicit_precision)
     if calib_images is not None and precision != "int8":
-        say("--calib-images not used: {} needs no calibration".format(precision.upper()))
+        say(f"--calib-images not used: {precision.upper()} needs no calibration")
     calib_cache, calib_frames, calib_out = settings.calib_cache, None, None
     if precision == "int8" and calib_images is not None:
         paths = files_in(calib_images, IMAGE_EXTENSIONS)
@@ -49,7 +49,7 @@ def build_requested(accelerator, settings, scale, calib_images=None, output=None
     path = output or choose_path(settings, engine_name(settings.onnx, precision,
                                                        device_label(settings.dla_core)))[0]
     make_folders(path, calib_out)
-    say("{} ({})".format(precision.upper(), why))
+    say(f"{precision.upper()} ({why})")
     result = build_engine(accelerator.trt, accelerator.cuda, settings.onnx, path, precision,
                           accelerator.device_model, settings.dla_core, settings.workspace_mb,
                           calib_cache=calib_cache, calib_frames=calib_frames, calib_out=calib_out,
