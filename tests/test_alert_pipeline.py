@@ -5,7 +5,6 @@ import pytest
 import serial
 from gpiozero.pins.mock import MockFactory
 
-from dashcam.alerts import build_alerts
 from dashcam.alerts.records import read_alerts
 from dashcam.errors import SourceError
 from dashcam.runtime import build_pipeline
@@ -57,10 +56,11 @@ def test_a_lost_camera_shows_on_the_led_and_in_the_serial_heartbeat(tmp_path, ti
                          source={"reconnect_min": 0.05, "reconnect_max": 0.1},
                          serial={"enabled": "true", "port": "loop://", "heartbeat_interval": 0.05})
     MockFactory().reset()
-    alerts = build_alerts(config, pin_factory=MockFactory(), open_port=lambda url, baud: port)
     pipeline = build_pipeline(config, source="v4l2:///dev/video9", open_source=unplugged,
                               db_path=str(tmp_path / "dashcam.db"), model_path=tiny_model_path,
-                              status_stream=None, alerts=alerts)
+                              status_stream=None, pin_factory=MockFactory(),
+                              open_port=lambda url, baud: port)
+    alerts = pipeline.alerts
     pipeline.start()
     try:
         # the committed camera_lost event reaches the sinks: the heartbeat says so

@@ -54,7 +54,7 @@ def test_render_scales_boxes_and_a_broken_sink_only_ends_the_preview():
     drawn = worker.render(Frame(0, image, 0.0, 0.0), [detection], [7])
     assert drawn.shape == (180, 320, 3) and drawn[:, 160:].any() and not image.any()
     worker.start()
-    worker.offer(Frame(0, image, 0.0, 0.0), [detection], [7])
+    worker.offer((Frame(0, image, 0.0, 0.0), [detection], [7]))
     assert worker.done.wait(5.0)   # it stopped by itself, without an error for the run
     assert worker.error is None and worker.sink.closed and worker.shown == 0
 

@@ -22,10 +22,11 @@ CAMERA_RESTORED = "camera_restored"
 RUN_STARTED = "run_started"
 RUN_STOPPED = "run_stopped"
 RUN_INTERRUPTED = "run_interrupted"
+WORKER_FAILED = "worker_failed"
 EXPORT_FINISHED = "export_finished"
 ALERT = "alert"
 TYPES = (OBJECT_APPEARED, OBJECT_LEFT, CAMERA_LOST, CAMERA_RESTORED, RUN_STARTED, RUN_STOPPED,
-         RUN_INTERRUPTED, EXPORT_FINISHED, ALERT)
+         RUN_INTERRUPTED, WORKER_FAILED, EXPORT_FINISHED, ALERT)
 
 INFO, WARNING, CRITICAL = "info", "warning", "critical"
 SEVERITIES = (INFO, WARNING, CRITICAL)
@@ -99,6 +100,13 @@ def run_interrupted(t_utc, run_id):
     without an orderly stop."""
     return Event(RUN_INTERRUPTED, t_utc, t_utc, None, None, WARNING,
                  {"run_id": run_id, "reason": "no orderly stop: a crash, a kill or a power cut"})
+
+
+def worker_failed(t_utc, worker, error):
+    """A part of the run stopped on an error (``worker``: its thread's name) and the run goes
+    on without it: snapshots, retention, a preview. ``doctor`` and the summary say so too."""
+    return Event(WORKER_FAILED, t_utc, t_utc, None, None, CRITICAL,
+                 {"worker": worker, "error": error})
 
 
 def export_finished(t_utc, ok, data):

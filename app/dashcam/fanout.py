@@ -44,10 +44,18 @@ class Subscriber(QueueWorker):
 
 
 class FanOut:
-    """Offers each published item to every subscriber; never blocks, never raises."""
+    """Offers each published item to every subscriber; never blocks, never raises.
+
+    Made empty by the producer's build step; consumers built later ``add`` themselves,
+    before the run starts.
+    """
 
     def __init__(self, subscribers=()):
         self.subscribers = list(subscribers)
+
+    def add(self, *subscribers):
+        """Subscribe workers with an ``offer(item)`` (``Subscriber``s, a preview)."""
+        self.subscribers.extend(subscribers)
 
     def __call__(self, item):
         for subscriber in self.subscribers:

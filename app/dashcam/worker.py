@@ -106,15 +106,22 @@ class QueueWorker(Worker):
     """A worker whose thread takes items from a bounded queue of ``queue_size``.
 
     ``offer(item)`` never blocks: on a full queue the item is dropped and
-    counted in ``dropped``. ``run`` passes each item to ``consume(item)`` and
-    ends only when stopped *and* drained, so what was offered before a stop
-    is still consumed (within ``stop``'s timeout).
+    counted in ``dropped``. The one run loop of every queue-fed worker (the
+    store's writer, the recorder, alert sinks, subscribers): ``begin()`` once,
+    then each item to ``consume(item)`` and, after every item or wait,
+    ``tick(now)`` (periodic work: a retry, a pattern, a heartbeat);
+    ``next_tick(now)`` says how soon that is due (None: only ``POLL_S``).
+    It ends only when stopped *and* drained, so what was offered before a
+    stop is still consumed (within ``stop``'s timeout), then ``finish()``.
     """
+
+    POLL_S = 0.2   # the longest wait for an item, so a stop is seen without a wake too
 
     def __init__(self, queue_size, name=None, clock=time.monotonic):
         Worker.__init__(self, name)
         self.queue = queue.Queue(queue_size)
         self.dropped = 0
+        self.clock = clock
         self.report = Throttled(log, clock=clock)
 
     def offer(self, item):
@@ -144,12 +151,30 @@ class QueueWorker(Worker):
         return item
 
     def run(self):
+        self.begin()
         while not (self.stopping and self.queue.empty()):
+            due = self.next_tick(self.clock())
             try:
-                item = self.take(0.2)
+                item = self.take(self.POLL_S if due is None else max(0.0, min(due, self.POLL_S)))
             except queue.Empty:
-                continue
-            self.consume(item)
+                pass
+            else:
+                self.consume(item)
+            self.tick(self.clock())
+        self.finish()
+
+    def begin(self):
+        """Once, on the worker's thread, before the first item."""
 
     def consume(self, item):
         raise NotImplementedError
+
+    def next_tick(self, now):
+        """Seconds until ``tick`` is due; None: no periodic work beyond the poll."""
+        return None
+
+    def tick(self, now):
+        """Periodic work, after every item and every wait."""
+
+    def finish(self):
+        """Once, on the worker's thread, after the queue is drained at the stop."""

@@ -12,11 +12,7 @@ from dashcam.fanout import Subscriber
 
 
 class Alerts:
-    """The engine (a frame subscriber), the event watch (an event subscriber) and the sinks.
-
-    ``attach(store, submit)`` before the run: the store learns to write
-    ``AlertRecord``s and the engine where to submit them (the event logger).
-    """
+    """The engine (a frame subscriber), the event watch (an event subscriber) and the sinks."""
 
     def __init__(self, engine, watch):
         self.engine = engine
@@ -32,16 +28,16 @@ class Alerts:
         for sink in self.sinks:
             sink.signal(kind)
 
-    def attach(self, store, submit):
-        store.register(AlertRecord, write_alerts)
-        self.engine.deliveries.submit = submit
 
-
-def build_alerts(config, pin_factory=None, open_port=open_serial, extra_sinks=(),
+def build_alerts(config, store, submit, pin_factory=None, open_port=open_serial, extra_sinks=(),
                  clock=time.monotonic, wall_clock=time.time):
     """``Alerts`` for the enabled ``[rule:*]`` sections, with the log sink, the ``[led]`` sink
     (through ``pin_factory``, else ``[led] pin-factory``'s) and the ``[serial]`` sink (ports
-    from ``open_port(url, baudrate)``) where enabled, and ``extra_sinks``."""
+    from ``open_port(url, baudrate)``) where enabled, and ``extra_sinks``.
+
+    ``store`` learns to write ``AlertRecord``s; ``submit`` (the event logger's) takes them.
+    """
+    store.register(AlertRecord, write_alerts)
     rules = [AlertRule.from_section(name, section)
              for name, section in config.instances("rule").items() if section.enabled]
     status = RunStatus()
@@ -55,6 +51,6 @@ def build_alerts(config, pin_factory=None, open_port=open_serial, extra_sinks=()
                                 serial.reopen_interval, status=status.heartbeat,
                                 open_port=open_port, **clocks))
     sinks.extend(extra_sinks)
-    engine = AlertEngine(rules, sinks, None, status, **clocks)
+    engine = AlertEngine(rules, sinks, submit, status, **clocks)
     watch = Subscriber("alert-events", EventWatch(sinks, status), clock=clock)
     return Alerts(engine, watch)

@@ -217,11 +217,14 @@ class AlertEngine(Subscriber):
         return Subscriber.start(self)
 
     def stop(self, timeout=1.0):
-        """Drain the frames, let the sinks deliver what they have, record every alert."""
+        """Drain the frames, let the sinks deliver what they have, record every alert; all
+        within ``timeout`` seconds (real time, whatever the injected clock)."""
+        deadline = time.monotonic() + timeout
         stopped = Subscriber.stop(self, timeout)
         for sink in self.sinks:
             sink.request_stop()
-        stopped = all([sink.stop(timeout) for sink in self.sinks]) and stopped
+        stopped = all([sink.stop(max(0.0, deadline - time.monotonic()))
+                       for sink in self.sinks]) and stopped
         self.deliveries.sweep(0.0)
         return stopped
 

@@ -16,7 +16,6 @@ lost. Both only queue, and never raise for a sink that is down.
 """
 
 import logging
-import queue
 import time
 from collections import namedtuple
 
@@ -43,9 +42,8 @@ class Sink(QueueWorker):
     """Base of every sink: a working no-op that delivers nothing and says so.
 
     ``queue_size`` 32 by default. Subclasses override ``deliver(alert)``, and
-    may override ``show_signal(signal)``, ``camera_changed(lost)``,
-    ``tick(now)`` (periodic work: patterns, heartbeats, reopening a port) and
-    ``next_tick(now)`` (seconds until ``tick`` is due; None: only on items).
+    may override ``show_signal(signal)``, ``camera_changed(lost)`` and the run
+    loop's ``tick(now)`` / ``next_tick(now)`` (patterns, heartbeats, reopening a port).
     """
 
     def __init__(self, name, queue_size=32, clock=time.monotonic, wall_clock=time.time):
@@ -65,18 +63,6 @@ class Sink(QueueWorker):
     def camera(self, lost):
         """The camera is lost (True) or back (False)."""
         return self.offer(CameraState(bool(lost)))
-
-    def run(self):
-        while not (self.stopping and self.queue.empty()):
-            wait = self.next_tick(self.clock())
-            try:
-                item = self.take(0.2 if wait is None else max(0.0, min(wait, 0.2)))
-            except queue.Empty:
-                item = None
-            if item is not None:
-                self.consume(item)
-            self.tick(self.clock())
-        self.close()
 
     def consume(self, item):
         if isinstance(item, Signal):
@@ -133,11 +119,8 @@ class Sink(QueueWorker):
     def camera_changed(self, lost):
         """The camera was lost or came back; the base ignores it."""
 
-    def next_tick(self, now):
-        return None
-
-    def tick(self, now):
-        """Periodic work, after every item and wait."""
+    def finish(self):
+        self.close()
 
     def close(self):
         """Release the hardware (called on the sink's thread as it ends); idempotent."""

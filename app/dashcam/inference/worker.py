@@ -46,8 +46,8 @@ class PreprocessAhead:
 class InferenceWorker(Worker):
     """Runs ``detector`` and ``tracker`` on frames from ``slot``; records go to ``output(record)``.
 
-    ``publish(record)`` and ``on_frame(frame, detections, track_ids)``, if
-    given, must not block (a ``FanOut`` of subscribers; the preview's slot).
+    ``publish(record)`` and ``on_frame((frame, detections, track_ids))``, if
+    given, must not block (``FanOut``s: of subscribers; of previews, each with its slot).
     Stage times (seconds) of recent frames are kept in ``preprocess``,
     ``infer``, ``postprocess``, ``tracking``.
     """
@@ -103,7 +103,7 @@ class InferenceWorker(Worker):
                                (frame.image.shape[1], frame.image.shape[0])))
         self.processed += 1
         if self.on_frame is not None:
-            self.on_frame(frame, detections, update.track_ids)
+            self.on_frame((frame, detections, update.track_ids))
 
     def _emit(self, record):
         if self.publish is not None:

@@ -42,9 +42,9 @@ class PreviewWorker(Worker):
     def skipped(self):
         return self.slot.overwritten
 
-    def offer(self, frame, detections, track_ids):
-        """Called by the inference worker: never blocks."""
-        self.slot.put((frame, detections, track_ids))
+    def offer(self, view):
+        """``(frame, detections, track_ids)`` from the inference worker: never blocks."""
+        self.slot.put(view)
 
     def wake(self):
         self.slot.close()

@@ -135,8 +135,8 @@ class Recording:
         return figures
 
 
-def build_recording(config, store, submit, db_path, uri, fps, open_reader, clock, wall_clock):
-    """A ``Recording`` for ``config.recording``, or None when it is disabled.
+def build_recording(config, store, submit, folder, uri, fps, open_reader, clock, wall_clock):
+    """A ``Recording`` for ``config.recording`` into ``folder``, or None when it is disabled.
 
     ``submit``: the event logger's; ``open_reader()``: a new ``StoreReader`` on
     the store; ``fps``: the source's nominal rate (keyframe distance).
@@ -144,7 +144,6 @@ def build_recording(config, store, submit, db_path, uri, fps, open_reader, clock
     section = config.recording
     if not section.enabled:
         return None
-    folder = recordings_dir(config, db_path)
     try:
         os.makedirs(folder, exist_ok=True)
     except OSError as error:
@@ -157,7 +156,7 @@ def build_recording(config, store, submit, db_path, uri, fps, open_reader, clock
         for request in keeper.requests(*item):
             submit(request)
 
-    store_volume, _ = volume(os.path.dirname(os.path.abspath(db_path)))
+    store_volume, _ = volume(os.path.dirname(os.path.abspath(store.path)))
     retention = RetentionWorker(
         folder, open_reader, submit, quota=section.quota, reserve=section.reserve,
         max_age=section.max_age * 86400.0,

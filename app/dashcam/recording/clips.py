@@ -24,7 +24,8 @@ from dashcam.recording.index import ClipRequest
 # protect every segment, and retention could then only delete evidence. Alerts, a lost
 # camera, an interrupted run, paused recording keep their clips.
 DEFAULT_CLIPS = ("*, -object_appeared, -object_left, -run_started, -run_stopped, "
-                 "-segment_recovered, -segment_quarantined, -protected_deleted, -export_finished")
+                 "-segment_recovered, -segment_quarantined, -protected_deleted, -export_finished, "
+                 "-worker_failed")
 CLIPS_HELP = "* (every type), TYPE, TYPE=PRE/POST seconds, -TYPE (none), separated by commas"
 
 

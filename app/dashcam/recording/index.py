@@ -14,13 +14,11 @@ after a full disk links the same rows again. Windows live only in this
 process: a segment of a later run is never linked to an event of a crashed one.
 """
 
-import logging
 from collections import namedtuple
 
+from dashcam.errors import RecordingError
 from dashcam.recording.segments import SegmentClosed
 from dashcam.timestamps import iso_utc
-
-log = logging.getLogger(__name__)
 
 KEEP_WINDOW_S = 3600.0   # a closed window is forgotten this long after the newest segment passed it
 OPEN_END = "9999"        # sorts after every ISO time: an open window's end
@@ -132,10 +130,11 @@ def prune(batch, run_id, records):
 
 
 def open_reader(opener, who):
-    """``opener()`` (a ``StoreReader``), or None, logged: a recording worker that cannot
-    read the store has nothing to do, and the run goes on without it."""
+    """``opener()`` (a ``StoreReader``). A recording worker that cannot read the store has
+    nothing to do: it fails with a ``RecordingError`` that names it, which ends its thread
+    with that error, so the pipeline, the run summary and ``doctor`` say so."""
     try:
         return opener()
-    except Exception:
-        log.exception("%s: cannot read the store", who)
-        return None
+    except Exception as error:
+        raise RecordingError(f"{who} cannot read the store: {error}; the run goes on without "
+                             f"{who}")

@@ -18,7 +18,6 @@ on, frames are counted as ``missed``, and recording resumes, with
 import errno
 import logging
 import os
-import queue
 import time
 
 from dashcam import events as ev
@@ -73,7 +72,7 @@ class RecorderWorker(QueueWorker):
         self._unsent = []            # records the logger's full queue refused: sent again
         self._checked = None
 
-    def run(self):
+    def begin(self):
         self.encoder.run_id = self.run_id
         if self.recovery is not None:
             try:
@@ -83,15 +82,6 @@ class RecorderWorker(QueueWorker):
                 records, events = [], []
             self.recovered += sum(1 for r in records if isinstance(r, SegmentClosed))
             self._send(records + events)
-        while not (self.stopping and self.queue.empty()):
-            try:
-                frame = self.take(0.2)
-            except queue.Empty:
-                frame = None
-            if frame is not None:
-                self.consume(frame)
-            self._tick()
-        self._close()
 
     def consume(self, frame):
         if self.paused_at is not None:
@@ -105,8 +95,7 @@ class RecorderWorker(QueueWorker):
         self.frames += 1
         self._index(closed)
 
-    def _tick(self):
-        now = self.clock()
+    def tick(self, now):
         if self._unsent:
             self._send([])
         if self.paused_at is not None:
@@ -174,7 +163,7 @@ class RecorderWorker(QueueWorker):
         except OSError:
             return None
 
-    def _close(self):
+    def finish(self):
         if self.paused_at is None:
             try:
                 self._index(self.encoder.close())

@@ -156,10 +156,7 @@ class RetentionWorker(Worker):
         self._nudge.set()
 
     def run(self):
-        reader = open_reader(self.reader, self.name)
-        if reader is None:
-            return
-        with reader:
+        with open_reader(self.reader, self.name) as reader:
             while not self.stopping:
                 backlog = False
                 try:

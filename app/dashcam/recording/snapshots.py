@@ -13,7 +13,6 @@ snapshots``).
 
 import logging
 import os
-import queue
 import time
 
 import cv2
@@ -101,27 +100,31 @@ class SnapshotWorker(QueueWorker):
         self.clock = clock
         self.written = self.missed = 0
         self.pending = []   # (deadline, event_id, event)
+        self._store = None
 
-    def run(self):
-        reader = open_reader(self.reader, self.name)
-        if reader is None:
-            return
-        with reader:
-            while not self.stopping:
-                try:
-                    event_id, event = self.take(0.5)
-                except queue.Empty:
-                    pass
-                else:
-                    if self.types is None or event.type in self.types:
-                        self.pending.append((self.clock() + self.wait_s, event_id, event))
-                    if len(self.pending) > self.queue.maxsize:   # bounded: the oldest give way
-                        self.missed += 1
-                        self.pending.pop(0)
-                self.pending = [p for p in self.pending
-                                if self.stopping or not self._try(reader, *p)]
+    def begin(self):
+        self._store = open_reader(self.reader, self.name)
+
+    def consume(self, item):
+        event_id, event = item
+        if self.types is None or event.type in self.types:
+            self.pending.append((self.clock() + self.wait_s, event_id, event))
+        if len(self.pending) > self.queue.maxsize:   # bounded: the oldest give way
+            self.missed += 1
+            self.pending.pop(0)
+
+    def next_tick(self, now):
+        return 0.5 if self.pending else None
+
+    def tick(self, now):
+        if not self.stopping:
+            self.pending = [p for p in self.pending if not self._try(self._store, *p)]
+
+    def finish(self):
         # Stopped: what is left is skipped (a decode takes a while; the stop must not).
-        self.missed += len(self.pending) + self.queue.qsize()
+        self.missed += len(self.pending)
+        self.pending = []
+        self._store.close()
 
     def _try(self, reader, deadline, event_id, event):
         """Write the snapshot if its segment is indexed; True when done with it."""

@@ -127,11 +127,17 @@ class ControlSocketWorker(Worker):
                 if data:
                     self.handle(data)
         finally:
-            self.sock.close()
-            try:
-                os.unlink(self.path)
-            except OSError:
-                pass
+            self.close()
+
+    def close(self):
+        """Close the socket and remove its file; idempotent (also for a worker never started)."""
+        if self.sock.fileno() < 0:
+            return
+        self.sock.close()
+        try:
+            os.unlink(self.path)
+        except OSError:
+            pass
 
     def handle(self, data):
         try:

@@ -85,15 +85,11 @@ class EventLoggerWorker(QueueWorker):
     def queue_depth(self):
         return self.queue.qsize()
 
-    def run(self):
-        while not (self.stopping and self.queue.empty()):
-            try:
-                item = self.take(0.2)
-            except queue.Empty:
-                if self.held and self.clock() >= self._retry_at:
-                    self._commit([])
-                continue
-            self.consume(item)
+    def tick(self, now):
+        if self.held and now >= self._retry_at:
+            self._commit([])
+
+    def finish(self):
         if self.held:   # one last try at the stop; what still fails is lost, and said so
             self._commit([])
             if self.held:

@@ -1,0 +1,204 @@
+"""The composition root of ``dashcam run``: every part built once, in dependency order.
+
+``build_pipeline`` is a sequence of small named steps (as Frigate's ``init_*``),
+each building one stage from the configuration and what the steps before it
+made: store -> event logger -> detector -> inference -> recording -> capture
+-> alerts -> service parts -> preview. Recording comes before capture because
+capture feeds it (every frame, or the CSI pipeline's ``tee``). A producer is
+built with an empty ``FanOut`` that the consumers built after it join, so no
+step refers to a part that does not exist yet and no part is changed after
+it is built. If a step fails, one ``ExitStack`` closes everything built
+before it (the store's lock, the detector, GPIO pins, the control socket).
+
+Any part can be given instead of built (``GIVEN``): tests pass a slow backend,
+a fake camera, gpiozero's ``MockFactory``, a blocking subscriber.
+"""
+
+import contextlib
+import functools
+import sys
+import time
+
+from dashcam.fanout import FanOut
+from dashcam.runtime.pipeline import Pipeline
+from dashcam.runtime.status import status_line
+
+DEMO_URI = "synthetic://?seed=7"
+
+# Parts ``build_pipeline`` takes instead of building them.
+GIVEN = ("store", "detector", "tracker", "open_source", "pin_factory", "open_port", "watchdog",
+         "control", "frame_subscribers", "event_subscribers")
+
+
+class Parts:
+    """What the steps have built so far; the ``Pipeline`` runs them."""
+
+    def __init__(self, config, uri, model_path, given, clock, wall_clock):
+        self.config, self.uri, self.model_path, self.given = config, uri, model_path, given
+        self.clock, self.wall_clock = clock, wall_clock
+
+
+def build_pipeline(config, source=None, db_path=None, recordings=None, preview=None,
+                   model_path=None, status_stream=sys.stderr, stop_requested=None,
+                   clock=time.monotonic, wall_clock=time.time, **given):
+    """A ``Pipeline`` from the configuration; arguments given here win over it.
+
+    ``source``: a URI, else ``[source] uri``, else the synthetic demo road.
+    ``db_path`` and ``recordings``: else ``[store] path`` and ``[recording] path``, else the
+    data folder. ``preview``: ``"window"`` or a video file path. ``given``: parts by the
+    names in ``GIVEN``. Static mistakes (unknown scheme, missing or undecodable file, CSI
+    without GStreamer) fail before anything is built; a camera that is merely absent is
+    retried by the capture worker.
+    """
+    unknown = sorted(set(given) - set(GIVEN))
+    if unknown:
+        raise TypeError("build_pipeline() cannot take: " + ", ".join(unknown))
+    parts = Parts(config, source or config.source.uri or DEMO_URI, model_path, given, clock,
+                  wall_clock)
+    check_inputs(parts)
+    with contextlib.ExitStack() as stack:
+        init_store(parts, stack, db_path, recordings)
+        init_logger(parts)
+        init_detector(parts, stack)
+        init_inference(parts)
+        init_recording(parts)
+        init_capture(parts)
+        init_alerts(parts, stack)
+        init_service(parts, stack)
+        init_preview(parts, preview)
+        stack.pop_all()   # all built: from here the pipeline's stop plan closes each part
+    return Pipeline(parts, status_stream, stop_requested, clock, wall_clock)
+
+
+def check_inputs(parts):
+    """What can be found wrong without building anything."""
+    from dashcam.capture import check_source
+
+    if "open_source" not in parts.given:
+        check_source(parts.uri)
+
+
+def init_store(parts, stack, db_path, recordings):
+    """The store (its lock taken) and the recordings folder beside it."""
+    from dashcam.paths import default_db_path
+    from dashcam.recording import recordings_dir
+    from dashcam.store import EventStore
+
+    config, store = parts.config, parts.given.get("store")
+    if store is None:
+        store = EventStore(db_path or config.path(config.store.path) or default_db_path(),
+                           synchronous=config.store.synchronous,
+                           detections=config.store.detections,
+                           sample_interval=config.store.sample_interval)
+        stack.callback(store.close)
+    parts.store = store
+    parts.recordings = recordings or recordings_dir(config, store.path)
+
+
+def init_logger(parts):
+    """The single writer; committed events go to ``parts.events``, which consumers join."""
+    from dashcam.store import EventLoggerWorker
+
+    section = parts.config.store
+    parts.events = FanOut(parts.given.get("event_subscribers", ()))
+    parts.logger = EventLoggerWorker(parts.store, queue_size=section.queue_size,
+                                     min_commit_interval=section.min_commit_interval,
+                                     publish=parts.events, clock=parts.clock)
+
+
+def init_detector(parts, stack):
+    """The detector (model, backend, post-processing) and the tracker."""
+    from dashcam.inference import build_detector
+    from dashcam.tracking import IouTracker
+
+    parts.detector = parts.given.get("detector") or build_detector(parts.config, parts.model_path)
+    stack.callback(parts.detector.close)
+    tracking = parts.config.tracking
+    parts.tracker = parts.given.get("tracker") or IouTracker(
+        tracking.iou_threshold, tracking.min_hits, tracking.max_age, tracking.history_size,
+        tentative_misses=tracking.tentative_misses, motion=tracking.motion,
+        confident=tracking.confident, duplicate_iou=tracking.duplicate_iou)
+
+
+def init_inference(parts):
+    """The newest-frame slot and the inference worker; ``parts.frames`` (each
+    ``FrameRecord``) and ``parts.views`` (frames to show) for consumers to join."""
+    from dashcam.inference import InferenceWorker
+    from dashcam.slot import LatestFrame
+
+    parts.slot = LatestFrame()
+    parts.frames = FanOut(parts.given.get("frame_subscribers", ()))
+    parts.views = FanOut()
+    parts.inference = InferenceWorker(parts.slot, parts.detector, parts.tracker,
+                                      parts.logger.submit, publish=parts.frames,
+                                      on_frame=parts.views, clock=parts.clock)
+
+
+def init_recording(parts):
+    """Recording's workers and event subscribers (clips, snapshots), or None when disabled."""
+    from dashcam.recording import build_recording
+    from dashcam.store import StoreReader
+
+    parts.recording = build_recording(
+        parts.config, parts.store, parts.logger.submit, parts.recordings, parts.uri,
+        parts.config.source.fps, functools.partial(StoreReader, parts.store.path),
+        parts.clock, parts.wall_clock)
+    if parts.recording:
+        parts.events.add(*parts.recording.subscribers)
+
+
+def init_capture(parts):
+    """The capture worker: the source by URI, feeding the slot and recording."""
+    from dashcam.capture import CaptureWorker, open_source
+    from dashcam.inference import PreprocessAhead
+
+    config, recording = parts.config, parts.recording
+    source = parts.given.get("open_source") or functools.partial(
+        open_source, parts.uri, config.source.width, config.source.height, config.source.fps,
+        config.source.flip_method, tee=recording.tee if recording else None)
+    ahead = None
+    if config.run.preprocess_ahead != "never":
+        ahead = PreprocessAhead(parts.detector.new_preprocessor, clock=parts.clock)
+    parts.capture = CaptureWorker(
+        parts.uri, source, parts.slot, parts.logger.submit, config.source.reconnect_min,
+        config.source.reconnect_max, prepare=ahead,
+        prepare_live=config.run.preprocess_ahead == "always", clock=parts.clock,
+        wall_clock=parts.wall_clock, publish=recording.publish if recording else None)
+
+
+def init_alerts(parts, stack):
+    """Rules on every frame, sinks that deliver at once, the store's alert rows."""
+    from dashcam.alerts import build_alerts
+    from dashcam.alerts.serial_port import open_serial
+
+    given = parts.given
+    parts.alerts = build_alerts(parts.config, parts.store, parts.logger.submit,
+                                pin_factory=given.get("pin_factory"),
+                                open_port=given.get("open_port", open_serial),
+                                clock=parts.clock, wall_clock=parts.wall_clock)
+    for sink in parts.alerts.sinks:
+        stack.callback(sink.close)
+    parts.frames.add(parts.alerts.engine)
+    parts.events.add(parts.alerts.watch)
+
+
+def init_service(parts, stack):
+    """Under systemd, the watchdog; with ``[service] control-socket``, the socket's worker."""
+    from dashcam.service import build_control, build_watchdog
+
+    given = parts.given
+    parts.watchdog = (given["watchdog"] if "watchdog" in given
+                      else build_watchdog(parts.config, describe=status_line))
+    parts.control = (given["control"] if "control" in given
+                     else build_control(parts.config, parts.logger.submit, parts.wall_clock))
+    for worker in parts.control:
+        stack.callback(worker.close)
+
+
+def init_preview(parts, target):
+    """The preview worker for ``target`` (a window or a file), or None."""
+    from dashcam.preview import build_preview
+
+    parts.preview = build_preview(target, parts.config.run.preview_width) if target else None
+    if parts.preview:
+        parts.views.add(parts.preview)
