@@ -22,10 +22,9 @@ import time
 
 from dashcam import events as ev
 from dashcam.export import write_export
-from dashcam.export.snapshot import take_snapshot
 from dashcam.metrics import percentile
 from dashcam.records import Detection, FrameRecord
-from dashcam.store import EventLoggerWorker, EventStore
+from dashcam.store import EventLoggerWorker, EventStore, take_snapshot
 
 T0 = 1700000000.0
 BOXES = 100

@@ -7,12 +7,12 @@ import threading
 from dashcam import events as ev
 from dashcam.alerts.engine import AlertEngine, EventWatch, RunStatus, TrackHistories
 from dashcam.alerts.records import (DELIVERED, DROPPED, FAILED, PENDING, AlertRecord,
-                                    read_alerts, write_alerts)
+                                    write_alerts)
 from dashcam.alerts.rules import AlertRule, Height, Polygon
 from dashcam.alerts.sinks import EXPORT_DONE, EXPORT_FAILED, LogSink, Sink, Signal
 from dashcam.cli import main
 from dashcam.records import Detection, FrameRecord
-from dashcam.store import EventStore, StoreReader
+from dashcam.store import EventStore, StoreReader, read_alerts
 from dashcam.tracking import IouTracker
 
 T0 = 1700000000.0

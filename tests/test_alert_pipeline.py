@@ -5,10 +5,9 @@ import pytest
 import serial
 from gpiozero.pins.mock import MockFactory
 
-from dashcam.alerts.records import read_alerts
 from dashcam.errors import SourceError
 from dashcam.runtime import build_pipeline
-from dashcam.store import StoreReader
+from dashcam.store import StoreReader, read_alerts
 from test_pipeline import check_store_after_run, make_config
 from videos import write_video
 

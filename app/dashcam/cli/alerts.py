@@ -5,9 +5,8 @@ import json
 import sys
 import time
 
-from dashcam.alerts.records import read_alerts
 from dashcam.paths import default_db_path
-from dashcam.store import StoreReader
+from dashcam.store import StoreReader, read_alerts
 from dashcam.timestamps import parse_time
 
 ROW = "{:<24} {:<17} {:<8} {:<9} {:>6} {:>5} {:>5}  {}\n"

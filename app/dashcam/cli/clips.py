@@ -6,8 +6,8 @@ import sys
 import time
 
 from dashcam.cli.options import add_recordings_options, recordings_folder
-from dashcam.store import StoreReader
-from dashcam.timestamps import iso_utc, parse_time
+from dashcam.store import StoreReader, list_clips
+from dashcam.timestamps import parse_time
 
 ROW = "{:>7} {:<16} {:<9} {:<24} {:<24} {:>4} {:>9} {}\n"
 EPILOG = """\
@@ -32,25 +32,13 @@ def register(subparsers):
     parser.set_defaults(func=clips)
 
 
-def list_clips(reader, since=None):
-    """One dict per event with a clip, oldest first."""
-    sql = ("SELECT e.id AS event_id, e.type, e.label, e.ts_start, c.window_start, c.window_end,"
-           " count(*) AS segments, sum(s.bytes) AS bytes, group_concat(s.path, '|') AS paths"
-           " FROM clips c JOIN events e ON e.id = c.event_id JOIN segments s ON s.id = c.segment_id")
-    params = []
-    if since is not None:
-        sql += " WHERE e.ts_start >= ?"
-        params.append(iso_utc(since))
-    return list(reader.db.query(sql + " GROUP BY e.id ORDER BY e.ts_start, e.id", params))
-
-
 def clips(args, out=None):
     import os
 
     out = out or sys.stdout
     folder, db = recordings_folder(args)
     with StoreReader(db) as reader:
-        rows = list_clips(reader, parse_time(args.since, time.time()) if args.since else None)
+        rows = list_clips(reader.db, parse_time(args.since, time.time()) if args.since else None)
     for row in rows:
         paths = row.pop("paths").split("|")
         row["missing"] = sum(1 for p in paths if not os.path.isfile(os.path.join(folder, p)))

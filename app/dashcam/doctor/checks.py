@@ -289,15 +289,15 @@ def _quota_bytes(config, volume_bytes):
 
 
 def check_database(host, ctx):
-    from dashcam.store import StoreReader
+    from dashcam.store import StoreReader, quick_check, schema_version
 
     if not host.exists(ctx.db_path):
         return Check("database", WARN, "no store yet at {} (the first run creates it)".format(
             ctx.db_path), None)
     try:
         with StoreReader(ctx.db_path) as reader:
-            verdict = "; ".join(r[0] for r in reader.conn.execute("PRAGMA quick_check"))
-            version = reader.conn.execute("PRAGMA user_version").fetchone()[0]
+            verdict = quick_check(reader.conn)
+            version = schema_version(reader.conn)
     except (DashcamError, OSError, sqlite3.DatabaseError) as error:
         verdict, version = str(error), None
     size = human_bytes(os.path.getsize(ctx.db_path))

@@ -4,6 +4,6 @@ only when complete; a stick given as its device is mounted, exported to, synced 
 
 from dashcam.export.files import ExportError
 from dashcam.export.folder import Result, write_export
-from dashcam.export.snapshot import take_snapshot
+from dashcam.store import take_snapshot
 
 __all__ = ("ExportError", "Result", "take_snapshot", "write_export")

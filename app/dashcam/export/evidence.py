@@ -23,7 +23,7 @@ from collections import OrderedDict, namedtuple
 
 from dashcam.errors import DashcamError
 from dashcam.export.files import HashingWriter, copy_parts, fsync_dir, partial_name, sha256_file
-from dashcam.export.snapshot import quote
+from dashcam.store import event_snapshots, has_table, protected_clip_segments, table_columns
 
 log = logging.getLogger(__name__)
 
@@ -35,22 +35,11 @@ INDEX = ".index.json"
 Item = namedtuple("Item", "event_id kind name sources bytes")
 
 
-def columns(conn, table):
-    return [r[1] for r in conn.execute(f"PRAGMA table_info({quote(table)})")]
-
-
-def has_table(conn, table):
-    return conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?",
-                        (table,)).fetchone() is not None
-
-
 def plan(conn, recordings_dir, with_clips, limit=None):
     """The evidence the store names: ``(items, notes)``; notes say what could not be found."""
     items, notes = [], []
-    if "snapshot" in columns(conn, "events"):
-        for event_id, relative in conn.execute(
-                "SELECT id, snapshot FROM events WHERE snapshot IS NOT NULL AND snapshot != ''"
-                " ORDER BY id"):
+    if "snapshot" in table_columns(conn, "events"):
+        for event_id, relative in event_snapshots(conn):
             source = os.path.join(recordings_dir, relative)
             if not os.path.isfile(source):
                 notes.append(f"event {event_id}: snapshot {relative} is missing")
@@ -60,9 +49,7 @@ def plan(conn, recordings_dir, with_clips, limit=None):
                               (source,), os.path.getsize(source)))
     if with_clips and has_table(conn, "clips") and has_table(conn, "segments"):
         clips = OrderedDict()
-        for event_id, relative, _size in conn.execute(
-                "SELECT c.event_id, s.path, s.bytes FROM clips c JOIN segments s"
-                " ON s.id = c.segment_id WHERE s.protected ORDER BY c.event_id, s.started_at, s.id"):
+        for event_id, relative, _size in protected_clip_segments(conn):
             clips.setdefault(event_id, []).append(os.path.join(recordings_dir, relative))
         for event_id, sources in clips.items():
             missing = [s for s in sources if not os.path.isfile(s)]

@@ -20,7 +20,7 @@ import os
 import shutil
 import socket
 import time
-from collections import Counter, namedtuple
+from collections import namedtuple
 
 from dashcam import __version__
 from dashcam.errors import DashcamError
@@ -28,8 +28,7 @@ from dashcam.export import evidence, tables
 from dashcam.export.files import (ExportError, HashingWriter, check_space, copy_parts, fsync_dir,
                                   human_bytes, max_file_bytes, no_space, partial_name,
                                   remove_partials, sha256_file)
-from dashcam.export.snapshot import check_snapshot, take_snapshot
-from dashcam.store import StoreReader
+from dashcam.store import StoreReader, check_snapshot, event_type_counts, has_table, take_snapshot
 from dashcam.timestamps import iso_utc
 
 log = logging.getLogger(__name__)
@@ -169,13 +168,13 @@ def _export(root, work, name, db_path, recordings_dir, since, until, with_clips,
         with StoreReader(snapshot) as reader:
             counts = {}
             for table in ("events", "alerts"):
-                if evidence.has_table(reader.conn, table):
+                if has_table(reader.conn, table):
                     counts[table], written = tables.write_table(
                         reader.conn, table, os.path.join(work, table + ".csv"),
                         os.path.join(work, table + ".jsonl"), extra if table == "events" else None,
                         ("clip_file", "snapshot_file") if table == "events" else ())
                     manifest += written
-            types = Counter(r[0] for r in reader.conn.execute("SELECT type FROM events"))
+            types = event_type_counts(reader.conn)
         if local:
             manifest += copy_parts(snapshot, os.path.join(work, "dashcam.db"), limit, meter.add)
         else:

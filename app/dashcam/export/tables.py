@@ -11,9 +11,8 @@ import csv
 import io
 import json
 
-from dashcam.export.evidence import columns
 from dashcam.export.files import HashingWriter
-from dashcam.export.snapshot import quote
+from dashcam.store import table_columns, table_rows
 
 JSON_COLUMNS = ("data",)
 
@@ -23,7 +22,7 @@ def write_table(conn, table, csv_path, jsonl_path, extra=None, extra_columns=())
 
     ``extra`` maps a row id to a dict of ``extra_columns`` values.
     """
-    names = columns(conn, table)
+    names = table_columns(conn, table)
     header = names + [c for c in extra_columns if c not in names]
     extra = extra or {}
     text = io.StringIO()
@@ -31,7 +30,7 @@ def write_table(conn, table, csv_path, jsonl_path, extra=None, extra_columns=())
     count = 0
     with HashingWriter(csv_path) as out_csv, HashingWriter(jsonl_path) as out_jsonl:
         writer.writerow(header)
-        for row in conn.execute(f"SELECT * FROM {quote(table)} ORDER BY rowid"):
+        for row in table_rows(conn, table):
             record = dict(zip(names, row))
             record.update(extra.get(record.get("id"), {}))
             writer.writerow(["" if record.get(c) is None else record.get(c) for c in header])

@@ -26,15 +26,12 @@ from dashcam.recording.recorder import RecorderWorker
 from dashcam.recording.retention import RetentionWorker, to_bytes, volume
 from dashcam.recording.segments import recover, run_folder
 from dashcam.recording.snapshots import SnapshotWorker, wanted
+from dashcam.store import indexed_segment_paths, run_ids, unclipped_events
 from dashcam.timestamps import parse_iso
 
 log = logging.getLogger(__name__)
 
 ENCODERS = ("auto", "software", "hardware")
-# The previous run's events without a clip, or whose clip was left open.
-UNCLIPPED = ("SELECT id, type, ts_start, ts_end FROM events WHERE run_id ="
-             " (SELECT max(id) FROM runs WHERE id < ?) AND (id NOT IN (SELECT event_id FROM clips)"
-             " OR id IN (SELECT event_id FROM clips WHERE window_end IS NULL)) ORDER BY id")
 MODEL_FILE = "/proc/device-tree/model"
 
 
@@ -178,10 +175,10 @@ def build_recording(config, store, submit, folder, uri, fps, open_reader, clock,
     def recovery():
         """What the last run left: unindexed segments, then its events' missing clips."""
         with open_reader() as reader:
-            indexed = {r[0] for r in reader.conn.execute("SELECT path FROM segments")}
-            runs = {r[0] for r in reader.conn.execute("SELECT id FROM runs")}
+            indexed = indexed_segment_paths(reader.conn)
+            runs = run_ids(reader.conn)
             unclipped = [(r[0], r[1], parse_iso(r[2]), parse_iso(r[3]) if r[3] else None)
-                         for r in reader.conn.execute(UNCLIPPED, (recorder.run_id,))]
+                         for r in unclipped_events(reader.conn, recorder.run_id)]
         records, events = recover(folder, indexed, runs, wall_clock(),
                                   skip=(run_folder(recorder.run_id),))
         return records + catch_up(unclipped, keeper.policy), events

@@ -8,20 +8,22 @@ Clip links are resolved here, inside the writer, where the order of things is
 certain: a ``ClipRequest`` (an event's window) links the segments already
 indexed that overlap it, and keeps the window while later segments may still
 fall in it (an open event, or the post-roll to come); each ``SegmentClosed``
-is linked to every kept window it overlaps. Writes are idempotent (``INSERT OR
-IGNORE``, one row per event and segment), so a batch that the logger retries
-after a full disk links the same rows again. Windows live only in this
-process: a segment of a later run is never linked to an event of a crashed one.
+is linked to every kept window it overlaps. The rows are written by
+``store.segments`` and ``store.clips``, idempotently, so a batch that the
+logger retries after a full disk links the same rows again. Windows live only
+in this process: a segment of a later run is never linked to an event of a
+crashed one.
 """
 
 from collections import namedtuple
 
 from dashcam.errors import RecordingError
 from dashcam.recording.segments import SegmentClosed
+from dashcam.store import (add_segment, link_segment, link_window, write_detection_pruning,
+                           write_segment_deletions, write_snapshot_paths)
 from dashcam.timestamps import iso_utc
 
 KEEP_WINDOW_S = 3600.0   # a closed window is forgotten this long after the newest segment passed it
-OPEN_END = "9999"        # sorts after every ISO time: an open window's end
 
 
 class ClipRequest(namedtuple("ClipRequest", "event_id window_start window_end")):
@@ -59,74 +61,32 @@ class RecordingIndex:
     def register(self, store):
         store.register(SegmentClosed, self.segments)
         store.register(ClipRequest, self.requests)
-        store.register(SegmentsDeleted, deleted)
-        store.register(SnapshotTaken, snapshots)
-        store.register(PruneDetections, prune)
+        store.register(SegmentsDeleted, write_segment_deletions)
+        store.register(SnapshotTaken, write_snapshot_paths)
+        store.register(PruneDetections, write_detection_pruning)
         return self
 
     def segments(self, batch, run_id, records):
-        conn = batch.conn
         for s in records:
             started, ended = iso_utc(s.started_at), iso_utc(s.ended_at)
-            conn.execute(
-                "INSERT OR IGNORE INTO segments (run_id, path, started_at, ended_at, frames,"
-                " bytes, width, height, encoder, recovered) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (s.run_id, s.path, started, ended, s.frames, s.bytes, s.width, s.height,
-                 s.encoder, int(bool(s.recovered))))
-            segment_id = conn.execute("SELECT id FROM segments WHERE path = ?",
-                                      (s.path,)).fetchone()[0]
+            segment_id = add_segment(batch.conn, s)
             linked = [(event_id, segment_id, start, end)
                       for event_id, (start, end) in self.windows.items()
                       if start < ended and (end is None or end > started)]
             if linked:
-                conn.executemany("INSERT OR IGNORE INTO clips (event_id, segment_id,"
-                                 " window_start, window_end) VALUES (?, ?, ?, ?)", linked)
-                conn.execute("UPDATE segments SET protected = 1 WHERE id = ?", (segment_id,))
+                link_segment(batch.conn, segment_id, linked)
             batch.rows["segments"] += 1
             forget = iso_utc(s.started_at - KEEP_WINDOW_S)
             for event_id in [e for e, (_, end) in self.windows.items() if end and end < forget]:
                 del self.windows[event_id]
 
     def requests(self, batch, run_id, records):
-        conn = batch.conn
         for r in records:
             start = iso_utc(r.window_start)
             end = iso_utc(r.window_end) if r.window_end is not None else None
-            conn.execute(
-                "INSERT OR IGNORE INTO clips (event_id, segment_id, window_start, window_end)"
-                " SELECT ?, id, ?, ? FROM segments WHERE ended_at > ? AND started_at < ?",
-                (r.event_id, start, end, start, end or OPEN_END))
-            conn.execute("UPDATE clips SET window_start = ?, window_end = ? WHERE event_id = ?",
-                         (start, end, r.event_id))
-            conn.execute("UPDATE segments SET protected = 1 WHERE id IN"
-                         " (SELECT segment_id FROM clips WHERE event_id = ?)", (r.event_id,))
+            link_window(batch.conn, r.event_id, start, end)
             self.windows[r.event_id] = (start, end)
             batch.rows["clip_requests"] += 1
-
-
-def deleted(batch, run_id, records):
-    ids = [(segment_id,) for r in records for segment_id in r.ids]
-    batch.conn.executemany("DELETE FROM clips WHERE segment_id = ?", ids)
-    batch.conn.executemany("DELETE FROM segments WHERE id = ?", ids)
-    batch.rows["segments_deleted"] += len(ids)
-
-
-def snapshots(batch, run_id, records):
-    batch.conn.executemany("UPDATE events SET snapshot = ? WHERE id = ?",
-                           [(r.path, r.event_id) for r in records])
-    batch.rows["snapshots"] += len(records)
-
-
-def prune(batch, run_id, records):
-    """Small batches (``limit`` rows each), so a commit of the writer stays short."""
-    for r in records:
-        if r.before is None:
-            sql, params = "SELECT id FROM detections ORDER BY id LIMIT ?", (r.limit,)
-        else:
-            sql, params = "SELECT id FROM detections WHERE ts < ? LIMIT ?", (iso_utc(r.before),
-                                                                           r.limit)
-        cursor = batch.conn.execute(f"DELETE FROM detections WHERE id IN ({sql})", params)
-        batch.rows["detections_pruned"] += cursor.rowcount
 
 
 def open_reader(opener, who):

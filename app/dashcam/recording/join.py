@@ -24,6 +24,7 @@ from fractions import Fraction
 
 from dashcam.errors import RecordingError
 from dashcam.recording.software import import_av
+from dashcam.store import clip_segments, event_by_id
 from dashcam.timestamps import iso_utc, parse_iso
 
 log = logging.getLogger(__name__)
@@ -38,14 +39,11 @@ class Clip(namedtuple("Clip", "event window_start window_end segments")):
 
 def find_clip(reader, event_id):
     """The ``Clip`` of event ``event_id``; RecordingError when there is none."""
-    event = next(reader.db.query("SELECT id, type, label, track_id, ts_start, ts_end FROM events"
-                                 " WHERE id = ?", [event_id]), None)
+    event = event_by_id(reader.db, event_id)
     if event is None:
         raise RecordingError("no event {} in {}: `dashcam events` lists the events".format(
             event_id, reader.path))
-    rows = list(reader.db.query(
-        "SELECT c.window_start, c.window_end, s.* FROM clips c JOIN segments s"
-        " ON s.id = c.segment_id WHERE c.event_id = ? ORDER BY s.started_at", [event_id]))
+    rows = clip_segments(reader.db, event_id)
     if not rows:
         raise RecordingError(
             "event {} ({}) has no clip: no recorded segment covers it (recording was off, "

@@ -24,7 +24,9 @@ from collections import namedtuple
 from dashcam import events as ev
 from dashcam.recording.index import PruneDetections, SegmentsDeleted, open_reader
 from dashcam.recording.join import try_delete
-from dashcam.timestamps import iso_utc, parse_iso
+from dashcam.store import (clipped_events, content_bytes, detections_before, has_detections,
+                           segments_by_start)
+from dashcam.timestamps import parse_iso
 from dashcam.worker import Worker
 
 log = logging.getLogger(__name__)
@@ -175,8 +177,7 @@ class RetentionWorker(Worker):
         used = self.measure(self.folder)
         items = [Item(r["id"], r["path"], parse_iso(r["started_at"]), parse_iso(r["ended_at"]),
                       r["bytes"] or 0, r["protected"])
-                 for r in reader.db.query("SELECT id, path, started_at, ended_at, bytes, protected"
-                                          " FROM segments ORDER BY started_at")]
+                 for r in segments_by_start(reader.db)]
         gone = [i for i in items if not os.path.exists(os.path.join(self.folder, i.path))]
         busy, deleted = set(), list(gone)
         while True:
@@ -205,9 +206,7 @@ class RetentionWorker(Worker):
         fresh = [i for i in deleted if i not in gone]
         protected = [i for i in fresh if i.protected]
         ids = [i.id for i in protected]
-        events = [r[0] for r in reader.conn.execute(   # before their clip rows go
-            "SELECT DISTINCT event_id FROM clips WHERE segment_id IN ({})".format(
-                ", ".join("?" * len(ids))), ids)] if ids else []
+        events = clipped_events(reader.conn, ids)   # before their clip rows go
         self.submit(SegmentsDeleted([i.id for i in deleted]))
         self.deleted += len(fresh)
         self.deleted_bytes += sum(i.bytes for i in fresh)
@@ -227,14 +226,10 @@ class RetentionWorker(Worker):
         record = None
         if self.detections_max_age:
             before = self.wall_clock() - self.detections_max_age
-            if reader.conn.execute("SELECT 1 FROM detections WHERE ts < ? LIMIT 1",
-                                   (iso_utc(before),)).fetchone():
+            if detections_before(reader.conn, before):
                 record = PruneDetections(before, PRUNE_ROWS)
         if record is None and self.store_max_bytes:
-            pages, free_pages, page = (reader.conn.execute("PRAGMA " + p).fetchone()[0] for p in
-                                       ("page_count", "freelist_count", "page_size"))
-            if (pages - free_pages) * page > self.store_max_bytes and reader.conn.execute(
-                    "SELECT 1 FROM detections LIMIT 1").fetchone():
+            if content_bytes(reader.conn) > self.store_max_bytes and has_detections(reader.conn):
                 record = PruneDetections(None, PRUNE_ROWS)
         if record is not None and self.submit(record):
             self.pruned_batches += 1

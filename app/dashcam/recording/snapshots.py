@@ -21,6 +21,7 @@ from dashcam.draw import draw_detections
 from dashcam.recording.index import SnapshotTaken, open_reader
 from dashcam.recording.segments import SNAPSHOTS, run_folder
 from dashcam.records import LABELS, Detection
+from dashcam.store import frame_detections, segment_after, segment_covering, segment_ending_in
 from dashcam.timestamps import iso_utc, parse_iso
 from dashcam.worker import QueueWorker
 
@@ -129,14 +130,13 @@ class SnapshotWorker(QueueWorker):
     def _try(self, reader, deadline, event_id, event):
         """Write the snapshot if its segment is indexed; True when done with it."""
         t = iso_utc(event.ts_start)
-        segment = self._segment(reader, "started_at <= ? AND ended_at > ?", [t, t])
+        segment = segment_covering(reader.db, t)
         if segment is None:
             # The event fell in a gap (a camera lost): once video after it exists, or the
             # wait is over, its frame is the last one before it.
-            later = self._segment(reader, "started_at > ?", [t])
+            later = segment_after(reader.db, t)
             if later is not None or self.clock() >= deadline:
-                segment = self._segment(reader, "ended_at <= ? AND ended_at > ?",
-                                        [t, iso_utc(event.ts_start - LAST_FRAME_S)])
+                segment = segment_ending_in(reader.db, iso_utc(event.ts_start - LAST_FRAME_S), t)
             else:
                 return False
         if segment is None:
@@ -149,11 +149,6 @@ class SnapshotWorker(QueueWorker):
             self.missed += 1
             log.warning("snapshot of event %d failed: %s", event_id, error)
         return True
-
-    @staticmethod
-    def _segment(reader, where, params):
-        return next(reader.db.query("SELECT path, run_id, started_at, ended_at FROM segments WHERE "
-                                    + where + " ORDER BY started_at DESC LIMIT 1", params), None)
 
     def _write(self, reader, event_id, event, segment):
         started = parse_iso(segment["started_at"])
@@ -185,9 +180,7 @@ class SnapshotWorker(QueueWorker):
 
     def _boxes(self, reader, event):
         """The frame's detections (and captions) from the store, else the event's own box."""
-        rows = list(reader.db.query(
-            "SELECT label, confidence, x1, y1, x2, y2, track_id FROM detections WHERE ts = ?",
-            [iso_utc(event.ts_start)]))
+        rows = frame_detections(reader.db, iso_utc(event.ts_start))
         if rows:
             return ([Detection(LABELS.index(r["label"]) if r["label"] in LABELS else 0,
                                r["label"], r["confidence"], r["x1"], r["y1"], r["x2"], r["y2"])

@@ -1,13 +1,21 @@
-"""Reading the store: the CLI and export, each on its own connection beside the writer."""
+"""Reading the store: the CLI and export, each on its own connection beside the writer.
+
+Besides ``StoreReader``, the rows that other parts look up one at a time: an
+event by id, a frame's detections, the runs, a table's rows as they are.
+Functions take a connection (``conn``) or, where rows come back as dicts, a
+reader's sqlite-utils ``db``.
+"""
 
 import json
 import os
 import sqlite3
+from collections import Counter
 
 import sqlite_utils
 
 from dashcam.errors import StoreError
-from dashcam.store.schema import LATEST_VERSION, connect, integrity_check, schema_version
+from dashcam.store.maintenance import integrity_check
+from dashcam.store.schema import LATEST_VERSION, connect, quote, schema_version
 from dashcam.timestamps import iso_utc
 
 
@@ -99,3 +107,32 @@ class StoreReader:
 
     def integrity_check(self):
         return integrity_check(self.conn)
+
+
+def event_by_id(db, event_id):
+    """Event ``event_id`` (a dict of id, type, label, track_id, ts_start, ts_end), or None."""
+    return next(db.query("SELECT id, type, label, track_id, ts_start, ts_end FROM events"
+                         " WHERE id = ?", [event_id]), None)
+
+
+def event_type_counts(conn):
+    """How many events of each type the store holds, a ``Counter``."""
+    return Counter(r[0] for r in conn.execute("SELECT type FROM events"))
+
+
+def frame_detections(db, ts):
+    """The detection rows of the frame stamped ``ts`` (ISO time): dicts of label,
+    confidence, x1, y1, x2, y2 and track_id."""
+    return list(db.query(
+        "SELECT label, confidence, x1, y1, x2, y2, track_id FROM detections WHERE ts = ?",
+        [ts]))
+
+
+def run_ids(conn):
+    """The ids of every run, a set."""
+    return {r[0] for r in conn.execute("SELECT id FROM runs")}
+
+
+def table_rows(conn, table):
+    """Every row of ``table``, in rowid order, as tuples in ``table_columns`` order (an iterator)."""
+    return conn.execute(f"SELECT * FROM {quote(table)} ORDER BY rowid")

@@ -183,6 +183,16 @@ def migrate(conn, target=LATEST_VERSION):
     return applied
 
 
-def integrity_check(conn):
-    """``PRAGMA integrity_check``'s verdict: ``"ok"`` or the first problems, joined."""
-    return "; ".join(r[0] for r in conn.execute("PRAGMA integrity_check").fetchall())
+def quote(name):
+    """``name`` as an SQL identifier (a table that a newer dashcam added may have any name)."""
+    return '"{}"'.format(name.replace('"', '""'))
+
+
+def table_columns(conn, table):
+    """The columns ``table`` has in this file, in order (an older store may lack some)."""
+    return [r[1] for r in conn.execute(f"PRAGMA table_info({quote(table)})")]
+
+
+def has_table(conn, table):
+    return conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?",
+                        (table,)).fetchone() is not None

@@ -22,7 +22,8 @@ from dashcam import events as ev
 from dashcam.errors import StoreError
 from dashcam.records import FrameRecord, StatsRecord
 from dashcam.store.kinds import Batch, FrameRows, insert_event, write_events, write_stats
-from dashcam.store.schema import connect, integrity_check, migrate, schema_version
+from dashcam.store.maintenance import integrity_check
+from dashcam.store.schema import connect, migrate, schema_version
 from dashcam.timestamps import iso_utc, parse_iso
 
 log = logging.getLogger(__name__)

@@ -1,4 +1,4 @@
-"""A consistent copy of the live store, taken while the service keeps writing to it.
+"""A consistent copy of the live store (for export), taken while the service keeps writing to it.
 
 Python 3.6's sqlite3 has no ``Connection.backup`` (3.7) and Ubuntu 18.04's
 SQLite 3.22 has no ``VACUUM INTO`` (3.27), so the copy is logical, in SQL
@@ -14,9 +14,9 @@ is off (a failed copy is deleted, never recovered), and it is fsynced at the end
 import os
 import re
 
-from dashcam.store import StoreReader
-from dashcam.store.reader import time_range
-from dashcam.store.schema import integrity_check
+from dashcam.store.maintenance import integrity_check
+from dashcam.store.reader import StoreReader, time_range
+from dashcam.store.schema import quote
 from dashcam.timestamps import iso_utc
 
 # With --since/--until, these tables keep the rows of the time range; others
@@ -27,10 +27,6 @@ TIME_COLUMNS = {"detections": "ts", "events": "ts_start", "alerts": "ts", "stats
 ORDER = ("table", "index", "view", "trigger")
 _CREATE = re.compile(r"^(\s*CREATE\s+(?:UNIQUE\s+|TEMP\s+|TEMPORARY\s+|VIRTUAL\s+)?"
                      r"(?:TABLE|INDEX|VIEW|TRIGGER)\s+(?:IF\s+NOT\s+EXISTS\s+)?)", re.I)
-
-
-def quote(name):
-    return '"{}"'.format(name.replace('"', '""'))
 
 
 def in_schema(sql, schema):
