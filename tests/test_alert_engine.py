@@ -104,6 +104,7 @@ def test_a_failing_or_wedged_sink_costs_only_its_own_deliveries(tmp_path):
             done.notify_all()
     for sink in engine.sinks:
         sink.on_delivery = report
+        sink.start()
     engine.start()
     frames = records(steady(6))                 # alerts on frames 2, 3, 4, 5
     engine.offer(frames[0])
@@ -117,7 +118,8 @@ def test_a_failing_or_wedged_sink_costs_only_its_own_deliveries(tmp_path):
         assert done.wait_for(lambda: reported.count("log") == reported.count("broken") == 4, 10.0)
     assert (log_sink.delivered, failing.failed, blocking.delivered) == (4, 4, 0)
     blocking.release.set()
-    assert engine.stop(5.0)
+    assert engine.stop(5.0) and all(sink.stop(5.0) for sink in engine.sinks)
+    engine.deliveries.sweep(0.0)
     assert [r.alert.alert_id for r in sorted(submitted, key=lambda r: r.alert.alert_id)] == [1, 2, 3, 4]
     by_alert = {r.alert.alert_id: {d.sink: d.status for d in r.deliveries}
                     for r in submitted}

@@ -22,6 +22,10 @@ class Alerts:
     def sinks(self):
         return self.engine.sinks
 
+    def flush(self):
+        """Once the sinks have stopped: record every alert a sink never reported, as pending."""
+        self.engine.deliveries.sweep(0.0)
+
     def signal(self, kind):
         """Show ``kind`` (``sinks.SIGNALS``: ``export_done``, ``export_failed``, ``test``) on every
         sink: the LED's pattern, a ``$PDCAM,SIG`` line. Only queues; never blocks."""

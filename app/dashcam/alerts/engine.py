@@ -9,8 +9,10 @@ waiting. Each sink reports its ``Delivery``; once all have (or
 ``AlertRecord`` to the event logger. So a warning waits for no fsync, and a
 sink that is slow or broken costs only its own deliveries.
 
-The engine starts its sinks before itself and stops them after its queue is
-drained, so every alert it took is offered to them and recorded. Committed
+The sinks are workers of their own, started before the engine and stopped
+after its queue is drained (the stop plan's ``alert-sinks`` stage), so every
+alert it took is offered to them; ``Deliveries.sweep(0)`` then records what
+a sink never reported. Committed
 events reach ``EventWatch`` (an event subscriber): ``camera_lost`` /
 ``camera_restored`` switch the sinks' camera state and the heartbeat's status,
 ``export_finished`` (from USB export) signals ``export_done`` or
@@ -211,22 +213,6 @@ class AlertEngine(Subscriber):
                                                        "its queue was full"))
         return alert
 
-    def start(self):
-        for sink in self.sinks:
-            sink.start()
-        return Subscriber.start(self)
-
-    def stop(self, timeout=1.0):
-        """Drain the frames, let the sinks deliver what they have, record every alert; all
-        within ``timeout`` seconds (real time, whatever the injected clock)."""
-        deadline = time.monotonic() + timeout
-        stopped = Subscriber.stop(self, timeout)
-        for sink in self.sinks:
-            sink.request_stop()
-        stopped = all([sink.stop(max(0.0, deadline - time.monotonic()))
-                       for sink in self.sinks]) and stopped
-        self.deliveries.sweep(0.0)
-        return stopped
 
 
 class EventWatch:

@@ -309,6 +309,36 @@ def check_database(host, ctx):
         ctx.db_path, size, version), None)
 
 
+def check_last_run(host, ctx):
+    """What the newest run's summary says went wrong: parts that failed or would not stop,
+    records the store lost, video that could not be recorded."""
+    from dashcam.store import StoreReader
+
+    if not host.exists(ctx.db_path):
+        return Check("last-run", WARN, "no run yet", None)
+    try:
+        with StoreReader(ctx.db_path) as reader:
+            run = reader.last_run()
+    except (DashcamError, OSError, sqlite3.DatabaseError) as error:
+        return Check("last-run", WARN, f"cannot read the runs: {error}", None)
+    if run is None:
+        return Check("last-run", WARN, "no run yet", None)
+    summary = json.loads(run["summary"] or "{}")
+    name = "run {} ({} to {})".format(run["id"], run["started_at"], run["ended_at"] or "now")
+    problems = ["{} failed: {}".format(worker, error)
+                for worker, error in sorted((summary.get("failed_workers") or {}).items())]
+    problems += ["{} did not stop".format(w) for w in summary.get("stuck") or ()]
+    if summary.get("records_lost"):
+        problems.append("{} records lost by the store".format(summary["records_lost"]))
+    if (summary.get("recording") or {}).get("unavailable"):
+        problems.append("no video: " + summary["recording"]["unavailable"])
+    if not problems:
+        return Check("last-run", OK, name + ": every part ran and stopped in order", None)
+    status = FAIL if summary.get("failed") else WARN
+    return Check("last-run", status, "{}: {}".format(name, "; ".join(problems)),
+                 "the log of that run says why (journalctl -u dashcam, or -v by hand)")
+
+
 def check_service(host, ctx):
     from dashcam.service.install import UNIT
 
@@ -332,4 +362,4 @@ def check_service(host, ctx):
 
 CHECKS = (check_python, check_system, check_opencv, check_camera, check_tensorrt, check_pycuda,
           check_onnxruntime, check_engine, check_gpio, check_serial, check_disk, check_database,
-          check_service)
+          check_last_run, check_service)

@@ -63,6 +63,7 @@ class Pipeline:
         return {
             "capture": [parts.capture], "control": list(parts.control),
             "inference": [parts.inference], "alerts": list(parts.frames.subscribers),
+            "alert-sinks": list(parts.alerts.sinks),
             "recording": parts.recording.workers if parts.recording else [],
             "event-logger": [parts.logger], "subscribers": list(parts.events.subscribers),
             "preview": [parts.preview] if parts.preview else [],
@@ -201,6 +202,8 @@ class Pipeline:
             elif stage == "inference" and not late:
                 self.inference.finish()   # open objects have now left
                 self.detector.close()
+            elif stage == "alert-sinks":
+                self.alerts.flush()
             elif stage == "event-logger":
                 self._end_run(summary, not late, stop_started)
 

@@ -97,6 +97,10 @@ class StoreReader:
     def runs(self):
         return list(self.db.query("SELECT * FROM runs ORDER BY id"))
 
+    def last_run(self):
+        """The newest run's row, or None in a store without runs."""
+        return next(self.db.query("SELECT * FROM runs ORDER BY id DESC LIMIT 1"), None)
+
     def labels(self):
         """The object labels that events in the store carry, sorted."""
         return [row[0] for row in self.conn.execute(
