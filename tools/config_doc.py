@@ -1,8 +1,8 @@
 """Write docs/configuration.md from what ``dashcam config show`` prints: every section and key
 with its default, the values it allows and its help.
 
-    python tools/config_doc.py            # rewrite docs/configuration.md
-    python tools/config_doc.py --check    # exit 1 when docs/configuration.md is out of date
+    .venv/bin/python tools/config_doc.py            # rewrite docs/configuration.md
+    .venv/bin/python tools/config_doc.py --check    # exit 1 when docs/configuration.md is out of date
 
 The tables are read from ``Config.to_ini()`` (the text of ``dashcam config show``), so a
 key declared in ``app/dashcam/config/`` appears here with its own words once the file
@@ -17,7 +17,7 @@ from dashcam.config import load_config
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 DOC = os.path.normpath(os.path.join(HERE, "..", "docs", "configuration.md"))
-COMMAND = "python tools/config_doc.py"
+COMMAND = ".venv/bin/python tools/config_doc.py"
 
 INTRO = """\
 # Configuration
