@@ -2,7 +2,7 @@
 
 1. raw backend fps: ``Detector.backend.infer(blob)`` alone, back to back, on a
    preprocessed 1080p frame (measured before and after the runs; the mean is used),
-   and the median time of one call (the model's latency in the README).
+   and the median time of one call (the model's latency in docs/figures.md).
 2. efficiency: the pipeline on ``synthetic://?realtime=0`` (every frame processed,
    as fast as possible) for ``--seconds``: frames processed per second / raw fps.
    Target >= 0.90.
