@@ -75,9 +75,10 @@ def print_summary(summary, out):
         return "-" if v is None else f"{v}{unit}"
 
     out.write("run {} ({}) -> {}\n".format(summary["run_id"], summary["source"], summary["db"]))
-    out.write("  {} s: frames in {}, processed {}, dropped {} ({} fps)\n".format(
-        value("duration_s"), value("frames_in"), value("frames_processed"),
-        value("frames_dropped"), value("fps_processed")))
+    out.write("  {} s: frames in {}, processed {} ({} fps), dropped {} (by design: a frame "
+              "inference had no time for gives way to a newer one)\n".format(
+                  value("duration_s"), value("frames_in"), value("frames_processed"),
+                  value("fps_processed"), value("frames_dropped")))
     out.write("  latency p50 {} p95 {} (added p50 {} p95 {}); inference p50 {}\n".format(
         value("latency_p50_ms", " ms"), value("latency_p95_ms", " ms"),
         value("added_latency_p50_ms", " ms"), value("added_latency_p95_ms", " ms"),
@@ -92,6 +93,8 @@ def print_summary(summary, out):
             "unavailable") or "{} segments, {} frames, {} dropped, {} missed while paused "
             "({})".format(recording["segments"], recording["frames"], recording["dropped"],
                           recording["missed_paused"], recording["encoder"])))
+    if summary.get("preview"):
+        out.write("  preview {}\n".format(summary["preview"]))
     for name, counts in sorted((summary.get("alert_sinks") or {}).items()):
         if counts["failed"] or counts["dropped"]:
             out.write("  warning: alert sink {}: {} delivered, {} failed or unavailable, {} "
@@ -100,6 +103,9 @@ def print_summary(summary, out):
     for key in ("records_dropped", "failed_batches", "records_lost"):
         if summary.get(key):
             out.write("  warning: {} {}\n".format(key.replace("_", " "), summary[key]))
+    for name, error in sorted((summary.get("failed_workers") or {}).items()):
+        if name != summary.get("failed"):
+            out.write(f"  warning: {name} failed ({error}); the run went on without it\n")
     if summary.get("stuck"):
         out.write("  warning: threads that did not stop: {}\n".format(", ".join(summary["stuck"])))
     if summary.get("failed"):
