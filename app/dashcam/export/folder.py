@@ -29,6 +29,7 @@ from dashcam.export.files import (ExportError, HashingWriter, check_space, copy_
                                   human_bytes, max_file_bytes, no_space, partial_name,
                                   remove_partials, sha256_file)
 from dashcam.export.snapshot import check_snapshot, take_snapshot
+from dashcam.paths import DB_NAME, recordings_beside
 from dashcam.store import StoreReader
 from dashcam.timestamps import iso_utc
 
@@ -67,7 +68,8 @@ class Meter:
 
 def write_export(dest, db_path, recordings_dir=None, since=None, until=None, with_clips=False,
                  write_clip=None, progress=None, host=None, now=None, limit=UNSET):
-    """Export the store at ``db_path`` (and its evidence in ``recordings_dir``) into ``dest``.
+    """Export the store at ``db_path`` (and its evidence in ``recordings_dir``, by default
+    ``recordings/`` beside the store) into ``dest``.
 
     ``since``/``until``: UTC epoch seconds. ``write_clip``: the recording
     feature's clip joiner (found when None; without it clips are noted as
@@ -137,7 +139,7 @@ def _export(root, work, name, db_path, recordings_dir, since, until, with_clips,
         snapshot = os.path.join(os.path.dirname(os.path.abspath(db_path)),
                                 ".export-" + name + ".db")
     else:
-        snapshot = os.path.join(work, "dashcam.db")
+        snapshot = os.path.join(work, DB_NAME)
     if os.path.exists(snapshot):
         os.unlink(snapshot)
     manifest = []
@@ -154,7 +156,7 @@ def _export(root, work, name, db_path, recordings_dir, since, until, with_clips,
                 notes.append("clips need the recording feature, which this build does not "
                              "have: exported without clips")
         with StoreReader(snapshot) as reader:
-            recordings = recordings_dir or os.path.join(os.path.dirname(db_path), "recordings")
+            recordings = recordings_dir or recordings_beside(db_path)
             items, missing = evidence.plan(reader.conn, recordings,
                                            with_clips and write_clip is not None, limit)
         notes += missing
@@ -177,7 +179,7 @@ def _export(root, work, name, db_path, recordings_dir, since, until, with_clips,
                     manifest += written
             types = Counter(r[0] for r in reader.conn.execute("SELECT type FROM events"))
         if local:
-            manifest += copy_parts(snapshot, os.path.join(work, "dashcam.db"), limit, meter.add)
+            manifest += copy_parts(snapshot, os.path.join(work, DB_NAME), limit, meter.add)
         else:
             manifest.append((snapshot, sha256_file(snapshot), os.path.getsize(snapshot)))
     finally:

@@ -266,11 +266,12 @@ def build_pipeline(config, source=None, db_path=None, preview=None, model_path=N
                    status_stream=sys.stderr, stop_requested=None, detector=None, store=None,
                    open_source=None, tracker=None, frame_subscribers=(), event_subscribers=(),
                    alerts=None, clock=time.monotonic, wall_clock=time.time, watchdog=None,
-                   producers=None, recordings=None):
+                   producers=None, recordings=None, board=None):
     """A ``Pipeline`` from the configuration; arguments given here win over it.
 
     ``source``: a URI, else ``[source] uri``, else the synthetic demo road.
-    ``db_path``: else ``[store] path``, else ``paths.default_db_path()``.
+    ``db_path`` and ``recordings`` (the recordings folder): as ``paths.data_paths``
+    finds them (else ``[store] path`` / ``[recording] path``, else the defaults).
     ``preview``: ``"window"`` or a video file path. ``detector``, ``store``,
     ``open_source`` (a callable returning a source), ``tracker`` and the
     subscribers (``fanout.Subscriber`` workers for each ``FrameRecord`` as it
@@ -282,14 +283,15 @@ def build_pipeline(config, source=None, db_path=None, preview=None, model_path=N
     Under systemd (``$NOTIFY_SOCKET``) a ``service.Watchdog`` reports to it, and
     ``[service] control-socket`` adds the ``producers`` that hear other
     processes (``service.ControlSocketWorker``); both can be given instead.
-    ``recordings``: the recordings folder (else ``[recording] path``, else beside
-    the store); recording's parts come from ``recording.build_recording``.
+    Recording's parts come from ``recording.build_recording``. ``board``
+    (``dashcam.board.Board``, read when None) decides precision, encoder and LED pins.
     """
     from dashcam.alerts import build_alerts
+    from dashcam.board import read_board
     from dashcam.capture import CaptureWorker, check_source
     from dashcam.capture import open_source as open_uri
     from dashcam.inference import InferenceWorker, PreprocessAhead, build_detector
-    from dashcam.paths import default_db_path
+    from dashcam.paths import data_paths
     from dashcam.preview import build_preview
     from dashcam.recording import build_recording
     from dashcam.service import build_control, build_watchdog
@@ -298,23 +300,23 @@ def build_pipeline(config, source=None, db_path=None, preview=None, model_path=N
     from dashcam.tracking import IouTracker
 
     uri = source or config.source.uri or DEMO_URI
+    paths = data_paths(config, store.path if store is not None else db_path, recordings)
+    board = board or read_board()
     if open_source is None:
         check_source(uri)
-    detector = detector or build_detector(config, model_path)
+    detector = detector or build_detector(config, model_path, board=board)
     built = []
     try:
         if store is None:
-            store = EventStore(db_path or config.path(config.store.path) or default_db_path(),
-                               synchronous=config.store.synchronous,
+            store = EventStore(paths.db, synchronous=config.store.synchronous,
                                detections=config.store.detections,
                                sample_interval=config.store.sample_interval)
             built.append(store)
         worker = build_preview(preview, config.run.preview_width) if preview else None
-        if recordings:
-            config.recording.path = recordings
         recording = build_recording(config, store, lambda record: logger.submit(record),
-                                    store.path, uri, config.source.fps,
-                                    functools.partial(StoreReader, store.path), clock, wall_clock)
+                                    paths, uri, config.source.fps,
+                                    functools.partial(StoreReader, store.path), clock, wall_clock,
+                                    board)
     except Exception:
         for part in built + [detector]:
             part.close()
@@ -324,7 +326,7 @@ def build_pipeline(config, source=None, db_path=None, preview=None, model_path=N
         tracking.iou_threshold, tracking.min_hits, tracking.max_age, tracking.history_size,
         tentative_misses=tracking.tentative_misses, motion=tracking.motion,
         confident=tracking.confident, duplicate_iou=tracking.duplicate_iou)
-    alerts = alerts or build_alerts(config, clock=clock, wall_clock=wall_clock)
+    alerts = alerts or build_alerts(config, clock=clock, wall_clock=wall_clock, board=board)
     frame_subscribers = list(frame_subscribers) + [alerts.engine]
     event_subscribers = list(event_subscribers) + [alerts.watch]
     if recording:
