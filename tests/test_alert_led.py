@@ -15,9 +15,10 @@ from gpiozero.pins.mock import MockFactory, MockPWMPin
 
 from dashcam.alerts.led import (PATTERNS, LedSink, LedState, build_factory, build_led_sink,
                                 no_gpio_reason, pattern_level)
-from dashcam.alerts.pins import JetsonGPIOFactory, header_pin, is_jetson
+from dashcam.alerts.pins import JetsonGPIOFactory, header_pin
 from dashcam.alerts.records import DELIVERED, UNAVAILABLE, Alert
 from dashcam.alerts.sinks import EXPORT_DONE
+from dashcam.board import Board
 from dashcam.config import load_config
 
 
@@ -244,19 +245,13 @@ def test_no_permission_for_jetson_gpio_names_the_group_and_the_udev_rule():
     assert "group gpio" in reason and "99-gpio.rules" in reason
 
 
-def test_header_pins_and_factory_choice(tmp_path):
+def test_header_pins_and_factory_choice():
     assert [header_pin(n) for n in ("BOARD12", "board40", "GPIO18", "BCM4", 17, "27")] == [
         12, 40, 12, 7, 11, 13]
     for bad in ("BOARD41", "GPIO28", "J8:12", "PWM0"):
         with pytest.raises(PinInvalidPin):
             header_pin(bad)
-    model, compatible = tmp_path / "model", tmp_path / "compatible"
-    model.write_bytes(b"NVIDIA Jetson Nano Developer Kit\x00")
-    assert is_jetson(str(model), str(tmp_path / "none"))
-    model.write_bytes(b"Raspberry Pi 4 Model B Rev 1.4\x00")
-    compatible.write_bytes(b"raspberrypi,4-model-b\x00brcm,bcm2711\x00")
-    assert not is_jetson(str(model), str(compatible))
-    compatible.write_bytes(b"nvidia,p3768-0000+p3767-0005\x00nvidia,tegra234\x00")
-    assert is_jetson(str(model), str(compatible))
-    assert build_factory("auto", on_jetson=lambda: False) is None
+    pi = Board("Raspberry Pi 4 Model B Rev 1.4", ("raspberrypi,4-model-b", "brcm,bcm2711"))
+    assert build_factory("auto", board=pi) is None          # gpiozero's own choice
+    assert build_factory("auto", board=Board("")) is None   # a PC: the same
     assert isinstance(build_factory("mock"), MockFactory)

@@ -10,6 +10,7 @@ import os
 import numpy as np
 import pytest
 
+from dashcam.board import Board
 from dashcam.config import load_config
 from dashcam.errors import EngineError
 from dashcam.inference import build_detector
@@ -113,7 +114,7 @@ def test_video_and_image_sources_and_their_errors(tmp_path):
 def test_the_calibrator_gets_exactly_the_run_time_preprocessing(tmp_path, tiny_model_path):
     video = write_video(tmp_path / "drive.ts", frames=20, size=(320, 180))
     gpu = Gpu()
-    accelerator = probe_accelerator(gpu.import_module(tensorrt_module("8.2", gpu)), "/nonexistent")
+    accelerator = probe_accelerator(gpu.import_module(tensorrt_module("8.2", gpu)), board=Board(""))
     config = load_config()
     output = str(tmp_path / "calib" / "my_roads.txt")
     used, tensors = calibrate(accelerator, settings_from_config(config, tiny_model_path),

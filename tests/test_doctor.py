@@ -4,6 +4,7 @@ on a Jetson, which is not here (a ``Host`` that answers as a Jetson Nano would).
 import json
 import os
 
+from dashcam.board import Board
 from dashcam.cli import main
 from dashcam.config import load_config
 from dashcam.doctor import Host, diagnose, line
@@ -68,13 +69,15 @@ def test_a_damaged_store_fails_with_the_fix(tmp_path):
     assert check.status == "fail" and check.fix.startswith("stop the service, export")
 
 
+NANO = Board("NVIDIA Jetson Nano Developer Kit")
+
+
 class JetsonNano(Host):
     """A Jetson Nano on JetPack 4.6.4 without TensorRT's Python bindings or Jetson.GPIO, with
     its UART: a test double answering for the machine that is not here (the real Host's
     answers for everything else)."""
 
-    FILES = {"/proc/device-tree/model": "NVIDIA Jetson Nano Developer Kit\0",
-             "/etc/nv_tegra_release": "# R32 (release), REVISION: 7.4, GCID: 33514132, "
+    FILES = {"/etc/nv_tegra_release": "# R32 (release), REVISION: 7.4, GCID: 33514132, "
                                       "BOARD: t210ref, EABI: aarch64, DATE: Fri Jun  9 04:25:08"}
 
     def read(self, path):
@@ -100,7 +103,8 @@ def test_on_a_jetson_missing_tensorrt_and_gpio_are_failures(tmp_path):
     ini = tmp_path / "dashcam.ini"
     ini.write_text("[source]\nuri = csi://0\n")
     checks = {c.name: c for c in diagnose(load_config(str(ini)),
-                                                db_path=str(tmp_path / "x.db"), host=JetsonNano())}
+                                                db_path=str(tmp_path / "x.db"), host=JetsonNano(),
+                                                board=NANO)}
     assert checks["system"].status == "ok"
     assert checks["system"].detail.endswith("on NVIDIA Jetson Nano Developer Kit, L4T R32.7.4 "
                                             "(JetPack 4.6.x)")

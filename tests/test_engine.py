@@ -1,4 +1,4 @@
-"""Engine naming, sidecars, the rebuild decision, precision by device and DeepStream's keys.
+"""Engine naming, sidecars, the rebuild decision, precision by board and DeepStream's keys.
 
 Pure decisions and real files; no TensorRT needed.
 """
@@ -9,10 +9,10 @@ import textwrap
 
 import pytest
 
+from dashcam.board import Board
 from dashcam.config import load_config
 from dashcam.errors import EngineError
 from dashcam.inference.engine import sidecar
-from dashcam.inference.engine.device import precision_for_device, read_device_model
 from dashcam.inference.engine.resolve import (choose_path, decide, resolve_precision,
                                               settings_from_config)
 
@@ -65,29 +65,8 @@ def test_a_new_build_never_leaves_an_old_sidecar_beside_it(tmp_path):
     assert sorted(os.listdir(str(tmp_path))) == ["m.engine", "m.engine.json"]
 
 
-@pytest.mark.parametrize("model,precision", [
-    ("NVIDIA Jetson Nano Developer Kit", "fp16"),
-    ("NVIDIA Jetson Nano 2GB Developer Kit", "fp16"),
-    ("quill", "fp16"),                                   # TX2 on L4T 28
-    ("NVIDIA Jetson Xavier NX Developer Kit", "int8"),
-    ("Jetson-AGX", "int8"),                              # AGX Xavier on L4T 32
-    ("NVIDIA Jetson AGX Orin Developer Kit", "int8"),
-    ("NVIDIA Jetson Orin Nano Developer Kit", "int8"),   # an Orin, not a Nano
-    ("", "fp16"),                                        # a PC
-])
-def test_precision_follows_the_device_tree_model(model, precision):
-    assert precision_for_device(model)[0] == precision
-
-
-def test_the_device_tree_model_is_read_without_its_nul(tmp_path):
-    path = tmp_path / "model"
-    path.write_bytes(b"NVIDIA Jetson Nano Developer Kit\0")
-    assert read_device_model(str(path)) == "NVIDIA Jetson Nano Developer Kit"
-    assert read_device_model(str(tmp_path / "none")) == ""
-
-
 def test_auto_runs_int8_only_once_a_calibration_cache_exists(tmp_path):
-    xavier = "NVIDIA Jetson Xavier NX Developer Kit"
+    xavier = Board("NVIDIA Jetson Xavier NX Developer Kit")
     precision, reason = resolve_precision("auto", xavier, None)
     assert precision == "fp16" and "dashcam calibrate" in reason
     cache = tmp_path / "c.txt"

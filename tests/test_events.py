@@ -47,3 +47,31 @@ def test_timestamps_are_fixed_width_utc_with_milliseconds():
     assert parse_time("15m", now=1000.0) == 100.0
     with pytest.raises(DashcamError, match="ISO-8601"):
         parse_time("yesterday", now=0.0)
+
+
+def test_each_event_type_is_defined_once_in_events_and_listed_once_in_types():
+    """``TYPES`` is declared once, lists each type once, and no other module defines its own
+    constant with an event type's name (they import ``events``)."""
+    import ast
+    import os
+
+    assert len(set(ev.TYPES)) == len(ev.TYPES)
+    defined = {v for k, v in vars(ev).items() if k.isupper() and isinstance(v, str)}
+    assert set(ev.TYPES) <= defined
+    package = os.path.dirname(ev.__file__)
+    elsewhere = []
+    for folder, _, names in os.walk(package):
+        for name in (n for n in names if n.endswith(".py")):
+            path = os.path.join(folder, name)
+            with open(path) as handle:
+                tree = ast.parse(handle.read())
+            for node in tree.body:
+                targets = [t.id for t in getattr(node, "targets", ()) if isinstance(t, ast.Name)]
+                if path == ev.__file__ and "TYPES" in targets:
+                    elsewhere.append("TYPES")
+                value = getattr(node, "value", None)
+                text = (getattr(value, "value", getattr(value, "s", None))   # ast.Str on 3.6, 3.7
+                        if type(value).__name__ in ("Constant", "Str") else None)
+                if path != ev.__file__ and isinstance(text, str) and text in ev.TYPES:
+                    elsewhere.append(f"{path}: {targets}")
+    assert elsewhere == ["TYPES"]   # once, in events.py

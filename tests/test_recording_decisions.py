@@ -3,6 +3,7 @@
 import pytest
 
 from dashcam import events as ev
+from dashcam.board import Board
 from dashcam.recording.build import choose_encoder
 from dashcam.recording.clips import DEFAULT_CLIPS, ClipKeeper, parse_clips
 from dashcam.recording.index import ClipRequest
@@ -87,13 +88,17 @@ def test_sizes_parse_and_print_as_written():
 
 
 def test_encoder_choice():
-    assert choose_encoder("auto", "csi://0", True, "NVIDIA Jetson Xavier NX") == "tee"
-    assert choose_encoder("auto", "v4l2:///dev/video0", True, "NVIDIA Jetson Nano") == "appsrc"
-    assert choose_encoder("auto", "csi://0", True, "NVIDIA Jetson Orin Nano Developer Kit") == \
-        "software"                                     # no NVENC on the Orin Nano
-    assert choose_encoder("auto", "csi://0", False, "") == "software"
-    assert choose_encoder("software", "csi://0", True, "") == "software"
-    assert choose_encoder("hardware", "clip.mp4", False, "") == "appsrc"
+    xavier, nano = Board("NVIDIA Jetson Xavier NX Developer Kit"), Board("NVIDIA Jetson Nano")
+    pc = Board("")
+    assert choose_encoder("auto", "csi://0", True, xavier) == "tee"
+    assert choose_encoder("auto", "CSI://0", True, xavier) == "tee"
+    assert choose_encoder("auto", "v4l2:///dev/video0", True, nano) == "appsrc"
+    assert choose_encoder("auto", "csi://0", True, Board("NVIDIA Jetson Orin Nano Developer Kit")) \
+        == "software"                                     # no NVENC on the Orin Nano
+    assert choose_encoder("auto", "csi://0", False, pc) == "software"
+    assert choose_encoder("auto", "v4l2:///dev/video0", True, pc) == "appsrc"   # a dGPU's NVENC
+    assert choose_encoder("software", "csi://0", True, xavier) == "software"
+    assert choose_encoder("hardware", "clip.mp4", False, pc) == "appsrc"
 
 
 def test_resume_needs_room_for_two_segments_and_a_pause():

@@ -131,6 +131,8 @@ def test_a_full_recordings_volume_pauses_recording_and_the_run_goes_on(tmp_path,
         pipeline = build_pipeline(config, source=SOURCE, db_path=db_path,
                                   model_path=tiny_model_path, status_stream=None,
                                   recordings=folder)
+        assert pipeline.recording.folder == folder
+        assert config.recording.path == ""   # the caller's configuration is left as it was
         pipeline.start()
         try:
             recorder = pipeline.recording.recorder

@@ -11,6 +11,7 @@ import sys
 import pytest
 
 from dashcam.cli import main
+from dashcam.board import Board
 from dashcam.service.install import default_source, drop_ins
 
 needs_systemd = pytest.mark.skipif(
@@ -108,9 +109,10 @@ def test_the_drop_ins_follow_the_installation_and_the_camera():
     assert drop_ins("/opt/dashcam/.venv/bin/dashcam", "csi://0") == {}
     assert set(drop_ins("/home/nvidia/dashcam/.venv/bin/dashcam", "csi://0")) == {"50-home.conf"}
     assert set(drop_ins("/usr/local/bin/dashcam", "rtsp://10.0.0.9/live")) == {"50-network.conf"}
+    assert set(drop_ins("/usr/local/bin/dashcam", "RTMP://10.0.0.9/live")) == {"50-network.conf"}
 
 
 def test_the_new_configuration_names_the_camera_this_machine_has():
-    assert default_source("NVIDIA Jetson Nano Developer Kit", ["/dev/video0"]) == "csi://0"
-    assert default_source(None, ["/dev/video2", "/dev/video0"]) == "v4l2:///dev/video0"
-    assert default_source(None, []) == ""
+    assert default_source(Board("NVIDIA Jetson Nano Developer Kit"), ["/dev/video0"]) == "csi://0"
+    assert default_source(Board(""), ["/dev/video2", "/dev/video0"]) == "v4l2:///dev/video0"
+    assert default_source(Board(""), []) == ""

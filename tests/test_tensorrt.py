@@ -14,6 +14,7 @@ import threading
 import numpy as np
 import pytest
 
+from dashcam.board import Board
 from dashcam.config import load_config
 from dashcam.errors import EngineError
 from dashcam.inference import build_detector
@@ -31,12 +32,13 @@ from onnx_models import colour_model
 from tensorrt_double import tensorrt_module
 
 VERSIONS = ("8.0", "8.2", "8.4", "8.5", "8.6", "10")
+PC = Board("")   # no device tree: the GPU's name is the device model
 
 
-def accelerator_for(version, library="pycuda", **gpu_options):
+def accelerator_for(version, library="pycuda", board=PC, **gpu_options):
     gpu = Gpu(**gpu_options)
     trt = tensorrt_module(version, gpu)
-    return gpu, probe_accelerator(gpu.import_module(trt, library), model_path="/nonexistent/model")
+    return gpu, probe_accelerator(gpu.import_module(trt, library), board=board)
 
 
 def red_frame():
@@ -104,7 +106,7 @@ def test_tensorrt_chosen_but_absent_is_one_line_and_batch_size_is_taken_as_1(tin
     config = load_config()
     config.model.backend = "tensorrt"
     config.property.batch_size = 4
-    missing = probe_accelerator(Gpu().import_module(None), "/nonexistent")
+    missing = probe_accelerator(Gpu().import_module(None), board=PC)
     with pytest.raises(EngineError) as error:
         build_backend(config, tiny_model_path, accelerator=missing)
     assert str(error.value).startswith("[model] backend = tensorrt needs TensorRT and an NVIDIA GPU: "
@@ -131,7 +133,7 @@ def test_the_double_refuses_calls_a_version_does_not_have():
 def test_auto_picks_tensorrt_with_a_gpu_builds_once_and_then_loads(tmp_path, tiny_model_path):
     config = load_config()
     config.model.engine_dir = str(tmp_path / "engines")
-    gpu, accelerator = accelerator_for("8.6", name="NVIDIA Jetson Nano Developer Kit")
+    gpu, accelerator = accelerator_for("8.6", board=Board("NVIDIA Jetson Nano Developer Kit"))
     first = build_backend(config, tiny_model_path, accelerator=accelerator)
     assert (first.name, first.precision) == ("tensorrt", "fp16")
     assert first.reason.startswith("auto: TensorRT 8.6.1 and a GPU")
@@ -161,7 +163,7 @@ def test_int8_reads_the_cache_and_a_new_cache_means_a_new_engine(tmp_path, tiny_
     cache.write_text("TRT-8601-EntropyCalibration2\ninput_1:0: 3c010a14\n")
     config = load_config()
     config.model.engine_dir = str(tmp_path)
-    gpu, accelerator = accelerator_for("8.5", name="NVIDIA Jetson Xavier NX Developer Kit")
+    gpu, accelerator = accelerator_for("8.5", board=Board("NVIDIA Jetson Xavier NX Developer Kit"))
     settings = settings_from_config(config, tiny_model_path, calib_cache=str(cache))
     plan = ensure_engine(settings, accelerator, say=lambda line: None)
     assert (plan.precision, plan.action) == ("int8", "build") and "Xavier: INT8" in plan.reason

@@ -22,17 +22,26 @@ CAMERA_RESTORED = "camera_restored"
 RUN_STARTED = "run_started"
 RUN_STOPPED = "run_stopped"
 RUN_INTERRUPTED = "run_interrupted"
-WORKER_FAILED = "worker_failed"
-EXPORT_FINISHED = "export_finished"
-ALERT = "alert"
+WORKER_FAILED = "worker_failed"         # a part of the run died; the run went on
+EXPORT_FINISHED = "export_finished"     # told by `dashcam export` (service.control)
+ALERT = "alert"                         # a rule fired (dashcam.alerts)
+# Recording (dashcam.recording): the video's own events.
+RECORDING_PAUSED = "recording_paused"
+RECORDING_RESUMED = "recording_resumed"
+RECORDING_FAILED = "recording_failed"
+SEGMENT_RECOVERED = "segment_recovered"
+SEGMENT_QUARANTINED = "segment_quarantined"
+PROTECTED_DELETED = "protected_deleted"
 TYPES = (OBJECT_APPEARED, OBJECT_LEFT, CAMERA_LOST, CAMERA_RESTORED, RUN_STARTED, RUN_STOPPED,
-         RUN_INTERRUPTED, WORKER_FAILED, EXPORT_FINISHED, ALERT)
+         RUN_INTERRUPTED, WORKER_FAILED, EXPORT_FINISHED, ALERT, RECORDING_PAUSED, RECORDING_RESUMED,
+         RECORDING_FAILED, SEGMENT_RECOVERED, SEGMENT_QUARANTINED, PROTECTED_DELETED)
 
 INFO, WARNING, CRITICAL = "info", "warning", "critical"
 SEVERITIES = (INFO, WARNING, CRITICAL)
 
 # closing type -> the open type whose ts_end it sets (matched on run and track id)
-CLOSES = {OBJECT_LEFT: OBJECT_APPEARED, CAMERA_RESTORED: CAMERA_LOST}
+CLOSES = {OBJECT_LEFT: OBJECT_APPEARED, CAMERA_RESTORED: CAMERA_LOST,
+          RECORDING_RESUMED: RECORDING_PAUSED}
 
 
 class Event(namedtuple("Event", "type ts_start ts_end label track_id severity data")):
@@ -120,18 +129,6 @@ def alert(t_utc, label, track_id, severity, data):
     """A rule fired for an object (``dashcam.alerts``), stamped with its frame's capture time;
     ``data`` names the rule and carries confidence, box, TTC and what each sink did."""
     return Event(ALERT, t_utc, t_utc, label, track_id, severity, dict(data))
-
-
-# Recording (dashcam.recording): the video's own events.
-RECORDING_PAUSED = "recording_paused"
-RECORDING_RESUMED = "recording_resumed"
-RECORDING_FAILED = "recording_failed"
-SEGMENT_RECOVERED = "segment_recovered"
-SEGMENT_QUARANTINED = "segment_quarantined"
-PROTECTED_DELETED = "protected_deleted"
-TYPES = TYPES + (RECORDING_PAUSED, RECORDING_RESUMED, RECORDING_FAILED, SEGMENT_RECOVERED,
-                 SEGMENT_QUARANTINED, PROTECTED_DELETED)
-CLOSES[RECORDING_RESUMED] = RECORDING_PAUSED
 
 
 def recording_paused(t_utc, reason, free_bytes):

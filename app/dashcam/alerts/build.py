@@ -34,10 +34,11 @@ class Alerts:
 
 
 def build_alerts(config, store, submit, pin_factory=None, open_port=open_serial, extra_sinks=(),
-                 clock=time.monotonic, wall_clock=time.time):
+                 clock=time.monotonic, wall_clock=time.time, board=None):
     """``Alerts`` for the enabled ``[rule:*]`` sections, with the log sink, the ``[led]`` sink
-    (through ``pin_factory``, else ``[led] pin-factory``'s) and the ``[serial]`` sink (ports
-    from ``open_port(url, baudrate)``) where enabled, and ``extra_sinks``.
+    (through ``pin_factory``, else ``[led] pin-factory``'s on ``board``, a
+    ``dashcam.board.Board``) and the ``[serial]`` sink (ports from ``open_port(url,
+    baudrate)``) where enabled, and ``extra_sinks``.
 
     ``store`` learns to write ``AlertRecord``s; ``submit`` (the event logger's) takes them.
     """
@@ -48,7 +49,7 @@ def build_alerts(config, store, submit, pin_factory=None, open_port=open_serial,
     clocks = dict(clock=clock, wall_clock=wall_clock)
     sinks = [LogSink(**clocks)]
     if config.led.enabled:
-        sinks.append(build_led_sink(config.led, pin_factory, **clocks))
+        sinks.append(build_led_sink(config.led, pin_factory, board=board, **clocks))
     serial = config.serial
     if serial.enabled:
         sinks.append(SerialSink(serial.port, serial.baudrate, serial.heartbeat_interval,

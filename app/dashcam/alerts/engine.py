@@ -37,7 +37,6 @@ log = logging.getLogger(__name__)
 HISTORY_S = 2.0            # seconds of boxes kept per track (TTC needs 0.5)
 DELIVERY_TIMEOUT_S = 5.0   # a sink silent this long is recorded as pending
 STALLED_S = 2.0            # no frame for this long: the heartbeat says STALLED
-EXPORT_FINISHED = "export_finished"   # emitted by USB export (not built here)
 
 
 class TrackHistories:
@@ -229,7 +228,7 @@ class EventWatch:
             self.status.camera_lost = lost
             for sink in self.sinks:
                 sink.camera(lost)
-        elif event.type == EXPORT_FINISHED:
+        elif event.type == ev.EXPORT_FINISHED:
             failed = event.severity != ev.INFO or (event.data or {}).get("ok") is False
             for sink in self.sinks:
                 sink.signal(EXPORT_FAILED if failed else EXPORT_DONE)

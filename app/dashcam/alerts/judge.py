@@ -15,7 +15,8 @@ from dashcam.alerts.engine import AlertEngine
 from dashcam.alerts.rules import time_to_collision
 from dashcam.geometry import pairwise_iou
 from dashcam.records import FrameRecord
-from dashcam.synthetic.scenarios import BONNET_M, BRAKE_AT_S, DECEL, EGO_SPEED, GAP0_M, PERIOD_S
+from dashcam.synthetic.scenarios import (BONNET_M, BRAKE, BRAKE_AT_S, DECEL, EGO_SPEED, GAP0_M,
+                                         PERIOD_S)
 
 T0_UTC = 1700000000.0   # the frames' UTC times start here (any fixed time will do)
 
@@ -42,7 +43,7 @@ class Repetition(namedtuple("Repetition", "number first_alert collision")):
 
 def collision_time(scenario):
     """Seconds into a repetition at which the true TTC reaches 0; None for ``follow``."""
-    if scenario != "brake":
+    if scenario != BRAKE:
         return None
     stop = EGO_SPEED / DECEL
     z_stop = GAP0_M - 0.5 * DECEL * stop * stop

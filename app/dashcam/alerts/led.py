@@ -16,6 +16,8 @@ import warnings
 from collections import namedtuple
 
 from dashcam.alerts.sinks import EXPORT_DONE, EXPORT_FAILED, TEST, Sink, SinkUnavailable
+from dashcam.board import read_board
+from dashcam.events import CRITICAL, INFO, WARNING
 
 log = logging.getLogger(__name__)
 
@@ -36,16 +38,16 @@ PATTERNS = {
     "camera_lost": Pattern(((1.0, 0.5), (0.0, 0.5)), 0),                            # even 1 Hz
     "dark": Pattern(((0.0, 1.0),), 0),
     # alerts, by severity: faster and longer the more urgent
-    "info": Pattern(((1.0, 0.15), (0.0, 0.15)), 2),          # two blinks
-    "warning": Pattern(((1.0, 0.1), (0.0, 0.1)), 10),        # 5 Hz for 2 s
-    "critical": Pattern(((1.0, 0.05), (0.0, 0.05)), 30),     # 10 Hz for 3 s
+    INFO: Pattern(((1.0, 0.15), (0.0, 0.15)), 2),            # two blinks
+    WARNING: Pattern(((1.0, 0.1), (0.0, 0.1)), 10),          # 5 Hz for 2 s
+    CRITICAL: Pattern(((1.0, 0.05), (0.0, 0.05)), 30),       # 10 Hz for 3 s
     # signals from other stages
     EXPORT_DONE: Pattern(((1.0, 0.6), (0.0, 0.3)), 3),       # three long blinks
     EXPORT_FAILED: Pattern(((1.0, 0.1), (0.0, 0.1), (1.0, 0.1), (0.0, 0.7)), 4),
     TEST: Pattern(((1.0, 1.0), (0.0, 0.5)), 2),
 }
 # How urgent each foreground pattern is: a pattern does not replace a more urgent one.
-RANK = {"info": 1, EXPORT_DONE: 1, EXPORT_FAILED: 2, TEST: 2, "warning": 3, "critical": 4}
+RANK = {INFO: 1, EXPORT_DONE: 1, EXPORT_FAILED: 2, TEST: 2, WARNING: 3, CRITICAL: 4}
 HEARTBEAT_PWM_LEVEL = 0.2   # with PWM, the heartbeat glows instead of flashing
 # gpiozero's factories by the names its GPIOZERO_PIN_FACTORY takes, the same in 1.6 and 2.x.
 GPIOZERO_FACTORIES = {"rpigpio": ("gpiozero.pins.rpigpio", "RPiGPIOFactory"),
@@ -179,13 +181,12 @@ class LedSink(Sink):
                 led.close()
 
 
-def build_factory(name, on_jetson=None):
-    """The pin factory ``[led] pin-factory`` names: ``auto`` (Jetson.GPIO on a Jetson, else
-    None: gpiozero's own choice), ``jetson``, or one of gpiozero's (``GPIOZERO_FACTORIES``).
-    ``on_jetson()`` tells whether this is a Jetson (``pins.is_jetson`` by default)."""
+def build_factory(name, board=None):
+    """The pin factory ``[led] pin-factory`` names: ``auto`` (Jetson.GPIO when ``board``, a
+    ``dashcam.board.Board`` read when None, is a Jetson; else None: gpiozero's own choice),
+    ``jetson``, or one of gpiozero's (``GPIOZERO_FACTORIES``)."""
     from dashcam.alerts import pins
-    on_jetson = on_jetson or pins.is_jetson
-    if name == "jetson" or (name == "auto" and on_jetson()):
+    if name == "jetson" or (name == "auto" and (board or read_board()).is_jetson):
         return pins.JetsonGPIOFactory()
     if name == "auto":
         return None
@@ -193,9 +194,10 @@ def build_factory(name, on_jetson=None):
     return getattr(__import__(module, fromlist=[cls]), cls)()
 
 
-def build_led_sink(section, factory=None, clock=time.monotonic, wall_clock=time.time):
+def build_led_sink(section, factory=None, clock=time.monotonic, wall_clock=time.time, board=None):
     """The ``[led]`` sink: gpiozero ``LED`` (``PWMLED`` with ``pwm``) on ``pin`` through
-    ``factory`` (else ``[led] pin-factory``'s); without GPIO, a sink that says so once."""
+    ``factory`` (else ``[led] pin-factory``'s on ``board``); without GPIO, a sink that says
+    so once."""
     kwargs = dict(heartbeat=section.heartbeat, clock=clock, wall_clock=wall_clock)
     try:
         from gpiozero import LED, PWMLED
@@ -204,7 +206,7 @@ def build_led_sink(section, factory=None, clock=time.monotonic, wall_clock=time.
             # below says what matters
             warnings.simplefilter("ignore")
             if factory is None:
-                factory = build_factory(section.pin_factory)
+                factory = build_factory(section.pin_factory, board)
             device = PWMLED if section.pwm else LED
             led = device(section.pin, active_high=section.active_high, initial_value=False,
                          pin_factory=factory)

@@ -1,4 +1,4 @@
-"""A gpiozero pin factory for Jetson boards, driving Jetson.GPIO; and choosing a factory.
+"""A gpiozero pin factory for Jetson boards, driving Jetson.GPIO.
 
 gpiozero's own local factories identify a Raspberry Pi by its revision code
 and refuse any other board, so on a Jetson the LED needs this one. It drives
@@ -30,8 +30,6 @@ from gpiozero.pins import Factory, Pin
 BCM_TO_BOARD = {2: 3, 3: 5, 4: 7, 17: 11, 27: 13, 22: 15, 10: 19, 9: 21, 11: 23, 0: 27, 5: 29,
                 6: 31, 13: 33, 19: 35, 26: 37, 14: 8, 15: 10, 18: 12, 23: 16, 24: 18, 25: 22,
                 8: 24, 7: 26, 1: 28, 12: 32, 16: 36, 20: 38, 21: 40}
-MODEL_PATH = "/proc/device-tree/model"
-COMPATIBLE_PATH = "/proc/device-tree/compatible"
 PinInfo = namedtuple("PinInfo", "name number")   # gpiozero 2.x's pin.info, the part it reads
 
 
@@ -53,19 +51,6 @@ def header_pin(name):
         pass
     raise PinInvalidPin("{!r} is not a header GPIO: use BOARD1..BOARD40 (header pins) or "
                         "GPIO0..GPIO27 (Raspberry Pi numbering)".format(name))
-
-
-def is_jetson(model_path=MODEL_PATH, compatible_path=COMPATIBLE_PATH):
-    """Whether this machine is an NVIDIA Jetson, from its device tree (``model`` names
-    "Jetson" on every developer kit; ``compatible`` lists an ``nvidia,`` board)."""
-    for path, mark in ((model_path, "jetson"), (compatible_path, "nvidia,")):
-        try:
-            with open(path, "rb") as handle:
-                if mark in handle.read().decode("ascii", "replace").lower():
-                    return True
-        except OSError:
-            continue
-    return False
 
 
 class JetsonGPIOPin(Pin):

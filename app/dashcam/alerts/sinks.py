@@ -20,6 +20,7 @@ import time
 from collections import namedtuple
 
 from dashcam.alerts.records import DELIVERED, FAILED, UNAVAILABLE, Delivery
+from dashcam.events import CRITICAL, INFO, WARNING
 from dashcam.worker import QueueWorker
 
 log = logging.getLogger(__name__)
@@ -136,7 +137,7 @@ def describe(alert):
 class LogSink(Sink):
     """Writes each alert and signal to the application log (the journal under systemd)."""
 
-    LEVELS = {"info": logging.INFO, "warning": logging.WARNING, "critical": logging.CRITICAL}
+    LEVELS = {INFO: logging.INFO, WARNING: logging.WARNING, CRITICAL: logging.CRITICAL}
 
     def __init__(self, name="log", logger=log, **kwargs):
         Sink.__init__(self, name, **kwargs)

@@ -43,6 +43,11 @@ STREAM_SCHEMES = ("rtsp", "rtsps", "rtmp", "http", "https")
 SCHEMES = ("csi", "v4l2", "synthetic", "file") + STREAM_SCHEMES
 
 
+def scheme_of(uri):
+    """The URI's scheme in lower case (``csi``, ``rtsp``), or "" for a plain file path."""
+    return uri.split("://", 1)[0].lower() if "://" in uri else ""
+
+
 def split_query(uri):
     """``(uri without query, {key: value})``; a plain path keeps a ``?k=v`` suffix as query."""
     if "?" not in uri:
@@ -247,7 +252,7 @@ def check_source(uri):
     """Fail now, with the fix, on what no retry can mend: an unknown scheme, a missing
     or undecodable file, a CSI camera with an OpenCV that lacks GStreamer."""
     base, params = split_query(uri)
-    scheme = base.split("://", 1)[0].lower() if "://" in base else ""
+    scheme = scheme_of(base)
     if scheme == "csi":
         require_gstreamer(uri)
     elif scheme == "synthetic":
@@ -260,8 +265,7 @@ def check_source(uri):
         finally:
             source.close()
     elif scheme not in SCHEMES:
-        raise SourceError("unknown source {!r}: use csi://N, v4l2:///dev/videoN, rtsp://..., "
-                          "a video file or synthetic://".format(uri))
+        raise unknown_source(uri)
 
 
 def open_source(uri, width=1920, height=1080, fps=30.0, flip=0, tee=None):
@@ -273,7 +277,7 @@ def open_source(uri, width=1920, height=1080, fps=30.0, flip=0, tee=None):
     Raises ``SourceError`` with what to check.
     """
     base, params = split_query(uri)
-    scheme = base.split("://", 1)[0].lower() if "://" in base else ""
+    scheme = scheme_of(base)
     if scheme == "csi":
         return _open_csi(uri, base, params, width, height, fps, flip, tee)
     if scheme == "v4l2":
@@ -284,5 +288,9 @@ def open_source(uri, width=1920, height=1080, fps=30.0, flip=0, tee=None):
         return _open_synthetic(uri, params)
     if scheme in ("", "file"):
         return _open_file(uri, base, params)
-    raise SourceError("unknown source {!r}: use csi://N, v4l2:///dev/videoN, rtsp://..., "
-                      "a video file or synthetic://".format(uri))
+    raise unknown_source(uri)
+
+
+def unknown_source(uri):
+    return SourceError("unknown source {!r}: use csi://N, v4l2:///dev/videoN, rtsp://..., "
+                       "a video file or synthetic://".format(uri))

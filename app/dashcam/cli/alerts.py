@@ -5,7 +5,7 @@ import json
 import sys
 import time
 
-from dashcam.paths import default_db_path
+from dashcam.cli.options import add_data_options, command_config, command_paths
 from dashcam.store import StoreReader, read_alerts
 from dashcam.timestamps import parse_time
 
@@ -28,8 +28,6 @@ def register(subparsers):
         description="List the alerts `dashcam run` raised (oldest first): time, rule, severity, "
                     "object, confidence, time to collision, and each sink's delivery.",
         epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--db", metavar="PATH", default=None,
-                        help=f"the SQLite store (default: {default_db_path()})")
     parser.add_argument("--since", metavar="TIME",
                         help="alerts at or after TIME (ISO-8601 UTC, or an age: 30s, 15m, 2h, 1d)")
     parser.add_argument("--rule", metavar="NAME", action="append", default=[],
@@ -37,13 +35,14 @@ def register(subparsers):
     parser.add_argument("--run", metavar="ID", type=int, help="only alerts of run ID")
     parser.add_argument("--limit", metavar="N", type=int, help="at most N alerts")
     parser.add_argument("--json", action="store_true", help="print a JSON array")
+    add_data_options(parser, recordings=False)
     parser.set_defaults(func=alerts)
 
 
 def alerts(args, out=None):
     out = out or sys.stdout
     since = parse_time(args.since, time.time()) if args.since else None
-    with StoreReader(args.db or default_db_path()) as reader:
+    with StoreReader(command_paths(args, command_config(args)).db) as reader:
         rows = read_alerts(reader.conn, since=since, rules=args.rule, run_id=args.run,
                            limit=args.limit)
     if args.json:

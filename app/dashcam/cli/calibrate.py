@@ -1,16 +1,15 @@
 """``dashcam calibrate``: an INT8 calibration cache made on the user's own roads."""
 
 import argparse
-import os
 import sys
 
-from dashcam.cli.options import add_config_options, add_onnx_option
-from dashcam.config import load_config
+from dashcam.cli.options import (add_config_options, add_data_options, add_onnx_option,
+                                  command_config, command_paths)
 from dashcam.inference.contract import check_model_file
 from dashcam.inference.engine import probe_accelerator, require, settings_from_config
 from dashcam.inference.engine.frames import calibration_frames
 from dashcam.inference.engine.tasks import calibrate
-from dashcam.paths import data_dir, default_model_path
+from dashcam.paths import default_model_path
 
 DEFAULT_FRAMES = 300
 
@@ -42,28 +41,28 @@ def register(subparsers):
     source.add_argument("--images", metavar="DIR", help="a folder of images (searched recursively)")
     source.add_argument("--video", metavar="FILE", help="a video file")
     source.add_argument("--from-recordings", metavar="N", type=int,
-                        help="N frames spread over the video files in --recordings")
-    parser.add_argument("--recordings", metavar="DIR",
-                        default=os.path.join(data_dir(), "recordings"),
-                        help="the recordings folder (default: %(default)s)")
+                        help="N frames spread over the video files in the recordings folder")
     parser.add_argument("--frames", metavar="N", type=int, default=DEFAULT_FRAMES,
                         help="frames to use from --images or --video (default: %(default)s)")
     parser.add_argument("-o", "--output", metavar="FILE", required=True,
                         help="the calibration cache to write, e.g. calib/NAME.txt")
     add_onnx_option(parser)
     add_config_options(parser)
+    add_data_options(parser, config=None)
     parser.set_defaults(func=run_calibrate)
 
 
 def run_calibrate(args, out=None):
     out = out or sys.stdout
+    config = command_config(args)
+    recordings = None
+    count = args.frames
+    if args.from_recordings is not None:
+        recordings, count = command_paths(args, config).recordings, args.from_recordings
     accelerator = require(probe_accelerator(), "dashcam calibrate")
-    config = load_config(args.config, args.nvinfer_config)
     onnx = check_model_file(args.onnx or config.path(config.property.onnx_file) or default_model_path())
-    count = args.from_recordings if args.from_recordings is not None else args.frames
-    where, frames = calibration_frames(
-        count, images=args.images, video=args.video,
-        recordings=args.recordings if args.from_recordings is not None else None)
+    where, frames = calibration_frames(count, images=args.images, video=args.video,
+                                       recordings=recordings)
     out.write(f"calibrating on {where}\n")
     used, tensors = calibrate(accelerator, settings_from_config(config, onnx),
                               config.property.net_scale_factor, frames, args.output,

@@ -3,7 +3,7 @@
 import argparse
 import sys
 
-from dashcam.cli.options import add_recordings_options, recordings_folder
+from dashcam.cli.options import add_data_options, command_config, command_paths
 from dashcam.recording import find_clip, write_clip
 from dashcam.store import StoreReader
 from dashcam.timestamps import iso_utc
@@ -27,13 +27,13 @@ def register(subparsers):
     parser.add_argument("event_id", metavar="EVENT_ID", type=int,
                         help="the event (`dashcam clips` lists those with a clip)")
     parser.add_argument("-o", "--out", metavar="OUT.mp4", required=True, help="the MP4 to write")
-    add_recordings_options(parser)
+    add_data_options(parser)
     parser.set_defaults(func=clip)
 
 
 def clip(args, out=None):
     out = out or sys.stdout
-    folder, db = recordings_folder(args)
+    db, folder = command_paths(args, command_config(args))
     with StoreReader(db) as reader:
         found = find_clip(reader, args.event_id)
         write_clip(reader, args.event_id, args.out, folder)

@@ -5,7 +5,7 @@ import json
 import sys
 import time
 
-from dashcam.cli.options import add_recordings_options, recordings_folder
+from dashcam.cli.options import add_data_options, command_config, command_paths
 from dashcam.store import StoreReader, list_clips
 from dashcam.timestamps import parse_time
 
@@ -28,7 +28,7 @@ def register(subparsers):
     parser.add_argument("--since", metavar="TIME", help="clips of events that started at or after "
                         "TIME (ISO-8601 or an age: 30s, 15m, 2h, 1d)")
     parser.add_argument("--json", action="store_true", help="print a JSON array")
-    add_recordings_options(parser)
+    add_data_options(parser)
     parser.set_defaults(func=clips)
 
 
@@ -36,7 +36,7 @@ def clips(args, out=None):
     import os
 
     out = out or sys.stdout
-    folder, db = recordings_folder(args)
+    db, folder = command_paths(args, command_config(args))
     with StoreReader(db) as reader:
         rows = list_clips(reader.db, parse_time(args.since, time.time()) if args.since else None)
     for row in rows:

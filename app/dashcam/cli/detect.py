@@ -12,9 +12,7 @@ from dashcam.config import load_config
 from dashcam.draw import draw_detections
 from dashcam.errors import DashcamError, SourceError
 from dashcam.inference import build_detector
-
-# What OpenCV's image writers take in every build (WebP, JPEG 2000 and EXR vary).
-DRAW_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".ppm", ".pgm")
+from dashcam.inference.engine.frames import IMAGE_EXTENSIONS
 
 
 def register(subparsers):
@@ -31,7 +29,7 @@ def register(subparsers):
                         help="print JSON: an array per image (an object by path for several images)")
     parser.add_argument("--draw", metavar="OUT",
                         help="write the image with boxes drawn to OUT (a directory for several "
-                             "images); OUT ends in one of " + ", ".join(DRAW_EXTENSIONS))
+                             "images); OUT ends in one of " + ", ".join(IMAGE_EXTENSIONS))
     parser.set_defaults(func=detect)
 
 
@@ -46,9 +44,9 @@ def read_image(path):
 def draw_path(out, image_path, several):
     """Where the drawing of ``image_path`` goes; the extension decides the format."""
     target = os.path.join(out, os.path.basename(image_path)) if several else out
-    if os.path.splitext(target)[1].lower() not in DRAW_EXTENSIONS:
+    if os.path.splitext(target)[1].lower() not in IMAGE_EXTENSIONS:
         raise DashcamError("--draw {}: cannot write that kind of image; end the name in one of "
-                           "{}".format(target, ", ".join(DRAW_EXTENSIONS)))
+                           "{}".format(target, ", ".join(IMAGE_EXTENSIONS)))
     return target
 
 

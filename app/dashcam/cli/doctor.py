@@ -4,7 +4,7 @@ import argparse
 import json
 import sys
 
-from dashcam.cli.options import add_service_config_option, load_service_config
+from dashcam.cli.options import add_data_options, command_config
 from dashcam.doctor import FAIL, diagnose, line
 
 DESCRIPTION = """\
@@ -23,15 +23,13 @@ def register(subparsers):
         description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog="examples:\n  dashcam doctor\n  dashcam doctor --json | jq '.[] | "
                "select(.status == \"fail\")'")
-    parser.add_argument("--db", metavar="PATH", help="the store to check (default: [store] path, "
-                        "else the default store)")
     parser.add_argument("--json", action="store_true", help="print the checks as a JSON array")
-    add_service_config_option(parser)
+    add_data_options(parser, config="service")
     parser.set_defaults(func=doctor)
 
 
 def doctor(args):
-    checks = diagnose(load_service_config(args), db_path=args.db)
+    checks = diagnose(command_config(args), args.db, args.recordings)
     if args.json:
         json.dump([c.as_dict() for c in checks], sys.stdout, indent=2)
         sys.stdout.write("\n")

@@ -7,8 +7,8 @@ import sys
 import time
 
 from dashcam import events as ev
+from dashcam.cli.options import add_data_options, command_config, command_paths
 from dashcam.errors import DashcamError
-from dashcam.paths import default_db_path
 from dashcam.records import LABELS
 from dashcam.store import StoreReader
 from dashcam.timestamps import parse_time
@@ -38,8 +38,6 @@ def register(subparsers):
                     "start time, type and label.",
         epilog=EPILOG.format(types=", ".join(ev.TYPES)),
         formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--db", metavar="PATH", default=None,
-                        help=f"the SQLite store (default: {default_db_path()})")
     parser.add_argument("--since", metavar="TIME", help="events that started at or after TIME")
     parser.add_argument("--until", metavar="TIME", help="events that started before TIME")
     parser.add_argument("--type", metavar="TYPE", action="append", type=_listed, default=[],
@@ -51,6 +49,7 @@ def register(subparsers):
     form = parser.add_mutually_exclusive_group()
     form.add_argument("--json", action="store_true", help="print a JSON array")
     form.add_argument("--csv", action="store_true", help="print CSV with a header row")
+    add_data_options(parser, recordings=False)
     parser.set_defaults(func=events)
 
 
@@ -62,7 +61,7 @@ def events(args, out=None):
     types = [t for group in args.type for t in group]
     labels = [label for group in args.label for label in group]
     _check_known("type", types, ev.TYPES)
-    with StoreReader(args.db or default_db_path()) as reader:
+    with StoreReader(command_paths(args, command_config(args)).db) as reader:
         _check_known("label", labels, sorted(set(LABELS) | set(reader.labels())))
         rows = reader.events(since=since, until=until, types=types, labels=labels,
                              run_id=args.run, limit=args.limit)

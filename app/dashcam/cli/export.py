@@ -4,8 +4,7 @@ import argparse
 import sys
 import time
 
-from dashcam.cli.options import (add_service_config_option, add_store_options,
-                                  load_service_config, store_paths)
+from dashcam.cli.options import add_data_options, command_config, command_paths
 from dashcam.export.files import human_bytes
 from dashcam.export.usb import hand_over, is_block_device
 from dashcam.timestamps import parse_time
@@ -42,17 +41,16 @@ def register(subparsers):
     parser.add_argument("--until", metavar="TIME", help="only what happened before TIME")
     parser.add_argument("--with-clips", action="store_true",
                         help="also each event's protected clip, joined into one MP4")
-    add_store_options(parser)
-    add_service_config_option(parser)
+    add_data_options(parser, config="service")
     parser.set_defaults(func=export)
 
 
 def export(args):
-    config = load_service_config(args)
+    config = command_config(args)
     now = time.time()
     since = parse_time(args.since, now) if args.since else None
     until = parse_time(args.until, now) if args.until else None
-    db_path, recordings = store_paths(args, config)
+    db_path, recordings = command_paths(args, config)
     show = TerminalProgress(sys.stderr) if sys.stderr.isatty() else None
     try:
         result, signalled = hand_over(args.dest, db_path, recordings, since, until,

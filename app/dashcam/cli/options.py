@@ -48,54 +48,43 @@ def add_command_group(subparsers, name, help, description, example):
     return parser.add_subparsers(dest=name + "_command", metavar="SUBCOMMAND")
 
 
-def add_service_config_option(parser):
-    """``--config`` for commands run beside the installed service (export, doctor): its file
-    by default, so that they look at the store and camera the service uses."""
-    from dashcam.service import SERVICE_CONFIG
-
-    parser.add_argument("--config", metavar="INI",
-                        help="dashcam configuration file (default: {}, the service's, when it "
-                             "exists)".format(SERVICE_CONFIG))
-
-
-def load_service_config(args):
-    """The configuration ``add_service_config_option`` asked for."""
-    from dashcam.config import load_config
-    from dashcam.service import SERVICE_CONFIG
-
-    if args.config:
-        return load_config(args.config)
-    return load_config(SERVICE_CONFIG if os.path.isfile(SERVICE_CONFIG) else None)
-
-
-def add_store_options(parser):
-    """``--db``, ``--recordings``: where the store and its video are."""
+def add_data_options(parser, recordings=True, config="file"):
+    """Where the store and its recordings are, the same in every command: ``--db``,
+    ``--recordings`` (with ``recordings``: commands that use the video) and ``--config``
+    (``config="service"``: the installed service's file by default, for commands run beside
+    it; None: the command adds it with its model options). ``command_config`` loads the
+    configuration, ``command_paths`` finds the paths (``paths.data_paths``)."""
     from dashcam.paths import default_db_path
+    from dashcam.service import SERVICE_CONFIG
 
+    if config == "service":
+        parser.add_argument("--config", metavar="INI",
+                            help="dashcam configuration file (default: {}, the service's, when "
+                                 "it exists)".format(SERVICE_CONFIG))
+        parser.set_defaults(config_default=SERVICE_CONFIG)
+    elif config:
+        parser.add_argument("--config", metavar="INI", help="dashcam configuration file")
     parser.add_argument("--db", metavar="PATH", help="the SQLite store (default: [store] path, "
                         "else {})".format(default_db_path()))
-    parser.add_argument("--recordings", metavar="DIR", help="the recordings folder (default: "
-                        "[recording] path, else recordings/ beside the store)")
+    if recordings:
+        parser.add_argument("--recordings", metavar="DIR", help="the recordings folder (default: "
+                            "[recording] path, else recordings/ beside the store)")
 
 
-def store_paths(args, config):
-    """(store path, recordings folder): the options, else the configuration's, else the defaults."""
-    from dashcam.paths import default_db_path
-    from dashcam.recording import recordings_dir
-
-    db = args.db or config.path(config.store.path) or default_db_path()
-    return db, args.recordings or recordings_dir(config, db)
-
-
-def add_recordings_options(parser):
-    """``--db``, ``--recordings``, ``--config``: where the store and its video are."""
-    add_store_options(parser)
-    parser.add_argument("--config", metavar="INI", help="dashcam configuration file")
-
-
-def recordings_folder(args):
-    """(recordings folder, store path) from the options and the configuration."""
+def command_config(args):
+    """The configuration a command's ``--config`` (and ``--nvinfer-config``) name, else the
+    service's file for commands run beside it (``add_data_options``), when it exists."""
     from dashcam.config import load_config
 
-    db, folder = store_paths(args, load_config(args.config))
-    return folder, db
+    path = args.config
+    default = getattr(args, "config_default", None)
+    if not path and default and os.path.isfile(default):
+        path = default
+    return load_config(path, getattr(args, "nvinfer_config", None))
+
+
+def command_paths(args, config):
+    """``paths.DataPaths(db, recordings)`` for the command's ``--db`` / ``--recordings``."""
+    from dashcam.paths import data_paths
+
+    return data_paths(config, args.db, getattr(args, "recordings", None))

@@ -5,8 +5,7 @@ import signal
 import sys
 import threading
 
-from dashcam.cli.options import add_model_options, add_store_options, positive_seconds
-from dashcam.config import load_config
+from dashcam.cli.options import add_data_options, add_model_options, command_config, positive_seconds
 from dashcam.paths import default_db_path
 from dashcam.runtime import DEMO_URI, build_pipeline
 
@@ -41,7 +40,7 @@ def register(subparsers):
                         "else the synthetic demo road)")
     parser.add_argument("--duration", metavar="S", type=positive_seconds,
                         help="stop after S seconds (default: run until stopped)")
-    add_store_options(parser)
+    add_data_options(parser, config=None)
     parser.add_argument("--preview", metavar="window|OUT.mp4",
                         help="show frames with boxes, track ids and status in a window, or "
                              "write them to a video file")
@@ -50,7 +49,7 @@ def register(subparsers):
 
 
 def run(args):
-    config = load_config(args.config, args.nvinfer_config)
+    config = command_config(args)
     # Handlers go in before the (seconds-long) build, so a SIGTERM from systemd
     # at any moment still ends in an orderly stop, never in a killed writer.
     stop = threading.Event()

@@ -19,7 +19,7 @@ class Host:
     """This machine."""
 
     def read(self, path):
-        """The text of ``path`` (NULs stripped, as in /proc/device-tree), or None."""
+        """The text of ``path`` (NULs stripped), or None."""
         try:
             with open(path, "rb") as handle:
                 return handle.read().replace(b"\0", b"").decode("utf-8", "replace")

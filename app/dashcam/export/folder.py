@@ -28,6 +28,7 @@ from dashcam.export import evidence, tables
 from dashcam.export.files import (ExportError, HashingWriter, check_space, copy_parts, fsync_dir,
                                   human_bytes, max_file_bytes, no_space, partial_name,
                                   remove_partials, sha256_file)
+from dashcam.paths import DB_NAME, recordings_beside
 from dashcam.store import StoreReader, check_snapshot, event_type_counts, has_table, take_snapshot
 from dashcam.timestamps import iso_utc
 
@@ -66,7 +67,8 @@ class Meter:
 
 def write_export(dest, db_path, recordings_dir=None, since=None, until=None, with_clips=False,
                  write_clip=None, progress=None, host=None, now=None, limit=UNSET):
-    """Export the store at ``db_path`` (and its evidence in ``recordings_dir``) into ``dest``.
+    """Export the store at ``db_path`` (and its evidence in ``recordings_dir``, by default
+    ``recordings/`` beside the store) into ``dest``.
 
     ``since``/``until``: UTC epoch seconds. ``write_clip``: the recording
     feature's clip joiner (found when None; without it clips are noted as
@@ -136,7 +138,7 @@ def _export(root, work, name, db_path, recordings_dir, since, until, with_clips,
         snapshot = os.path.join(os.path.dirname(os.path.abspath(db_path)),
                                 ".export-" + name + ".db")
     else:
-        snapshot = os.path.join(work, "dashcam.db")
+        snapshot = os.path.join(work, DB_NAME)
     if os.path.exists(snapshot):
         os.unlink(snapshot)
     manifest = []
@@ -153,7 +155,7 @@ def _export(root, work, name, db_path, recordings_dir, since, until, with_clips,
                 notes.append("clips need the recording feature, which this build does not "
                              "have: exported without clips")
         with StoreReader(snapshot) as reader:
-            recordings = recordings_dir or os.path.join(os.path.dirname(db_path), "recordings")
+            recordings = recordings_dir or recordings_beside(db_path)
             items, missing = evidence.plan(reader.conn, recordings,
                                            with_clips and write_clip is not None, limit)
         notes += missing
@@ -176,7 +178,7 @@ def _export(root, work, name, db_path, recordings_dir, since, until, with_clips,
                     manifest += written
             types = event_type_counts(reader.conn)
         if local:
-            manifest += copy_parts(snapshot, os.path.join(work, "dashcam.db"), limit, meter.add)
+            manifest += copy_parts(snapshot, os.path.join(work, DB_NAME), limit, meter.add)
         else:
             manifest.append((snapshot, sha256_file(snapshot), os.path.getsize(snapshot)))
     finally:

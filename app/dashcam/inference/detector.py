@@ -83,7 +83,8 @@ class Detector:
         self.backend.close()
 
 
-def build_detector(config, model_path=None, backend=None):
-    """A ready ``Detector``; pass ``backend`` to use one built elsewhere."""
-    backend = backend or build_backend(config, model_path)
+def build_detector(config, model_path=None, backend=None, board=None):
+    """A ready ``Detector``; pass ``backend`` to use one built elsewhere. ``board`` (a
+    ``dashcam.board.Board``) decides the TensorRT precision; read when None."""
+    backend = backend or build_backend(config, model_path, board=board)
     return Detector(backend, config.labels(), config)

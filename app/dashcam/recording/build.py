@@ -18,6 +18,8 @@ import shutil
 import subprocess
 
 from dashcam import events as ev
+from dashcam.board import read_board
+from dashcam.capture.sources import scheme_of
 from dashcam.errors import RecordingError
 from dashcam.fanout import Subscriber
 from dashcam.recording.clips import ClipKeeper, catch_up, parse_clips
@@ -32,26 +34,18 @@ from dashcam.timestamps import parse_iso
 log = logging.getLogger(__name__)
 
 ENCODERS = ("auto", "software", "hardware")
-MODEL_FILE = "/proc/device-tree/model"
 
 
-def recordings_dir(config, db_path):
-    """``[recording] path``, else ``recordings/`` beside the store (the data folder)."""
-    return config.path(config.recording.path) or os.path.join(
-        os.path.dirname(os.path.abspath(db_path)), "recordings")
-
-
-def choose_encoder(setting, uri, has_nvenc, model=""):
+def choose_encoder(setting, uri, has_nvenc, board):
     """``"software"``, ``"tee"`` (CSI on NVENC) or ``"appsrc"`` (other sources on NVENC).
 
-    ``auto``: NVENC where GStreamer has ``nvv4l2h264enc``, except on the Orin
-    Nano, which has no hardware encoder (``model``: the device tree's model).
+    ``auto``: NVENC where GStreamer has ``nvv4l2h264enc`` (``has_nvenc``) and
+    the ``board`` (a ``dashcam.board.Board``) may have it: not the Orin Nano.
     """
-    hardware = setting == "hardware" or (setting == "auto" and has_nvenc
-                                         and "orin nano" not in model.lower())
+    hardware = setting == "hardware" or (setting == "auto" and has_nvenc and board.has_nvenc)
     if not hardware:
         return "software"
-    return "tee" if uri.lower().startswith("csi://") else "appsrc"
+    return "tee" if scheme_of(uri) == "csi" else "appsrc"
 
 
 def nvenc_present():
@@ -61,14 +55,6 @@ def nvenc_present():
         return False
     return subprocess.call([inspect, "--exists", "nvv4l2h264enc"], stdout=subprocess.DEVNULL,
                            stderr=subprocess.DEVNULL) == 0
-
-
-def device_model():
-    try:
-        with open(MODEL_FILE) as handle:
-            return handle.read().strip("\0\n ")
-    except OSError:
-        return ""
 
 
 def make_encoder(kind, folder, section, fps):
@@ -132,15 +118,19 @@ class Recording:
         return figures
 
 
-def build_recording(config, store, submit, folder, uri, fps, open_reader, clock, wall_clock):
-    """A ``Recording`` for ``config.recording`` into ``folder``, or None when it is disabled.
+def build_recording(config, store, submit, paths, uri, fps, open_reader, clock, wall_clock,
+                    board=None):
+    """A ``Recording`` for ``config.recording``, or None when it is disabled.
 
+    ``paths``: the store and the recordings folder (``paths.data_paths``);
     ``submit``: the event logger's; ``open_reader()``: a new ``StoreReader`` on
-    the store; ``fps``: the source's nominal rate (keyframe distance).
+    the store; ``fps``: the source's nominal rate (keyframe distance);
+    ``board``: the ``dashcam.board.Board`` (read when None), for the encoder.
     """
     section = config.recording
     if not section.enabled:
         return None
+    folder = paths.recordings
     try:
         os.makedirs(folder, exist_ok=True)
     except OSError as error:
@@ -153,7 +143,7 @@ def build_recording(config, store, submit, folder, uri, fps, open_reader, clock,
         for request in keeper.requests(*item):
             submit(request)
 
-    store_volume, _ = volume(os.path.dirname(os.path.abspath(store.path)))
+    store_volume, _ = volume(os.path.dirname(os.path.abspath(paths.db)))
     retention = RetentionWorker(
         folder, open_reader, submit, quota=section.quota, reserve=section.reserve,
         max_age=section.max_age * 86400.0,
@@ -164,7 +154,7 @@ def build_recording(config, store, submit, folder, uri, fps, open_reader, clock,
                                   section.snapshot_width, wait_s=3 * section.segment_seconds + 5,
                                   clock=clock)]
     kind = choose_encoder(section.encoder, uri, section.encoder != "software" and nvenc_present(),
-                          device_model())
+                          board or read_board())
     try:
         encoder = make_encoder(kind, folder, section, fps)
     except RecordingError as error:

@@ -24,10 +24,10 @@ import cv2
 
 from dashcam.errors import RecordingError
 from dashcam.recording.segments import SegmentClosed, segment_name
+from dashcam.recording.tsprobe import PTS_HZ
 
 log = logging.getLogger(__name__)
 
-PTS_HZ = 90000
 PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium")
 SYNC_EVERY_S = 1.0
 

@@ -16,7 +16,7 @@ from collections import namedtuple
 
 PACKET = 188
 SYNC = 0x47
-PTS_HZ = 90000
+PTS_HZ = 90000   # MPEG-TS timestamps count a 90 kHz clock
 # PMT stream types of video codecs (ISO 13818-1 table 2-34): MPEG-2, H.264, H.265
 VIDEO_STREAM_TYPES = (0x02, 0x1B, 0x24)
 

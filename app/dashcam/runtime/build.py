@@ -26,15 +26,16 @@ from dashcam.runtime.status import status_line
 DEMO_URI = "synthetic://?seed=7"
 
 # Parts ``build_pipeline`` takes instead of building them.
-GIVEN = ("store", "detector", "tracker", "open_source", "pin_factory", "open_port", "watchdog",
-         "control", "frame_subscribers", "event_subscribers")
+GIVEN = ("board", "store", "detector", "tracker", "open_source", "pin_factory", "open_port",
+         "watchdog", "control", "frame_subscribers", "event_subscribers")
 
 
 class Parts:
     """What the steps have built so far; the ``Pipeline`` runs them."""
 
-    def __init__(self, config, uri, model_path, given, clock, wall_clock):
+    def __init__(self, config, uri, model_path, board, given, clock, wall_clock):
         self.config, self.uri, self.model_path, self.given = config, uri, model_path, given
+        self.board = board            # dashcam.board.Board: precision, encoder, LED pins
         self.clock, self.wall_clock = clock, wall_clock
 
 
@@ -44,17 +45,20 @@ def build_pipeline(config, source=None, db_path=None, recordings=None, preview=N
     """A ``Pipeline`` from the configuration; arguments given here win over it.
 
     ``source``: a URI, else ``[source] uri``, else the synthetic demo road.
-    ``db_path`` and ``recordings``: else ``[store] path`` and ``[recording] path``, else the
-    data folder. ``preview``: ``"window"`` or a video file path. ``given``: parts by the
-    names in ``GIVEN``. Static mistakes (unknown scheme, missing or undecodable file, CSI
+    ``db_path`` and ``recordings``: found by ``paths.data_paths`` (else ``[store] path`` and
+    ``[recording] path``, else the data folder). ``preview``: ``"window"`` or a video file
+    path. ``given``: parts by the names in ``GIVEN``; the board is read once
+    (``board.read_board``) unless given. Static mistakes (unknown scheme, missing or undecodable file, CSI
     without GStreamer) fail before anything is built; a camera that is merely absent is
     retried by the capture worker.
     """
     unknown = sorted(set(given) - set(GIVEN))
     if unknown:
         raise TypeError("build_pipeline() cannot take: " + ", ".join(unknown))
-    parts = Parts(config, source or config.source.uri or DEMO_URI, model_path, given, clock,
-                  wall_clock)
+    from dashcam.board import read_board
+
+    parts = Parts(config, source or config.source.uri or DEMO_URI, model_path,
+                  given.get("board") or read_board(), given, clock, wall_clock)
     check_inputs(parts)
     with contextlib.ExitStack() as stack:
         init_store(parts, stack, db_path, recordings)
@@ -79,20 +83,18 @@ def check_inputs(parts):
 
 
 def init_store(parts, stack, db_path, recordings):
-    """The store (its lock taken) and the recordings folder beside it."""
-    from dashcam.paths import default_db_path
-    from dashcam.recording import recordings_dir
+    """The store (its lock taken) and where its recordings go (``parts.paths``)."""
+    from dashcam.paths import data_paths
     from dashcam.store import EventStore
 
     config, store = parts.config, parts.given.get("store")
+    parts.paths = data_paths(config, store.path if store is not None else db_path, recordings)
     if store is None:
-        store = EventStore(db_path or config.path(config.store.path) or default_db_path(),
-                           synchronous=config.store.synchronous,
+        store = EventStore(parts.paths.db, synchronous=config.store.synchronous,
                            detections=config.store.detections,
                            sample_interval=config.store.sample_interval)
         stack.callback(store.close)
     parts.store = store
-    parts.recordings = recordings or recordings_dir(config, store.path)
 
 
 def init_logger(parts):
@@ -111,7 +113,8 @@ def init_detector(parts, stack):
     from dashcam.inference import build_detector
     from dashcam.tracking import IouTracker
 
-    parts.detector = parts.given.get("detector") or build_detector(parts.config, parts.model_path)
+    parts.detector = parts.given.get("detector") or build_detector(parts.config, parts.model_path,
+                                                                    board=parts.board)
     stack.callback(parts.detector.close)
     tracking = parts.config.tracking
     parts.tracker = parts.given.get("tracker") or IouTracker(
@@ -140,9 +143,9 @@ def init_recording(parts):
     from dashcam.store import StoreReader
 
     parts.recording = build_recording(
-        parts.config, parts.store, parts.logger.submit, parts.recordings, parts.uri,
+        parts.config, parts.store, parts.logger.submit, parts.paths, parts.uri,
         parts.config.source.fps, functools.partial(StoreReader, parts.store.path),
-        parts.clock, parts.wall_clock)
+        parts.clock, parts.wall_clock, parts.board)
     if parts.recording:
         parts.events.add(*parts.recording.subscribers)
 
@@ -175,7 +178,7 @@ def init_alerts(parts, stack):
     parts.alerts = build_alerts(parts.config, parts.store, parts.logger.submit,
                                 pin_factory=given.get("pin_factory"),
                                 open_port=given.get("open_port", open_serial),
-                                clock=parts.clock, wall_clock=parts.wall_clock)
+                                clock=parts.clock, wall_clock=parts.wall_clock, board=parts.board)
     for sink in parts.alerts.sinks:
         stack.callback(sink.close)
     parts.frames.add(parts.alerts.engine)

@@ -17,9 +17,12 @@ import subprocess
 import sys
 import tempfile
 
+from dashcam.board import read_board
+from dashcam.capture.sources import STREAM_SCHEMES, scheme_of
 from dashcam.config import load_config
 from dashcam.errors import DashcamError
-from dashcam.paths import bundled_path
+from dashcam.paths import DB_NAME, RECORDINGS_NAME, bundled_path
+from dashcam.service import CONTROL_SOCKET, SERVICE_CONFIG
 
 PACKAGED_COMMAND = "/usr/local/bin/dashcam"   # ExecStart in systemd/*.service, replaced here
 UNIT = "dashcam.service"
@@ -34,8 +37,7 @@ FILES = (
     ("60-dashcam-gpio.rules", "etc/udev/rules.d/60-dashcam-gpio.rules"),
     ("dashcam.sysusers", "etc/sysusers.d/dashcam.conf"),
 )
-CONFIG = "etc/dashcam/dashcam.ini"
-FOLDERS = (DATA, DATA + "/recordings")
+FOLDERS = (DATA, os.path.join(DATA, RECORDINGS_NAME))
 HOME_DROP_IN = "[Service]\n# dashcam is installed under a home folder: readable, not writable.\n" \
                "ProtectHome=read-only\n"
 NETWORK_DROP_IN = ("[Service]\n# The camera is on the network ([source] uri): let it be reached.\n"
@@ -58,36 +60,24 @@ def dashcam_command(executable=None):
     return script if os.path.isfile(script) else executable + " -m dashcam"
 
 
-def jetson_model(text=None):
-    """The Jetson's model from ``/proc/device-tree/model``'s ``text`` (read when None), or
-    None on any other machine."""
-    if text is None:
-        try:
-            with open("/proc/device-tree/model", "rb") as handle:
-                text = handle.read().decode("ascii", "replace")
-        except OSError:
-            return None
-    model = text.replace("\0", "").strip()
-    return model if "jetson" in model.lower() or "nvidia" in model.lower() else None
-
-
-def default_source(jetson, video_devices):
-    """The camera the new configuration names: the CSI camera on a Jetson, else the first
-    USB camera, else none (the demo road runs until one is configured)."""
-    if jetson:
+def default_source(board, video_devices):
+    """The camera the new configuration names: the CSI camera on a Jetson (``board``, a
+    ``dashcam.board.Board``), else the first USB camera, else none (the demo road runs until
+    one is configured)."""
+    if board.is_jetson:
         return "csi://0"
     return "v4l2://" + sorted(video_devices)[0] if video_devices else ""
 
 
-def default_config(jetson=None, video_devices=None):
-    """The service's configuration file: every key with its help, set for the service."""
-    jetson = jetson_model() if jetson is None else jetson
+def default_config(board, video_devices=None):
+    """The service's configuration file: every key with its help, set for the service on
+    ``board`` (a ``dashcam.board.Board``)."""
     video = glob.glob("/dev/video*") if video_devices is None else video_devices
     settings = [
-        "[source]", "uri = " + default_source(jetson, video),
-        "[store]", "path = " + DATA + "/dashcam.db",
+        "[source]", "uri = " + default_source(board, video),
+        "[store]", "path = " + os.path.join(DATA, DB_NAME),
         "[run]", "status-interval = 60",   # the journal gets a line a minute; STATUS= has the rest
-        "[service]", "control-socket = /run/dashcam/control.sock",
+        "[service]", "control-socket = " + CONTROL_SOCKET,
     ]
     with tempfile.NamedTemporaryFile("w", suffix=".ini") as handle:
         handle.write("\n".join(settings) + "\n")
@@ -103,7 +93,7 @@ def drop_ins(command, source_uri):
     wanted = {}
     if command.startswith(("/home/", "/root/")):
         wanted["50-home.conf"] = HOME_DROP_IN
-    if source_uri.startswith(("rtsp://", "rtsps://", "http://", "https://")):
+    if scheme_of(source_uri) in STREAM_SCHEMES:
         wanted["50-network.conf"] = NETWORK_DROP_IN
     return wanted
 
@@ -147,8 +137,11 @@ def check_privileges(root, verb):
                            "into a folder with --root DIR)".format(verb))
 
 
-def install(root="/", start=False, command=None):
-    """Install the service under ``root``; returns ``[(state, path)]`` for each step."""
+def install(root="/", start=False, command=None, board=None):
+    """Install the service under ``root``; returns ``[(state, path)]`` for each step.
+
+    ``board`` (a ``dashcam.board.Board``, this machine's when None) chooses the camera
+    that a new configuration names."""
     check_privileges(root, "install")
     command = command or dashcam_command()
     done = []
@@ -162,11 +155,11 @@ def install(root="/", start=False, command=None):
     run(["systemd-sysusers"] + ([] if os.path.realpath(root) == "/" else ["--root", root])
         + [sysusers])
     done.append(("applied", f"/etc/sysusers.d/dashcam.conf (user {USER})"))
-    config = under(root, CONFIG)
+    config = under(root, SERVICE_CONFIG)
     if os.path.exists(config):
-        done.append(("kept", "/" + CONFIG + " (yours: never overwritten)"))
+        done.append(("kept", SERVICE_CONFIG + " (yours: never overwritten)"))
     else:
-        done.append((put(config, default_config(), 0o644), "/" + CONFIG))
+        done.append((put(config, default_config(board or read_board()), 0o644), SERVICE_CONFIG))
     wanted = drop_ins(command, load_config(config).source.uri)
     for unit in (UNIT, EXPORT_UNIT):
         folder = under(root, f"etc/systemd/system/{unit}.d")
@@ -231,8 +224,8 @@ def uninstall(root="/"):
     if booted(root):
         run(["systemctl", "daemon-reload"])
         run(["udevadm", "control", "--reload"])
-    done.append(("kept", "/{} and {} (your settings and evidence) and the user {}".format(
-        CONFIG, DATA, USER)))
+    done.append(("kept", "{} and {} (your settings and evidence) and the user {}".format(
+        SERVICE_CONFIG, DATA, USER)))
     return done
 
 
@@ -254,7 +247,8 @@ def status(root="/"):
             text = text.replace(PACKAGED_COMMAND, command or PACKAGED_COMMAND)
         lines.append(("ok" if text == actual else "modified", "/" + target))
     lines.append(("ok" if _owner(root) else "missing", "user " + USER))
-    lines.append(("ok" if os.path.exists(under(root, CONFIG)) else "missing", "/" + CONFIG))
+    lines.append(("ok" if os.path.exists(under(root, SERVICE_CONFIG)) else "missing",
+                  SERVICE_CONFIG))
     wants = under(root, "etc/systemd/system/multi-user.target.wants/" + UNIT)
     lines.append(("ok" if os.path.lexists(wants) else "disabled", UNIT + " enabled at boot"))
     ok = ok and all(state == "ok" for state, _ in lines)

@@ -18,7 +18,8 @@ from collections import namedtuple
 from dashcam.synthetic.actors import Actor, _clutter, _Spawner
 from dashcam.synthetic.scene import Scene
 
-SCENARIOS = ("brake", "follow")
+BRAKE, FOLLOW = "brake", "follow"
+SCENARIOS = (BRAKE, FOLLOW)
 PERIOD_S = 8.0
 EGO_SPEED = 15.0     # m/s, 54 km/h
 GAP0_M = 25.0        # camera to the lead car's rear, metres
@@ -37,7 +38,7 @@ class LeadTruth(namedtuple("LeadTruth", "track_id distance_m closing_mps ttc_s")
 
 def lead_distance(kind, tau):
     """(camera-to-rear distance, closing speed) of the lead car ``tau`` s into a repetition."""
-    if kind == "follow" or tau <= BRAKE_AT_S:
+    if kind == FOLLOW or tau <= BRAKE_AT_S:
         return GAP0_M, 0.0
     t = tau - BRAKE_AT_S
     stop = EGO_SPEED / DECEL
@@ -74,7 +75,7 @@ def scenario_scene(kind, seed, block):
     spawner = _Spawner(scene)
     look, _ = spawner.car_look(True)
     spawner.actors.append(ScriptedActor("car", scene.same_lanes[0], look, kind))
-    if kind == "follow" and len(scene.same_lanes) > 1:
+    if kind == FOLLOW and len(scene.same_lanes) > 1:
         look, length = spawner.car_look(True)
         spawner.add(Actor("car", scene.same_lanes[1], NEXT_LANE_GAP_M, 0.0, look), length)
     for i, actor in enumerate(spawner.actors):

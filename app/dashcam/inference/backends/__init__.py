@@ -38,10 +38,11 @@ def choose_backend(setting, accelerator=None):
                                                                accelerator.device_model)
 
 
-def build_backend(config, model_path=None, accelerator=None):
+def build_backend(config, model_path=None, accelerator=None, board=None):
     """The configured backend on ``model_path``, [property] onnx-file or the stand-in.
 
-    ``accelerator`` (an ``engine.Accelerator``) replaces probing this machine.
+    ``accelerator`` (an ``engine.Accelerator``) replaces probing this machine,
+    which runs on ``board`` (a ``dashcam.board.Board``, read when None).
     """
     from dashcam.inference.contract import check_model_file
 
@@ -49,7 +50,7 @@ def build_backend(config, model_path=None, accelerator=None):
     setting = config.model.backend
     if setting != "onnxruntime" and accelerator is None:
         from dashcam.inference.engine import probe_accelerator
-        accelerator = probe_accelerator()
+        accelerator = probe_accelerator(board=board)
     name, reason = choose_backend(setting, accelerator)
     names = output_names(config.property.output_blob_names)
     classes = config.property.num_detected_classes

@@ -19,6 +19,7 @@ from dashcam.errors import EngineError
 log = logging.getLogger(__name__)
 
 VIDEO_EXTENSIONS = (".ts", ".mp4", ".mkv", ".avi", ".mov", ".m4v", ".h264")
+# What OpenCV reads and writes in every build (WebP, JPEG 2000 and EXR vary).
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".ppm", ".pgm")
 
 

@@ -17,7 +17,7 @@ from dashcam.errors import EngineError
 from dashcam.inference.backends.tensorrt_api import adapter_for
 from dashcam.inference.engine import sidecar
 from dashcam.inference.engine.build import build_engine
-from dashcam.inference.engine.device import device_label, precision_for_device
+from dashcam.inference.engine.device import device_label
 from dashcam.paths import data_dir
 
 log = logging.getLogger(__name__)
@@ -47,15 +47,16 @@ def settings_from_config(config, onnx_path, precision=None, dla_core=None, works
                           config.path(config.model.engine_dir) or default_engine_dir())
 
 
-def resolve_precision(requested, device_model, calib_cache, calibrating=False, implicit=True):
-    """``(precision, reason)``: ``auto`` by device; INT8 only with a calibration cache (or while
-    ``calibrating`` on frames given for it); FP32 where TensorRT has no ``implicit`` FP16/INT8 (11)."""
+def resolve_precision(requested, board, calib_cache, calibrating=False, implicit=True):
+    """``(precision, reason)``: ``auto`` by ``board`` (``Board.precision``); INT8 only with a
+    calibration cache (or while ``calibrating`` on frames given for it); FP32 where TensorRT has
+    no ``implicit`` FP16/INT8 (11)."""
     has_cache = calibrating or (bool(calib_cache) and os.path.isfile(calib_cache))
     if requested == "auto" and not implicit:
         return "fp32", ("this TensorRT has no implicit FP16/INT8: FP32 (for FP16/INT8, quantize "
                         "the ONNX with NVIDIA ModelOpt)")
     if requested == "auto":
-        precision, reason = precision_for_device(device_model)
+        precision, reason = board.precision
         if precision == "int8" and not has_cache:
             return "fp16", (reason + ", but no INT8 calibration cache (int8-calib-file) yet: FP16 "
                             "until dashcam calibrate makes one")
@@ -94,7 +95,7 @@ def decide(path, exists, found, wanted):
 
 def ensure_engine(settings, accelerator, say=log.warning):
     """An ``EnginePlan`` for an engine that now exists and matches: loaded, or built once here."""
-    precision, why = resolve_precision(settings.precision, accelerator.device_model,
+    precision, why = resolve_precision(settings.precision, accelerator.board,
                                        settings.calib_cache,
                                        implicit=adapter_for(accelerator.trt).implicit_precision)
     device = device_label(settings.dla_core)

@@ -35,7 +35,7 @@ def build_requested(accelerator, settings, scale, calib_images=None, output=None
     With ``calib_images`` INT8 calibrates on them and writes the cache to
     ``settings.calib_cache`` (default ``calib/<model>.onnx_int8.txt``).
     """
-    precision, why = resolve_precision(settings.precision, accelerator.device_model,
+    precision, why = resolve_precision(settings.precision, accelerator.board,
                                        settings.calib_cache, calibrating=calib_images is not None,
                                        implicit=adapter_for(accelerator.trt).implicit_precision)
     if calib_images is not None and precision != "int8":
