@@ -6,11 +6,13 @@ import sys
 import time
 
 from dashcam.alerts.records import read_alerts
+from dashcam.cli.events import check_known, with_evidence
+from dashcam.config import load_config
 from dashcam.paths import default_db_path
 from dashcam.store import StoreReader
 from dashcam.timestamps import parse_time
 
-ROW = "{:<24} {:<17} {:<8} {:<9} {:>6} {:>5} {:>5}  {}\n"
+ROW = "{:>6} {:<24} {:<17} {:<8} {:<9} {:>6} {:>5} {:>5}  {}\n"
 
 EPILOG = """\
 Each alert is also an event: `dashcam events --type alert` lists them with the others.
@@ -45,18 +47,23 @@ def alerts(args, out=None):
     out = out or sys.stdout
     since = parse_time(args.since, time.time()) if args.since else None
     with StoreReader(args.db or default_db_path()) as reader:
+        if args.rule:
+            configured = load_config(getattr(args, "config", None)).instances("rule")
+            check_known("rule", args.rule, sorted(set(configured) | set(reader.alert_rules())))
         rows = read_alerts(reader.conn, since=since, rules=args.rule, run_id=args.run,
                            limit=args.limit)
+        if args.json:
+            with_evidence(reader, rows)
     if args.json:
         json.dump(rows, out, indent=2, sort_keys=True)
         out.write("\n")
     elif rows:
-        out.write(ROW.format("ts", "rule", "severity", "label", "track", "conf", "ttc",
+        out.write(ROW.format("id", "ts", "rule", "severity", "label", "track", "conf", "ttc",
                              "deliveries"))
         for row in rows:
             ttc = row["data"].get("ttc_s")
             out.write(ROW.format(
-                row["ts"], row["rule"] or "-", row["severity"], row["label"] or "-",
+                row["id"], row["ts"], row["rule"] or "-", row["severity"], row["label"] or "-",
                 "-" if row["track_id"] is None else row["track_id"],
                 "{:.2f}".format(row["data"].get("confidence", 0.0)),
                 "-" if ttc is None else f"{ttc:.1f}",
