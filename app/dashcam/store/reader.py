@@ -128,6 +128,31 @@ class StoreReader:
                                                "window_start": start, "window_end": end}
         return found
 
+    def in_range(self, since=None, until=None):
+        """``{"events": n, "alerts": n, "segments": n}``: what lies in [``since``, ``until``)
+        (UTC epoch seconds, either None for open); segments by overlap, where the store has them."""
+        spans = [("events", time_range("ts_start", since, until)),
+                 ("alerts", time_range("ts", since, until))]
+        if self.columns("segments"):
+            # a segment overlapping the range: started before its end, ended after its start
+            where, params = time_range("started_at", None, until)
+            if since is not None:
+                where.append("ended_at > ?")
+                params.append(iso_utc(since))
+            spans.append(("segments", (where, params)))
+        counts = {}
+        for table, (where, params) in spans:
+            sql = f"SELECT count(*) FROM {table}" + (" WHERE " + " AND ".join(where) if where
+                                                     else "")
+            counts[table] = self.conn.execute(sql, params).fetchone()[0]
+        return counts
+
+    def event_span(self):
+        """``(first, last)``: the start times (ISO UTC) of the store's first and last events,
+        ``(None, None)`` when it has none."""
+        return tuple(self.conn.execute("SELECT min(ts_start), max(ts_start) FROM events")
+                     .fetchone())
+
     def alert_rules(self):
         """The names of the rules that raised the store's alerts, sorted."""
         rules = set()
