@@ -65,3 +65,10 @@ def test_run_on_a_file_no_decoder_opens_exits_2_with_one_line_and_no_library_noi
 def test_run_refuses_a_duration_that_is_not_a_positive_number(tmp_path, duration):
     rc, out, err = shell(f"dashcam run --duration {duration}", tmp_path)
     assert rc == 2 and "--duration: expected a number of seconds above 0" in err
+
+
+def test_run_with_a_preview_name_no_writer_takes_exits_2_in_one_line_before_running(tmp_path):
+    rc, out, err = shell("dashcam run --preview x.txt --duration 3 --db x.db", tmp_path)
+    assert rc == 2 and out == ""
+    assert err.splitlines() == ["dashcam run: error: --preview x.txt: not a video file name; "
+                                "give one ending in .mp4, .mkv, .avi, .mov (or window)"]

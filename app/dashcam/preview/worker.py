@@ -11,6 +11,7 @@ import math
 import cv2
 
 from dashcam.draw import draw_detections
+from dashcam.errors import DashcamError
 from dashcam.slot import LatestFrame, SlotClosed
 from dashcam.worker import Worker
 
@@ -24,7 +25,9 @@ class PreviewWorker(Worker):
     frames drawn, ``written`` the frames the sink got (a file sink gets a frame
     once per ``1 / sink.fps`` s it stood on screen), ``early`` frames that came
     before their turn in that rate (not drawn), ``skipped`` frames replaced
-    before the preview got to them.
+    before the preview got to them. ``failure`` says why the preview stopped early
+    (a sink that failed: ffmpeg died, the display went), else None; the run goes on
+    without it, so it is not the ``error`` that ends a run.
     """
 
     name = "preview"
@@ -36,6 +39,7 @@ class PreviewWorker(Worker):
         self.slot = LatestFrame()
         self.status_text = ""
         self.shown = self.written = self.early = 0
+        self.failure = None
         self._t0 = None
 
     @property
@@ -60,9 +64,12 @@ class PreviewWorker(Worker):
                     continue
                 try:
                     self.show(*item)
-                except Exception:  # a broken preview must not end the run: it goes dark
-                    log.exception("preview %s failed; no more preview frames",
-                                  self.sink.description)
+                except Exception as error:  # a broken preview must not end the run: it goes dark
+                    self.failure = str(error) if isinstance(error, DashcamError) else \
+                        f"{type(error).__name__}: {error}"
+                    log.error("preview %s failed (%s); no more preview frames",
+                              self.sink.description, self.failure,
+                              exc_info=not isinstance(error, DashcamError))
                     break
         finally:
             try:
