@@ -160,3 +160,19 @@ def test_a_file_preview_plays_in_real_time_whatever_the_processing_rate():
 def test_repeats_counts_the_frames_a_capture_time_stands_for(t, written, expected):
     assert repeats(0.0, t, 30.0, written) == expected
     assert repeats(0.0, t, None, written) == 1   # a window shows every frame once
+
+
+def test_a_box_no_track_holds_is_captioned_with_its_label_alone():
+    """Not "#None car": the detector's boxes that no track has taken yet are drawn too."""
+    from dashcam.draw import draw_detections
+
+    worker = PreviewWorker(RecordingSink(), width=320)
+    image = np.zeros((180, 320, 3), np.uint8)
+    tracked = Detection(0, "car", 0.9, 20.0, 60.0, 120.0, 140.0)
+    untracked = Detection(1, "person", 0.6, 200.0, 60.0, 260.0, 170.0)
+    drawn = worker.render(Frame(0, image, 0.0, 0.0), [tracked, untracked], [7, None])
+    for names, same in ((["#7 car", "person"], True), (["#7 car", "#None person"], False)):
+        expected = image.copy()
+        draw_detections(expected, [tracked, untracked], names)
+        # the status bar is drawn over the top 22 rows after the boxes
+        assert np.array_equal(drawn[22:], expected[22:]) is same

@@ -10,7 +10,7 @@ import math
 
 import cv2
 
-from dashcam.draw import draw_detections
+from dashcam.draw import draw_detections, track_name
 from dashcam.errors import DashcamError
 from dashcam.slot import LatestFrame, SlotClosed
 from dashcam.worker import Worker
@@ -98,7 +98,7 @@ class PreviewWorker(Worker):
         image = cv2.resize(image, (self.width, height), interpolation=cv2.INTER_AREA)
         scaled = [d._replace(x1=d.x1 * scale, y1=d.y1 * scale, x2=d.x2 * scale, y2=d.y2 * scale)
                   for d in detections]
-        names = [f"#{t} {d.label}" for d, t in zip(detections, track_ids)]
+        names = [track_name(d.label, t) for d, t in zip(detections, track_ids)]
         draw_detections(image, scaled, names)
         text = self.status_text or f"frame {frame.index}"
         cv2.rectangle(image, (0, 0), (image.shape[1], 22), (0, 0, 0), -1)
