@@ -32,6 +32,10 @@ class Alerts:
         for sink in self.sinks:
             sink.signal(kind)
 
+    def summary(self):
+        """``{sink name: {"delivered", "failed", "unavailable", "dropped"}}``, for the run's summary."""
+        return {sink.name: sink.counts() for sink in self.sinks}
+
     def attach(self, store, submit):
         store.register(AlertRecord, write_alerts)
         self.engine.deliveries.submit = submit

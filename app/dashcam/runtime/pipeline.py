@@ -246,9 +246,7 @@ class Pipeline:
         summary.update(summary_figures(self.snapshot()))
         if self.alerts is not None:
             summary["alerts"] = self.alerts.engine.alerts
-            summary["alert_sinks"] = {s.name: {"delivered": s.delivered, "failed": s.failed,
-                                                    "dropped": s.dropped}
-                                          for s in self.alerts.sinks}
+            summary["alert_sinks"] = self.alerts.summary()
         dropped = {s.name: s.dropped for s in self.frame_subscribers + self.event_subscribers
                        if s.dropped}
         if dropped:
