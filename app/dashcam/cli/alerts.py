@@ -36,10 +36,12 @@ def register(subparsers):
     parser.add_argument("--since", metavar="TIME",
                         help="alerts at or after TIME (ISO-8601 UTC, or an age: 30s, 15m, 2h, 1d)")
     parser.add_argument("--rule", metavar="NAME", action="append", default=[],
-                        help="only this rule (repeatable)")
+                        help="only this rule (repeatable; a rule neither configured nor in the "
+                             "store is an error)")
     parser.add_argument("--run", metavar="ID", type=int, help="only alerts of run ID")
     parser.add_argument("--limit", metavar="N", type=int, help="at most N alerts")
-    parser.add_argument("--json", action="store_true", help="print a JSON array")
+    parser.add_argument("--json", action="store_true", help="print a JSON array (with each "
+                        "alert's snapshot and clip: `dashcam clip ID` writes it)")
     parser.set_defaults(func=alerts)
 
 
@@ -47,7 +49,7 @@ def alerts(args, out=None):
     out = out or sys.stdout
     since = parse_time(args.since, time.time()) if args.since else None
     with StoreReader(args.db or default_db_path()) as reader:
-        if args.rule:
+        if args.rule:   # the rules that raised its alerts, and those configured (or shipped)
             configured = load_config(getattr(args, "config", None)).instances("rule")
             check_known("rule", args.rule, sorted(set(configured) | set(reader.alert_rules())))
         rows = read_alerts(reader.conn, since=since, rules=args.rule, run_id=args.run,

@@ -49,7 +49,8 @@ def register(subparsers):
     parser.add_argument("--run", metavar="ID", type=int, help="only events of run ID")
     parser.add_argument("--limit", metavar="N", type=int, help="at most N events")
     form = parser.add_mutually_exclusive_group()
-    form.add_argument("--json", action="store_true", help="print a JSON array")
+    form.add_argument("--json", action="store_true", help="print a JSON array (with each "
+                      "event's snapshot and clip: `dashcam clip ID` writes it)")
     form.add_argument("--csv", action="store_true", help="print CSV with a header row")
     parser.set_defaults(func=events)
 
