@@ -204,7 +204,7 @@ def test_cli_lists_alerts_with_their_deliveries(tmp_path, capsys):
     assert main(["alerts", "--db", path, "--json"]) == 0
     [row] = json.loads(capsys.readouterr().out)
     assert (row["rule"], row["label"], row["track_id"], row["severity"]) == ("any-car", "car", 1, "warning")
-    assert main(["alerts", "--db", path, "--rule", "other"]) == 0
+    assert main(["alerts", "--db", path, "--rule", "person-ahead"]) == 0   # configured, no alert
     assert capsys.readouterr().err == "no alerts match\n"
     assert main(["events", "--db", path, "--type", "alert", "--json"]) == 0
     [event] = json.loads(capsys.readouterr().out)

@@ -131,13 +131,16 @@ def test_without_gpio_the_sink_says_so_once_and_delivers_unavailable(caplog):
     config = load_config()
     sink = build_led_sink(config.led, factory=None)        # this machine has no GPIO
     assert sink.led is None and "no GPIO for pin BOARD12" in sink.reason
-    assert caplog.text.count("alert LED:") == 1
+    assert caplog.text.count("alert sink led: no GPIO for pin BOARD12") == 1
     delivered = []
     sink.on_delivery = lambda a, d: delivered.append(d)
     sink.consume(alert("critical"))
     sink.consume(alert("critical", 2))
     assert [d.status for d in delivered] == [UNAVAILABLE, UNAVAILABLE]
     assert delivered[0].error == sink.reason
+    # said once in all, not again by the first delivery; counted apart from failures
+    assert caplog.text.count("no GPIO for pin BOARD12") == 1
+    assert sink.counts() == {"delivered": 0, "failed": 0, "unavailable": 2, "dropped": 0}
 
 
 class StandInJetsonGPIO:

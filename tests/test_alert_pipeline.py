@@ -1,10 +1,14 @@
 """Alerts in the whole run: real sources, ONNX Runtime on a tiny model, SQLite; the LED on
 gpiozero's MockFactory (``[led] pin-factory = mock``) and the serial line on pyserial's loop://."""
 
+import io
+import logging
+
 import pytest
 import serial
 from gpiozero.pins.mock import MockFactory
 
+from dashcam.cli.run import print_summary
 from dashcam.errors import SourceError
 from dashcam.runtime import build_pipeline
 from dashcam.store import StoreReader, read_alerts
@@ -44,6 +48,32 @@ def test_every_alert_is_an_event_with_a_delivery_row_per_sink(tmp_path, tiny_mod
     led, serial = pipeline.alerts.sinks[1:]
     assert led.led is None and led.delivered == summary["alerts"]
     assert serial.lines == summary["alerts"] + 1      # and the signal's $PDCAM,SIG
+
+
+def test_without_gpio_a_run_says_so_once_and_its_summary_says_unavailable_as_alerts_does(
+        tmp_path, tiny_model_path, caplog):
+    video = write_video(tmp_path / "clip.mp4", frames=25)
+    db_path = str(tmp_path / "dashcam.db")
+    config = make_config(   # [led] as shipped: pin-factory auto, and this machine has no GPIO
+        tmp_path, run={"status_interval": 0}, tracking={"min_hits": 2},
+        **{"rule:bright-car": {"labels": "car", "cooldown": 0.2, "severity": "critical"}})
+    with caplog.at_level(logging.WARNING):
+        pipeline = build_pipeline(config, source=video + "?realtime=0", db_path=db_path,
+                                  model_path=tiny_model_path, status_stream=None)
+        summary = pipeline.run()
+    assert caplog.text.count("no GPIO") == 1
+    with StoreReader(db_path) as reader:
+        led = [d["status"] for row in read_alerts(reader.conn) for d in row["deliveries"]
+               if d["sink"] == "led"]
+    assert led and set(led) == {"unavailable"}
+    assert summary["alert_sinks"]["led"] == {"delivered": 0, "failed": 0,
+                                             "unavailable": len(led), "dropped": 0}
+    assert summary["alert_sinks"]["log"]["delivered"] == len(led)
+    out = io.StringIO()
+    print_summary(summary, out)
+    assert "  warning: alert sink led: 0 delivered, 0 failed, {} unavailable, 0 dropped\n".format(
+        len(led)) in out.getvalue()
+    assert "alert sink log" not in out.getvalue()
 
 
 def test_a_lost_camera_shows_on_the_led_and_in_the_serial_heartbeat(tmp_path, tiny_model_path):

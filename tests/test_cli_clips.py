@@ -45,3 +45,27 @@ def test_clip_of_an_event_without_one_is_one_line_and_exit_2(store_with_clip, tm
     assert main(["clip", "12345", "-o", str(tmp_path / "x.mp4"), "--db", db]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "no event 12345" in err
+
+
+@pytest.mark.parametrize("name", ["out.avi", "out.mkv", "out", "out.mp4.txt"])
+def test_clip_refuses_a_container_it_does_not_write_in_one_line(store_with_clip, tmp_path,
+                                                                capsys, name):
+    db, rec, event_id = store_with_clip
+    out = str(tmp_path / name)
+    assert main(["clip", str(event_id), "-o", out, "--db", db, "--recordings", rec]) == 2
+    assert capsys.readouterr().err == (
+        "dashcam clip: error: cannot write {}: a clip is written as .mp4 or .ts (its video as "
+        "recorded, not re-encoded); give a name ending in one of them\n".format(out))
+    assert not os.path.exists(out) and not os.path.exists(out + ".part")
+
+
+def test_clip_writes_mpeg_ts_for_a_ts_name(store_with_clip, tmp_path, capsys):
+    import av
+
+    db, rec, event_id = store_with_clip
+    out = str(tmp_path / "event.TS")
+    assert main(["clip", str(event_id), "-o", out, "--db", db, "--recordings", rec]) == 0
+    with av.open(out) as container:
+        assert container.format.name == "mpegts"
+    frames, span = decode(out)
+    assert frames == 90 and abs(span - (3.0 - 1 / 30.0)) < 1e-3

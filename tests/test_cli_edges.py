@@ -65,3 +65,59 @@ def test_run_on_a_file_no_decoder_opens_exits_2_with_one_line_and_no_library_noi
 def test_run_refuses_a_duration_that_is_not_a_positive_number(tmp_path, duration):
     rc, out, err = shell(f"dashcam run --duration {duration}", tmp_path)
     assert rc == 2 and "--duration: expected a number of seconds above 0" in err
+
+
+def test_run_with_a_preview_name_no_writer_takes_exits_2_in_one_line_before_running(tmp_path):
+    rc, out, err = shell("dashcam run --preview x.txt --duration 3 --db x.db", tmp_path)
+    assert rc == 2 and out == ""
+    assert err.splitlines() == ["dashcam run: error: --preview x.txt: not a video file name; "
+                                "give one ending in .mp4, .mkv, .avi, .mov (or window)"]
+
+
+def on_a_terminal(args, cwd):
+    """Run ``dashcam args`` with stderr on a pseudo-terminal and stdout piped:
+    (rc, stdout, what the terminal showed, its CR LF read back as LF)."""
+    import pty
+
+    env = dict(os.environ, PYTHONPATH=APP + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    master, slave = pty.openpty()
+    try:
+        process = subprocess.Popen([sys.executable, "-m", "dashcam"] + args, cwd=str(cwd),
+                                   env=env, stdout=subprocess.PIPE, stderr=slave)
+        os.close(slave)
+        shown = b""
+        while True:
+            try:
+                chunk = os.read(master, 65536)
+            except OSError:   # EIO: the command's end of the terminal is closed
+                break
+            if not chunk:
+                break
+            shown += chunk
+        out = process.stdout.read().decode()
+        process.stdout.close()
+        rc = process.wait(120)
+    finally:
+        os.close(master)
+    return rc, out, shown.decode().replace("\r\n", "\n")
+
+
+SYNTH = ["synth", "--frames", "5", "--width", "128", "--height", "72", "--out", "set"]
+
+
+def test_synth_and_evaluate_show_progress_on_a_terminal(tmp_path, tiny_model_path):
+    rc, out, shown = on_a_terminal(SYNTH, tmp_path)
+    assert rc == 0 and out.startswith("synth: 5 frames (128x72, seed 0) to set")
+    assert shown.startswith("\r") and shown.endswith("\r100% 5 of 5: frames\n")
+    rc, out, shown = on_a_terminal(["evaluate", "--images", "set/images", "--labels",
+                                    "set/labels", "--model", tiny_model_path], tmp_path)
+    assert rc == 0 and out.startswith("5 images\n")
+    assert "\r  0% 0 of 5: images" in shown and shown.endswith("\r100% 5 of 5: images\n")
+
+
+def test_synth_and_evaluate_print_no_progress_into_a_pipe(tmp_path, tiny_model_path):
+    rc, out, err = shell("dashcam " + " ".join(SYNTH), tmp_path)
+    assert rc == 0 and err == ""
+    rc, out, err = shell("dashcam evaluate --images set/images --labels set/labels --model "
+                         + tiny_model_path, tmp_path)
+    assert rc == 0 and out.startswith("5 images\n") and err == ""

@@ -317,3 +317,44 @@ def test_a_stick_that_cannot_be_written_is_one_line(tmp_path, store):
             write_export(stick, db_path, host="box")
         assert str(error.value) == ("writing to {} failed (Read-only file system): nothing was "
                                     "exported; was the stick pulled out?".format(stick))
+
+
+def test_an_until_before_since_is_a_one_line_error_and_nothing_is_written(tmp_path, store,
+                                                                          capsys):
+    from dashcam.cli import main
+
+    db_path, _ = store
+    stick = tmp_path / "stick"
+    stick.mkdir()
+    assert main(["export", str(stick), "--db", db_path, "--since", "2023-11-14T22:13:40Z",
+                 "--until", "2023-11-14T22:13:30Z"]) == 2
+    assert capsys.readouterr().err == (
+        "dashcam export: error: --until 2023-11-14T22:13:30.000Z is not after --since "
+        "2023-11-14T22:13:40.000Z: the window is empty; give an --until after --since\n")
+    assert os.listdir(str(stick)) == []
+
+
+def test_a_window_with_nothing_in_it_is_a_one_line_error_naming_what_the_store_holds(
+        tmp_path, store, capsys):
+    from dashcam.cli import main
+
+    db_path, _ = store
+    stick = tmp_path / "stick"
+    stick.mkdir()
+    assert main(["export", str(stick), "--db", db_path, "--since", "2023-11-15"]) == 2
+    assert capsys.readouterr().err == (
+        "dashcam export: error: no events, alerts or video from 2023-11-15T00:00:00.000Z to now "
+        "in {}: it holds events from 2023-11-14T22:13:20.000Z to 2023-11-14T22:14:19.000Z; "
+        "widen --since/--until\n".format(db_path))
+    assert os.listdir(str(stick)) == []
+
+
+def test_a_window_with_only_video_in_it_is_exported(tmp_path, store):
+    db_path, ids = store
+    add_recordings(db_path, str(tmp_path / "data" / "recordings"), ids[:1])
+    with StoreReader(db_path) as reader:
+        # segments 22:13:00..22:13:03, before the first event (22:13:20)
+        assert reader.in_range(T0 - 19.5, T0 - 19) == {"events": 0, "alerts": 0, "segments": 1}
+    assert write_export(str(tmp_path), db_path, since=T0 - 19.5, until=T0 - 19, host="box")
+    with pytest.raises(ExportError, match="no events, alerts or video"):
+        write_export(str(tmp_path), db_path, since=T0 - 16, until=T0 - 1, host="box")

@@ -214,10 +214,11 @@ class Clock:
 
 def test_progress_on_a_terminal_is_one_line_rewritten_ten_times_a_second_at_most():
     import io
-    from dashcam.cli.export import TerminalProgress
+    from dashcam.cli.progress import TerminalProgress
+    from dashcam.export.files import human_bytes
 
     out, clock = io.StringIO(), Clock()
-    show = TerminalProgress(out, clock)
+    show = TerminalProgress(out, clock, human_bytes)
     clock.t = 1.0
     show(0, 2 * 1024 ** 3, "store snapshot")
     clock.t = 1.05

@@ -112,7 +112,7 @@ def test_a_slow_backend_drops_frames_and_latency_stays_bounded(tmp_path, tiny_mo
     detect = [a + b + c for a, b, c in zip(pipeline.inference.preprocess.values(),
                                            pipeline.inference.infer.values(),
                                            pipeline.inference.postprocess.values())]
-    assert max(latencies) <= 2 * max(detect) + 0.25
+    assert max(latencies) <= 2 * max(detect) + 0.5
     check_store_after_run(str(tmp_path / "dashcam.db"), summary)
 
 

@@ -8,6 +8,7 @@ purpose must not stretch it; the slack covers the commit after the deadline and 
 machine.
 """
 
+import io
 import json
 import os
 import threading
@@ -19,6 +20,7 @@ from gpiozero import LED
 from gpiozero.pins.mock import MockFactory
 
 from dashcam import events as ev
+from dashcam.cli.run import print_summary
 from dashcam.doctor.checks import Context, check_last_run
 from dashcam.doctor.host import Host
 from dashcam.errors import RecordingError
@@ -171,15 +173,44 @@ def test_a_part_that_dies_is_reported_and_the_run_goes_on(tmp_path, tiny_model_p
                               event_subscribers=[FailsToStart("doomed", lambda item: None)])
     summary = pipeline.run()
     assert summary["frames_processed"] == 40 and "failed" not in summary
-    assert summary["failed_workers"] == {"doomed": "RecordingError: cannot read the store on "
-                                                   "purpose"}
+    assert summary["failed_workers"] == {"doomed": "cannot read the store on purpose"}
     _, events = check_store_after_run(db_path, summary)
     [failed] = [e for e in events if e["type"] == ev.WORKER_FAILED]
     assert failed["data"] == {"worker": "doomed",
-                              "error": "RecordingError: cannot read the store on purpose"}
+                              "error": "cannot read the store on purpose"}
     # and doctor says so
     check = check_last_run(Host(), Context(config, db_path, None, None, None, False, None))
-    assert check.status == "warn" and "doomed failed: RecordingError" in check.detail
+    assert check.status == "warn" and "doomed failed: cannot read the store" in check.detail
+
+
+class FailingSink:
+    """A preview file whose writer fails mid-run (ffmpeg killed, the disk full)."""
+
+    fps, description = 10.0, "x.mp4 (a writer that fails)"
+
+    def write(self, image):
+        raise OSError("No space left on device")
+
+    def close(self):
+        pass
+
+
+def test_a_preview_that_fails_mid_run_is_named_in_the_summary(tmp_path, tiny_model_path):
+    db_path = str(tmp_path / "dashcam.db")
+    config = make_config(tmp_path, run={"status_interval": 0})
+    pipeline = build_pipeline(config, source=write_video(tmp_path / "clip.mp4", frames=30)
+                              + "?realtime=0", db_path=db_path, model_path=tiny_model_path,
+                              status_stream=None, preview=str(tmp_path / "preview.mp4"))
+    pipeline.preview.sink = FailingSink()
+    summary = pipeline.run()
+    assert summary["frames_processed"] == 30 and "failed" not in summary
+    assert summary["preview"] == "x.mp4 (a writer that fails)"
+    assert summary["failed_workers"] == {"preview": "OSError: No space left on device"}
+    out = io.StringIO()
+    print_summary(summary, out)
+    assert "  preview x.mp4 (a writer that fails)\n" in out.getvalue()
+    assert ("  warning: preview failed (OSError: No space left on device); the run went on "
+            "without it\n") in out.getvalue()
 
 
 def test_a_snapshot_worker_that_cannot_read_the_store_ends_with_the_reason(tmp_path):

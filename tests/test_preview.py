@@ -1,5 +1,6 @@
 """The preview: where it can show frames, how it draws them, and that it fails quietly."""
 
+import os
 import shutil
 
 import cv2
@@ -9,7 +10,7 @@ import pytest
 from dashcam.errors import DashcamError
 from dashcam.preview import PreviewWorker, build_preview
 from dashcam.preview.worker import repeats
-from dashcam.preview.sinks import FfmpegSink, OpenCVFileSink, gui_available
+from dashcam.preview.sinks import VIDEO_EXTENSIONS, FfmpegSink, OpenCVFileSink, gui_available
 from dashcam.records import Detection, Frame
 from videos import read_back
 
@@ -29,6 +30,45 @@ def test_a_window_needs_a_display_and_an_opencv_with_a_gui():
 def test_a_missing_folder_is_refused_before_the_run(tmp_path):
     with pytest.raises(DashcamError, match="does not exist"):
         build_preview(str(tmp_path / "no" / "preview.mp4"))
+
+
+@pytest.mark.parametrize("name", ["x.txt", "preview", "clip.webm", "notes.TXT"])
+def test_a_file_name_no_writer_takes_is_refused_before_the_run(tmp_path, name):
+    with pytest.raises(DashcamError) as error:
+        build_preview(str(tmp_path / name))
+    assert str(error.value) == "--preview {}: not a video file name; give one ending in .mp4, " \
+                               ".mkv, .avi, .mov (or window)".format(tmp_path / name)
+    assert build_preview(str(tmp_path / "UPPER.MP4")).sink.path.endswith("UPPER.MP4")
+
+
+@pytest.mark.parametrize("writer", ["ffmpeg", "opencv"])
+@pytest.mark.parametrize("extension", VIDEO_EXTENSIONS)
+def test_every_name_the_preview_takes_is_written_by_both_writers(tmp_path, writer, extension):
+    path = str(tmp_path / ("preview" + extension))
+    if writer == "ffmpeg":
+        if shutil.which("ffmpeg") is None:
+            pytest.skip("no ffmpeg on PATH here")
+        sink = FfmpegSink(path, 10.0, shutil.which("ffmpeg"))
+    else:
+        sink = OpenCVFileSink(path, 10.0)
+    write_frames(sink)
+    assert len(read_back(path)) == 5
+
+
+def test_ffmpeg_dying_mid_run_stops_the_preview_and_leaves_the_reason(tmp_path):
+    # a stand-in for an ffmpeg that fails after a few bytes (disk full, killed, bad codec):
+    # a real process, a real pipe, a real EPIPE
+    ffmpeg = tmp_path / "ffmpeg"
+    ffmpeg.write_text("#!/bin/sh\nhead -c 1000 > /dev/null\nexit 3\n")
+    os.chmod(str(ffmpeg), 0o755)
+    path = str(tmp_path / "preview.mp4")
+    worker = PreviewWorker(FfmpegSink(path, 10.0, str(ffmpeg)), width=960).start()
+    # 960x540 BGR is 1.5 MB: more than a pipe holds, so the first write meets the exit
+    worker.offer((Frame(0, np.zeros((544, 960, 3), np.uint8), 0.0, 0.0), [], []))
+    assert worker.done.wait(10.0)
+    assert worker.error_line == "ffmpeg stopped taking preview frames for {} (Broken pipe, exit " \
+                                "status 3)".format(path)
+    assert worker.sink.process is None   # closed, and ffmpeg reaped
 
 
 class BrokenSink:
@@ -55,8 +95,9 @@ def test_render_scales_boxes_and_a_broken_sink_only_ends_the_preview():
     assert drawn.shape == (180, 320, 3) and drawn[:, 160:].any() and not image.any()
     worker.start()
     worker.offer((Frame(0, image, 0.0, 0.0), [detection], [7]))
-    assert worker.done.wait(5.0)   # it stopped by itself, without an error for the run
-    assert worker.error is None and worker.sink.closed and worker.shown == 0
+    assert worker.done.wait(5.0)   # it stopped by itself, the run's summary says why
+    assert worker.sink.closed and worker.shown == 0
+    assert worker.error_line == "OSError: display gone"
 
 
 def write_frames(sink, count=5):
@@ -118,3 +159,19 @@ def test_a_file_preview_plays_in_real_time_whatever_the_processing_rate():
 def test_repeats_counts_the_frames_a_capture_time_stands_for(t, written, expected):
     assert repeats(0.0, t, 30.0, written) == expected
     assert repeats(0.0, t, None, written) == 1   # a window shows every frame once
+
+
+def test_a_box_no_track_holds_is_captioned_with_its_label_alone():
+    """Not "#None car": the detector's boxes that no track has taken yet are drawn too."""
+    from dashcam.draw import draw_detections
+
+    worker = PreviewWorker(RecordingSink(), width=320)
+    image = np.zeros((180, 320, 3), np.uint8)
+    tracked = Detection(0, "car", 0.9, 20.0, 60.0, 120.0, 140.0)
+    untracked = Detection(1, "person", 0.6, 200.0, 60.0, 260.0, 170.0)
+    drawn = worker.render(Frame(0, image, 0.0, 0.0), [tracked, untracked], [7, None])
+    for names, same in ((["#7 car", "person"], True), (["#7 car", "#None person"], False)):
+        expected = image.copy()
+        draw_detections(expected, [tracked, untracked], names)
+        # the status bar is drawn over the top 22 rows after the boxes
+        assert np.array_equal(drawn[22:], expected[22:]) is same

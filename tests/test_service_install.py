@@ -116,3 +116,27 @@ def test_the_new_configuration_names_the_camera_this_machine_has():
     assert default_source(Board("NVIDIA Jetson Nano Developer Kit"), ["/dev/video0"]) == "csi://0"
     assert default_source(Board(""), ["/dev/video2", "/dev/video0"]) == "v4l2:///dev/video0"
     assert default_source(Board(""), []) == ""
+
+
+@needs_systemd
+def test_status_says_whether_the_service_starts_at_boot_without_contradiction(tmp_path, capsys):
+    root = tmp_path / "root"
+    root.mkdir()
+
+    def boot_line():
+        out = capsys.readouterr().out
+        [line] = [line for line in out.splitlines() if "at boot" in line]
+        return line
+
+    assert main(["service", "status", "--root", str(root)]) == 1   # not installed
+    assert boot_line() == ("missing    dashcam.service is not installed, so it does not start at "
+                           "boot: `sudo dashcam service install`")
+    assert main(["service", "install", "--root", str(root)]) == 0
+    capsys.readouterr()
+    assert main(["service", "status", "--root", str(root)]) == 0   # installed and enabled
+    assert boot_line() == "enabled    dashcam.service starts at boot"
+    subprocess.run(["systemctl", "--root", str(root), "disable", "dashcam.service"], check=True,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    assert main(["service", "status", "--root", str(root)]) == 1   # installed, disabled
+    assert boot_line() == ("disabled   dashcam.service does not start at boot: "
+                           "`sudo systemctl enable dashcam.service`")

@@ -36,6 +36,11 @@ def label_place(box, size, taken, image_size):
     return first
 
 
+def track_name(label, track_id):
+    """A box's caption prefix: ``#7 car`` for track 7, ``car`` for a box no track holds."""
+    return label if track_id is None else f"#{track_id} {label}"
+
+
 def draw_detections(image, detections, names=None):
     """Draw ``detections`` on ``image`` in place; ``names`` optionally replaces each caption prefix."""
     thickness = max(1, image.shape[0] // 360)

@@ -14,6 +14,8 @@ import queue
 import threading
 import time
 
+from dashcam.errors import DashcamError
+
 log = logging.getLogger(__name__)
 
 
@@ -43,11 +45,23 @@ class Worker:
     def _main(self):
         try:
             self.run()
+        except DashcamError as error:   # expected (a full disk, a dead ffmpeg): one line
+            self.error = error
+            log.error("%s stopped: %s", self.name, error)
         except Exception as error:  # reported, and the pipeline sees it in .error
             self.error = error
             log.exception("%s stopped on an error", self.name)
         finally:
             self.done.set()
+
+    @property
+    def error_line(self):
+        """Why the thread ended on an error, in one line; None while it has not."""
+        if self.error is None:
+            return None
+        if isinstance(self.error, DashcamError):
+            return str(self.error)
+        return f"{type(self.error).__name__}: {self.error}"
 
     def run(self):
         raise NotImplementedError

@@ -32,6 +32,10 @@ class Alerts:
         for sink in self.sinks:
             sink.signal(kind)
 
+    def summary(self):
+        """``{sink name: {"delivered", "failed", "unavailable", "dropped"}}``, for the run's summary."""
+        return {sink.name: sink.counts() for sink in self.sinks}
+
 
 def build_alerts(config, store, submit, pin_factory=None, open_port=open_serial, extra_sinks=(),
                  clock=time.monotonic, wall_clock=time.time, board=None):

@@ -139,8 +139,8 @@ class LedSink(Sink):
         self.state.background_since = self.clock()
         self._pwm = pwm
         self._shown = None
-        if led is None:
-            log.warning("alert LED: %s; the run goes on without it", reason)
+        if led is None:   # said now, once: each alert's unavailable delivery gives the same reason
+            self.failing(reason)
 
     def deliver(self, alert):
         if self.led is None:

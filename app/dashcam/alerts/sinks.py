@@ -52,7 +52,8 @@ class Sink(QueueWorker):
         self.clock, self.wall_clock = clock, wall_clock
         self.on_delivery = None   # on_delivery(alert, delivery): set by the engine
         self.failure = None       # why it is failing now, or None
-        self.delivered = self.failed = 0
+        # alerts by what became of them (records' statuses); the queue's drops are ``dropped``
+        self.delivered = self.failed = self.unavailable = 0
 
     def signal(self, kind):
         """Show ``kind`` (one of ``SIGNALS``) on this sink; ValueError for another kind."""
@@ -86,7 +87,10 @@ class Sink(QueueWorker):
             self.delivered += 1
             self.recovered()
         else:
-            self.failed += 1
+            if status == UNAVAILABLE:
+                self.unavailable += 1
+            else:
+                self.failed += 1
             self.failing(error)
         if self.on_delivery is not None:
             self.on_delivery(alert, Delivery(self.name, status, self.clock(), self.wall_clock(),
@@ -100,8 +104,15 @@ class Sink(QueueWorker):
         except Exception as reason:
             self.failing(f"{what} failed: {type(reason).__name__}: {reason}")
 
+    def counts(self):
+        """``{"delivered", "failed", "unavailable", "dropped"}``: what became of its alerts, in
+        the words ``dashcam alerts`` uses."""
+        return {"delivered": self.delivered, "failed": self.failed,
+                "unavailable": self.unavailable, "dropped": self.dropped}
+
     def failing(self, reason):
-        """Mark the sink failing for ``reason``; logged when it starts or the reason changes."""
+        """Mark the sink failing for ``reason``; logged when it starts or the reason changes
+        (so a sink that has no hardware is reported once, however often it is asked)."""
         if reason != self.failure:
             log.warning("alert sink %s: %s", self.name, reason)
         self.failure = reason

@@ -6,6 +6,7 @@ status. Expected failures (``DashcamError``) print one line and exit 2.
 """
 
 import argparse
+import difflib
 import importlib
 import logging
 import os
@@ -20,8 +21,53 @@ COMMANDS = ("detect", "run", "events", "alerts", "clips", "clip", "evaluate", "s
             "engine", "calibrate", "export", "service", "doctor")
 
 
+class Parser(argparse.ArgumentParser):
+    """argparse's parser, but each command reports the options it does not know itself:
+    with its own usage (``dashcam run``'s, not ``dashcam``'s) and the closest option it
+    has (``--duraton``: did you mean ``--duration``?). Exit status 2, as argparse's.
+
+    A command's parser is called through ``parse_known_args`` by its parent's
+    subparsers action, which would hand the leftovers up to ``dashcam``'s parser;
+    reporting them here, where the options are known, is what tells the command.
+    The hint goes on any error of the parser (a misspelt required option shows as
+    "the following arguments are required"). Subcommands' parsers are of this class
+    too (argparse's default).
+    """
+
+    def parse_known_args(self, args=None, namespace=None):
+        self._given = list(sys.argv[1:] if args is None else args)
+        parsed, extras = super().parse_known_args(args, namespace)
+        if extras:
+            self.error("unrecognized arguments: " + " ".join(extras))
+        return parsed, extras
+
+    def error(self, message):
+        super().error(message + did_you_mean(getattr(self, "_given", ()),
+                                             self._option_string_actions))
+
+
+def did_you_mean(given, options):
+    """``"; did you mean --duration?"`` for the long options in ``given`` (``--duraton 5``,
+    ``--duraton=5``) that are not ``options`` nor a prefix of one but close to one; else ``""``."""
+    longs = [o for o in options if o.startswith("--")]
+    hints = []
+    for arg in given:
+        if arg == "--":
+            break
+        name = arg.split("=", 1)[0]
+        if name.startswith("--") and not any(o.startswith(name) for o in longs):
+            close = difflib.get_close_matches(name, longs, 1)
+            if close:
+                hints.append((name, close[0]))
+    if not hints:
+        return ""
+    if len(hints) == 1:
+        return f"; did you mean {hints[0][1]}?"
+    return "; did you mean {}?".format(", ".join(f"{right} (for {wrong})" for wrong, right in hints))
+
+
 def build_parser():
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="dashcam",
         description="Edge dashcam for NVIDIA Jetson: DashCamNet detection, alerts, evidence.",
     )

@@ -26,7 +26,8 @@ def register(subparsers):
         epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("event_id", metavar="EVENT_ID", type=int,
                         help="the event (`dashcam clips` lists those with a clip)")
-    parser.add_argument("-o", "--out", metavar="OUT.mp4", required=True, help="the MP4 to write")
+    parser.add_argument("-o", "--out", metavar="OUT.mp4", required=True,
+                        help="the file to write: .mp4, or .ts (MPEG-TS, as recorded)")
     add_data_options(parser)
     parser.set_defaults(func=clip)
 

@@ -6,6 +6,7 @@ import sys
 from collections import OrderedDict
 
 from dashcam.cli.options import add_model_options
+from dashcam.cli.progress import counted, terminal_progress
 from dashcam.config import load_config
 from dashcam.inference import build_detector
 from dashcam.evaluation.evaluate import MIN_SIZE_1080, dataset_pairs, evaluate, format_table, load_dataset
@@ -40,7 +41,9 @@ def run(args):
     config = load_config(args.config, args.nvinfer_config)
     detector = build_detector(config, args.model)
     try:
-        totals = evaluate(samples, detector.detect, args.min_size)
+        with terminal_progress() as show:
+            totals = evaluate(counted(samples, len(pairs), show, "images"), detector.detect,
+                              args.min_size)
     finally:
         detector.close()
     if args.json:

@@ -14,7 +14,7 @@ from dashcam.store import StoreReader
 from dashcam.timestamps import parse_time
 
 COLUMNS = ("id", "run_id", "ts_start", "ts_end", "type", "label", "track_id", "severity", "data")
-TEXT_ROW = "{:<24} {:<24} {:<16} {:<9} {:>6} {:<8} {}\n"
+TEXT_ROW = "{:>6} {:<24} {:<24} {:<16} {:<9} {:>6} {:<8} {}\n"
 
 EPILOG = """\
 times: ISO-8601 UTC (2024-05-01T12:30:00Z, 2024-05-01) or an age (30s, 15m, 2h, 1d)
@@ -47,7 +47,8 @@ def register(subparsers):
     parser.add_argument("--run", metavar="ID", type=int, help="only events of run ID")
     parser.add_argument("--limit", metavar="N", type=int, help="at most N events")
     form = parser.add_mutually_exclusive_group()
-    form.add_argument("--json", action="store_true", help="print a JSON array")
+    form.add_argument("--json", action="store_true", help="print a JSON array (with each "
+                      "event's snapshot and clip: `dashcam clip ID` writes it)")
     form.add_argument("--csv", action="store_true", help="print CSV with a header row")
     add_data_options(parser, recordings=False)
     parser.set_defaults(func=events)
@@ -60,11 +61,13 @@ def events(args, out=None):
     until = parse_time(args.until, now) if args.until else None
     types = [t for group in args.type for t in group]
     labels = [label for group in args.label for label in group]
-    _check_known("type", types, ev.TYPES)
+    check_known("type", types, ev.TYPES)
     with StoreReader(command_paths(args, command_config(args)).db) as reader:
-        _check_known("label", labels, sorted(set(LABELS) | set(reader.labels())))
+        check_known("label", labels, sorted(set(LABELS) | set(reader.labels())))
         rows = reader.events(since=since, until=until, types=types, labels=labels,
                              run_id=args.run, limit=args.limit)
+        if args.json:
+            with_evidence(reader, rows)
     if args.json:
         json.dump(rows, out, indent=2, sort_keys=True)
         out.write("\n")
@@ -75,11 +78,11 @@ def events(args, out=None):
             writer.writerow([json.dumps(row[c], sort_keys=True) if c == "data" and row[c] is not None
                              else ("" if row[c] is None else row[c]) for c in COLUMNS])
     elif rows:
-        out.write(TEXT_ROW.format("ts_start", "ts_end", "type", "label", "track", "severity",
+        out.write(TEXT_ROW.format("id", "ts_start", "ts_end", "type", "label", "track", "severity",
                                   "data"))
         for row in rows:
             out.write(TEXT_ROW.format(
-                row["ts_start"], row["ts_end"] or "-", row["type"], row["label"] or "-",
+                row["id"], row["ts_start"], row["ts_end"] or "-", row["type"], row["label"] or "-",
                 "-" if row["track_id"] is None else row["track_id"], row["severity"],
                 json.dumps(row["data"], sort_keys=True) if row["data"] else ""))
     else:
@@ -87,7 +90,16 @@ def events(args, out=None):
     return 0
 
 
-def _check_known(what, values, known):
+def with_evidence(reader, rows):
+    """Add each event's ``snapshot`` and ``clip`` (``StoreReader.evidence``) to ``rows``."""
+    found = reader.evidence(row["id"] for row in rows)
+    for row in rows:
+        row.update(found[row["id"]])
+    return rows
+
+
+def check_known(what, values, known):
+    """A one-line error naming the ``values`` not in ``known``, and the known ones."""
     unknown = [v for v in values if v not in known]
     if unknown:
         raise DashcamError("unknown {} {}: known {}s are {}".format(

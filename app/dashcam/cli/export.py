@@ -5,6 +5,7 @@ import sys
 import time
 
 from dashcam.cli.options import add_data_options, command_config, command_paths
+from dashcam.cli.progress import terminal_progress
 from dashcam.export.files import human_bytes
 from dashcam.export.usb import hand_over, is_block_device
 from dashcam.timestamps import parse_time
@@ -51,14 +52,10 @@ def export(args):
     since = parse_time(args.since, now) if args.since else None
     until = parse_time(args.until, now) if args.until else None
     db_path, recordings = command_paths(args, config)
-    show = TerminalProgress(sys.stderr) if sys.stderr.isatty() else None
-    try:
+    with terminal_progress(human_bytes) as show:
         result, signalled = hand_over(args.dest, db_path, recordings, since, until,
                                       args.with_clips, config.path(config.service.control_socket),
                                       progress=show)
-    finally:
-        if show:
-            show.end()
     for note in result.notes:
         sys.stderr.write(f"dashcam export: note: {note}\n")
     sys.stdout.write(result.summary)
@@ -66,26 +63,3 @@ def export(args):
         result.folder, " (unmounted: the stick can be pulled)" if is_block_device(args.dest)
         else "", "; the service signals done" if signalled else ""))
     return 0
-
-
-class TerminalProgress:
-    """One line on a terminal, rewritten at most ten times a second: percent, bytes, stage."""
-
-    def __init__(self, stream, clock=time.monotonic):
-        self.stream, self.clock, self._last, self._width = stream, clock, 0.0, 0
-
-    def __call__(self, done, total, what):
-        now = self.clock()
-        if now - self._last < 0.1 and done < total:
-            return
-        self._last = now
-        line = "{:3.0f}% {} of {}: {}".format(100.0 * done / total if total else 100.0,
-                                              human_bytes(done), human_bytes(total), what)
-        self.stream.write("\r" + line.ljust(self._width))
-        self.stream.flush()
-        self._width = len(line)
-
-    def end(self):
-        if self._width:
-            self.stream.write("\n")
-            self.stream.flush()

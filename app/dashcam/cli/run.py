@@ -95,10 +95,9 @@ def print_summary(summary, out):
     if summary.get("preview"):
         out.write("  preview {}\n".format(summary["preview"]))
     for name, counts in sorted((summary.get("alert_sinks") or {}).items()):
-        if counts["failed"] or counts["dropped"]:
-            out.write("  warning: alert sink {}: {} delivered, {} failed or unavailable, {} "
-                      "dropped\n".format(name, counts["delivered"], counts["failed"],
-                                         counts["dropped"]))
+        if counts["failed"] or counts["unavailable"] or counts["dropped"]:
+            out.write("  warning: alert sink {}: {delivered} delivered, {failed} failed, "
+                      "{unavailable} unavailable, {dropped} dropped\n".format(name, **counts))
     for key in ("records_dropped", "failed_batches", "records_lost"):
         if summary.get(key):
             out.write("  warning: {} {}\n".format(key.replace("_", " "), summary[key]))

@@ -2,6 +2,7 @@
 
 import argparse
 
+from dashcam.cli.progress import terminal_progress
 from dashcam.errors import DashcamError
 from dashcam.synthetic import SyntheticWorld
 from dashcam.synthetic.dataset import FORMATS, write_dataset
@@ -49,7 +50,9 @@ def run(args):
     # Through the URI so that bad sizes, seeds and rates get the camera source's messages.
     world = SyntheticWorld.from_uri("synthetic://?seed={}&fps={}&width={}&height={}".format(
         args.seed, args.fps, args.width, args.height))
-    summary = write_dataset(world, args.out, args.frames, args.start, args.format, args.step)
+    with terminal_progress() as show:
+        summary = write_dataset(world, args.out, args.frames, args.start, args.format, args.step,
+                                progress=show)
     per_class = " ".join(f"{k}={v}" for k, v in summary["objects"].items())
     print("synth: {} frames ({}x{}, seed {}) to {} in {:.1f} s: {}".format(
         summary["frames"], args.width, args.height, args.seed, args.out, summary["seconds"], per_class))

@@ -79,6 +79,7 @@ def write_export(dest, db_path, recordings_dir=None, since=None, until=None, wit
     if not os.path.isdir(dest):
         raise ExportError("{} is not a folder: give the stick's mount point or its device "
                           "(/dev/sdb1)".format(dest))
+    check_window(db_path, since, until)
     now = time.time() if now is None else now
     root = os.path.join(dest, "dashcam-" + safe_name(host or socket.gethostname()))
     try:
@@ -111,6 +112,29 @@ def write_export(dest, db_path, recordings_dir=None, since=None, until=None, wit
             raise
         raise ExportError(write_failure(dest, error))
     return result
+
+
+def check_window(db_path, since, until):
+    """An ``ExportError`` for a window (UTC epoch seconds) that ends before it starts, or
+    that holds no event, alert or video: an export of it would be empty."""
+    if since is None and until is None:
+        return
+    if since is not None and until is not None and until <= since:
+        raise ExportError("--until {} is not after --since {}: the window is empty; give an "
+                          "--until after --since".format(iso_utc(until), iso_utc(since)))
+    with StoreReader(db_path) as reader:
+        if any(reader.in_range(since, until).values()):
+            return
+        first, last = reader.event_span()
+    raise ExportError("no events, alerts or video {} in {}: it holds {}; widen --since/--until"
+                      .format(window_text(since, until, "now"), db_path,
+                              "no events" if first is None else f"events from {first} to {last}"))
+
+
+def window_text(since, until, end):
+    """``from <since> to <until>``, with "the start" and ``end`` for open ends."""
+    return "from {} to {}".format(iso_utc(since) if since is not None else "the start",
+                                  iso_utc(until) if until is not None else end)
 
 
 def write_failure(dest, error):
@@ -220,8 +244,7 @@ def summary_text(name, host, now, since, until, info, counts, types, clips, shot
                  manifest, notes):
     """SUMMARY.txt: a few lines a person reads first. ``clips`` None: not asked for."""
     window = "everything in the store" if since is None and until is None else \
-        "events from {} to {}".format(iso_utc(since) if since is not None else "the start",
-                                      iso_utc(until) if until is not None else "the export")
+        "events " + window_text(since, until, "the export")
     rows = ", ".join(f"{t} {n}" for t, n in sorted(info["rows"].items()))
     lines = [
         "Dashcam export {} from {} (dashcam {}, {})".format(name, host, __version__,

@@ -7,21 +7,24 @@ installed, else through OpenCV's writer (``avc1``), else MPEG-4 Part 2
 """
 
 from dashcam.errors import DashcamError
-from dashcam.preview.sinks import WindowSink, file_sink, gui_available
+from dashcam.preview.sinks import WindowSink, check_file, file_sink, gui_available
 from dashcam.preview.worker import PreviewWorker
 
 WINDOW = "window"
 
 
-def build_preview(target, width=960, fps=30.0):
-    """A ``PreviewWorker`` for ``target``: ``"window"`` or a video file path.
+def check_target(target):
+    """Whether ``target`` (``"window"`` or a video file path) can be shown here: an error with
+    the fix if not (no display or a GUI-less OpenCV; a name no writer takes; no folder)."""
+    if target != WINDOW:
+        check_file(target)
+    elif not gui_available():
+        raise DashcamError("--preview window: no display here, or this OpenCV has no GUI "
+                           "(the pip opencv-python-headless wheel); give a file instead, "
+                           "e.g. --preview preview.mp4")
 
-    ``"window"`` without a display or GUI-less OpenCV is an error with the fix.
-    """
-    if target == WINDOW:
-        if not gui_available():
-            raise DashcamError("--preview window: no display here, or this OpenCV has no GUI "
-                               "(the pip opencv-python-headless wheel); give a file instead, "
-                               "e.g. --preview preview.mp4")
-        return PreviewWorker(WindowSink(), width)
-    return PreviewWorker(file_sink(target, fps), width)
+
+def build_preview(target, width=960, fps=30.0):
+    """A ``PreviewWorker`` for ``target``: ``"window"`` or a video file path (``check_target``)."""
+    check_target(target)
+    return PreviewWorker(WindowSink() if target == WINDOW else file_sink(target, fps), width)

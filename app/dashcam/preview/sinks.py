@@ -17,6 +17,11 @@ from dashcam.errors import DashcamError
 log = logging.getLogger(__name__)
 
 TITLE = "dashcam"
+# The file names a preview can have: containers that take both writers' video, ffmpeg's
+# H.264 (libx264) and OpenCV's (avc1, else mp4v, through its FFmpeg backend). Tried with
+# ffmpeg 5.1 and OpenCV 5.1 (tests/test_preview.py writes each): .webm, .ogv and .gif take
+# neither codec, .ts, .mpg and .flv not OpenCV's tags; .txt and the like no muxer at all.
+VIDEO_EXTENSIONS = (".mp4", ".mkv", ".avi", ".mov")
 
 
 def gui_available(environ=None, build_information=None):
@@ -59,15 +64,27 @@ class FfmpegSink:
                  "-s", f"{width}x{height}", "-r", f"{self.fps:g}", "-i", "-",
                  "-c:v", "libx264", "-preset", "veryfast", "-pix_fmt", "yuv420p", self.path],
                 stdin=subprocess.PIPE)
-        self.process.stdin.write(image.tobytes())
+        try:
+            self.process.stdin.write(image.tobytes())
+        except OSError as error:   # ffmpeg is gone: killed, or it failed (it said why on stderr)
+            raise DashcamError("ffmpeg stopped taking preview frames for {} ({}, exit status {})"
+                               .format(self.path, error.strerror or error, self._ended()))
+
+    def _ended(self):
+        """ffmpeg's exit status, once it has exited (killed if it lingers past 5 s)."""
+        try:
+            return self.process.wait(5.0)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            return self.process.wait()
 
     def close(self):
         if self.process is not None:
-            self.process.stdin.close()
             try:
-                self.process.wait(5.0)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
+                self.process.stdin.close()
+            except OSError:
+                pass   # ffmpeg died with frames in the pipe: write() said so
+            self._ended()
             self.process = None
 
 
@@ -106,12 +123,22 @@ class OpenCVFileSink:
             self.writer = None
 
 
-def file_sink(path, fps=30.0, ffmpeg=None):
-    """The best file writer here for ``path``; ``ffmpeg`` defaults to the one on PATH."""
+def check_file(path):
+    """A name no writer takes (``VIDEO_EXTENSIONS``), or a missing folder, is an error
+    before the run, rather than on the first frame."""
+    if os.path.splitext(path)[1].lower() not in VIDEO_EXTENSIONS:
+        raise DashcamError("--preview {}: not a video file name; give one ending in {} (or "
+                           "window)".format(path, ", ".join(VIDEO_EXTENSIONS)))
     folder = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(folder):
         raise DashcamError("preview: folder {} does not exist; create it or give another "
                            "path".format(folder))
+
+
+def file_sink(path, fps=30.0, ffmpeg=None):
+    """The best file writer here for ``path`` (``check_file``); ``ffmpeg`` defaults to the
+    one on PATH."""
+    check_file(path)
     ffmpeg = ffmpeg or shutil.which("ffmpeg")
     if ffmpeg:
         return FfmpegSink(path, fps, ffmpeg)

@@ -10,7 +10,7 @@ import math
 
 import cv2
 
-from dashcam.draw import draw_detections
+from dashcam.draw import draw_detections, track_name
 from dashcam.slot import LatestFrame, SlotClosed
 from dashcam.worker import Worker
 
@@ -24,7 +24,8 @@ class PreviewWorker(Worker):
     frames drawn, ``written`` the frames the sink got (a file sink gets a frame
     once per ``1 / sink.fps`` s it stood on screen), ``early`` frames that came
     before their turn in that rate (not drawn), ``skipped`` frames replaced
-    before the preview got to them.
+    before the preview got to them. A sink that fails (ffmpeg died, the display
+    went) ends the thread with that ``error``: the run goes on without a preview.
     """
 
     name = "preview"
@@ -58,12 +59,9 @@ class PreviewWorker(Worker):
                     break
                 if item is None:
                     continue
-                try:
-                    self.show(*item)
-                except Exception:  # a broken preview must not end the run: it goes dark
-                    log.exception("preview %s failed; no more preview frames",
-                                  self.sink.description)
-                    break
+                # A broken preview goes dark: its error ends this thread, which the
+                # pipeline reports (worker_failed, the summary) while the run goes on.
+                self.show(*item)
         finally:
             try:
                 self.sink.close()
@@ -91,7 +89,7 @@ class PreviewWorker(Worker):
         image = cv2.resize(image, (self.width, height), interpolation=cv2.INTER_AREA)
         scaled = [d._replace(x1=d.x1 * scale, y1=d.y1 * scale, x2=d.x2 * scale, y2=d.y2 * scale)
                   for d in detections]
-        names = [f"#{t} {d.label}" for d, t in zip(detections, track_ids)]
+        names = [track_name(d.label, t) for d, t in zip(detections, track_ids)]
         draw_detections(image, scaled, names)
         text = self.status_text or f"frame {frame.index}"
         cv2.rectangle(image, (0, 0), (image.shape[1], 22), (0, 0, 0), -1)

@@ -29,6 +29,11 @@ from dashcam.timestamps import iso_utc, parse_iso
 
 log = logging.getLogger(__name__)
 
+# What a clip can be written as, by its name's extension: PyAV's (FFmpeg's) muxer for it.
+# Both take the segments' H.264 packets as they are; other containers are refused rather
+# than written as an MP4 under another name.
+CONTAINERS = {".mp4": "mp4", ".ts": "mpegts"}
+
 
 class Clip(namedtuple("Clip", "event window_start window_end segments")):
     """An event's clip as the store has it: the event row (dict), the window (UTC epoch
@@ -54,12 +59,18 @@ def find_clip(reader, event_id):
 
 
 def write_clip(reader, event_id, out_path, recordings_dir):
-    """Join event ``event_id``'s clip into the MP4 ``out_path``; returns ``out_path``.
+    """Join event ``event_id``'s clip into ``out_path`` (an .mp4, or a .ts: ``CONTAINERS``);
+    returns ``out_path``.
 
     ``reader``: a ``store.StoreReader``; ``recordings_dir``: the folder the
     segment paths are relative to. Raises ``RecordingError`` (one line) when the
     event has no clip, its video is gone, or PyAV is missing.
     """
+    container = CONTAINERS.get(os.path.splitext(out_path)[1].lower())
+    if container is None:
+        raise RecordingError("cannot write {}: a clip is written as {} (its video as recorded, "
+                             "not re-encoded); give a name ending in one of them".format(
+                                 out_path, " or ".join(CONTAINERS)))
     clip = find_clip(reader, event_id)
     av = import_av()
     present = [s for s in clip.segments if os.path.isfile(os.path.join(recordings_dir, s["path"]))]
@@ -79,7 +90,7 @@ def write_clip(reader, event_id, out_path, recordings_dir):
     paths = [os.path.join(recordings_dir, s["path"]) for s in present]
     try:
         with hold(paths):
-            frames = _remux(av, present, paths, clip.window_start, end, partial)
+            frames = _remux(av, present, paths, clip.window_start, end, partial, container)
         os.replace(partial, out_path)
     except BaseException:
         if os.path.exists(partial):
@@ -90,10 +101,11 @@ def write_clip(reader, event_id, out_path, recordings_dir):
     return out_path
 
 
-def _remux(av, segments, paths, start, end, out_path):
+def _remux(av, segments, paths, start, end, out_path, container):
     """Copy the packets of ``segments`` (rows with ``started_at``) between ``start`` and
-    ``end`` (epoch seconds) into ``out_path``; returns the number of frames written."""
-    output = av.open(out_path, "w", format="mp4")
+    ``end`` (epoch seconds) into ``out_path`` (muxer ``container``); returns the number of
+    frames written."""
+    output = av.open(out_path, "w", format=container)
     try:
         stream, size, t0, last_dts, written = None, None, None, None, 0
         for row, path in zip(segments, paths):

@@ -17,7 +17,7 @@ import time
 
 import cv2
 
-from dashcam.draw import draw_detections
+from dashcam.draw import draw_detections, track_name
 from dashcam.recording.index import SnapshotTaken, open_reader
 from dashcam.recording.segments import SNAPSHOTS, run_folder
 from dashcam.records import LABELS, Detection
@@ -185,8 +185,7 @@ class SnapshotWorker(QueueWorker):
             return ([Detection(LABELS.index(r["label"]) if r["label"] in LABELS else 0,
                                r["label"], r["confidence"], r["x1"], r["y1"], r["x2"], r["y2"])
                      for r in rows],
-                    ["#{} {}".format(r["track_id"], r["label"]) if r["track_id"] is not None
-                     else r["label"] for r in rows])
+                    [track_name(r["label"], r["track_id"]) for r in rows])
         box = (event.data or {}).get("box") or (event.data or {}).get("best_box")
         if not box:
             return [], None

@@ -59,7 +59,7 @@ def build_pipeline(config, source=None, db_path=None, recordings=None, preview=N
 
     parts = Parts(config, source or config.source.uri or DEMO_URI, model_path,
                   given.get("board") or read_board(), given, clock, wall_clock)
-    check_inputs(parts)
+    check_inputs(parts, preview)
     with contextlib.ExitStack() as stack:
         init_store(parts, stack, db_path, recordings)
         init_logger(parts)
@@ -74,12 +74,15 @@ def build_pipeline(config, source=None, db_path=None, recordings=None, preview=N
     return Pipeline(parts, status_stream, stop_requested, clock, wall_clock)
 
 
-def check_inputs(parts):
-    """What can be found wrong without building anything."""
+def check_inputs(parts, preview):
+    """What can be found wrong without building anything: the source and the preview."""
     from dashcam.capture import check_source
+    from dashcam.preview import check_target
 
     if "open_source" not in parts.given:
         check_source(parts.uri)
+    if preview:
+        check_target(preview)
 
 
 def init_store(parts, stack, db_path, recordings):

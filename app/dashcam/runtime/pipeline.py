@@ -145,8 +145,7 @@ class Pipeline:
             for worker in workers:
                 if not (worker.done.is_set() and worker.error) or worker.name in self.failures:
                     continue
-                error = f"{type(worker.error).__name__}: {worker.error}"
-                self.failures[worker.name] = error
+                error = self.failures[worker.name] = worker.error_line
                 if stage in ESSENTIAL:
                     self.failed = worker.name
                     log.error("worker %s failed (%s); stopping the run", worker.name, error)
@@ -237,8 +236,7 @@ class Pipeline:
         summary.update(summary_figures(self.snapshot()))
         if self.alerts is not None:
             summary["alerts"] = self.alerts.engine.alerts
-            summary["alert_sinks"] = {s.name: {"delivered": s.delivered, "failed": s.failed,
-                                               "dropped": s.dropped} for s in self.alerts.sinks}
+            summary["alert_sinks"] = self.alerts.summary()
         stages = self.stages()
         dropped = {s.name: s.dropped for s in stages["alerts"] + stages["subscribers"] if s.dropped}
         if dropped:

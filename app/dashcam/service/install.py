@@ -249,9 +249,8 @@ def status(root="/"):
     lines.append(("ok" if _owner(root) else "missing", "user " + USER))
     lines.append(("ok" if os.path.exists(under(root, SERVICE_CONFIG)) else "missing",
                   SERVICE_CONFIG))
-    wants = under(root, "etc/systemd/system/multi-user.target.wants/" + UNIT)
-    lines.append(("ok" if os.path.lexists(wants) else "disabled", UNIT + " enabled at boot"))
-    ok = ok and all(state == "ok" for state, _ in lines)
+    lines.append(boot_line(root))
+    ok = ok and all(state in ("ok", "enabled") for state, _ in lines)
     if booted(root):
         shown = dict(line.partition("=")[::2] for line in run(
             ["systemctl", "show", UNIT, "-p", "ActiveState", "-p", "SubState", "-p",
@@ -265,6 +264,16 @@ def status(root="/"):
         lines.append(("unknown", "no running systemd at {}: the service's state is not known"
                       .format(root)))
     return lines, ok
+
+
+def boot_line(root):
+    """``(state, what)``: whether the service starts at boot, worded to match its state."""
+    if not os.path.exists(under(root, FILES[0][1])):
+        return ("missing", f"{UNIT} is not installed, so it does not start at boot: "
+                           "`sudo dashcam service install`")
+    if os.path.lexists(under(root, "etc/systemd/system/multi-user.target.wants/" + UNIT)):
+        return ("enabled", f"{UNIT} starts at boot")
+    return ("disabled", f"{UNIT} does not start at boot: `sudo systemctl enable {UNIT}`")
 
 
 def _exec_command(unit_text):

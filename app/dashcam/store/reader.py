@@ -13,6 +13,7 @@ from collections import Counter
 
 import sqlite_utils
 
+from dashcam import events as ev
 from dashcam.errors import StoreError
 from dashcam.store.maintenance import integrity_check
 from dashcam.store.schema import LATEST_VERSION, connect, quote, schema_version
@@ -108,6 +109,71 @@ class StoreReader:
 
     def count(self, table):
         return self.db[table].count
+
+    def columns(self, table):
+        """``table``'s column names; empty when the store has no such table (an older schema)."""
+        return [row[1] for row in self.conn.execute(f"PRAGMA table_info({table})")]
+
+    def evidence(self, event_ids):
+        """``{event_id: {"snapshot": path, "clip": clip}}`` for ``event_ids``: the event's
+        snapshot JPEG (relative to the recordings folder) and its clip, ``{"event_id",
+        "segments", "window_start", "window_end"}`` (``dashcam clip EVENT_ID`` writes it),
+        each None where there is none, or where the store has no recording tables."""
+        ids = list(event_ids)
+        found = {event_id: {"snapshot": None, "clip": None} for event_id in ids}
+        snapshots = "snapshot" in self.columns("events")
+        clips = bool(self.columns("clips"))
+        for first in range(0, len(ids), 500):   # SQLite 3.22 takes 999 parameters at most
+            chunk = ids[first:first + 500]
+            marks = ", ".join("?" * len(chunk))
+            if snapshots:
+                for event_id, path in self.conn.execute(
+                        f"SELECT id, snapshot FROM events WHERE id IN ({marks})"
+                        " AND snapshot IS NOT NULL AND snapshot != ''", chunk):
+                    found[event_id]["snapshot"] = path
+            if clips:
+                # every row of an event's clip has its window: any row's will do
+                for event_id, segments, start, end in self.conn.execute(
+                        "SELECT event_id, count(*), window_start, window_end FROM clips"
+                        f" WHERE event_id IN ({marks}) GROUP BY event_id", chunk):
+                    found[event_id]["clip"] = {"event_id": event_id, "segments": segments,
+                                               "window_start": start, "window_end": end}
+        return found
+
+    def in_range(self, since=None, until=None):
+        """``{"events": n, "alerts": n, "segments": n}``: what lies in [``since``, ``until``)
+        (UTC epoch seconds, either None for open); segments by overlap, where the store has them."""
+        spans = [("events", time_range("ts_start", since, until)),
+                 ("alerts", time_range("ts", since, until))]
+        if self.columns("segments"):
+            # a segment overlapping the range: started before its end, ended after its start
+            where, params = time_range("started_at", None, until)
+            if since is not None:
+                where.append("ended_at > ?")
+                params.append(iso_utc(since))
+            spans.append(("segments", (where, params)))
+        counts = {}
+        for table, (where, params) in spans:
+            sql = f"SELECT count(*) FROM {table}" + (" WHERE " + " AND ".join(where) if where
+                                                     else "")
+            counts[table] = self.conn.execute(sql, params).fetchone()[0]
+        return counts
+
+    def event_span(self):
+        """``(first, last)``: the start times (ISO UTC) of the store's first and last events,
+        ``(None, None)`` when it has none."""
+        return tuple(self.conn.execute("SELECT min(ts_start), max(ts_start) FROM events")
+                     .fetchone())
+
+    def alert_rules(self):
+        """The names of the rules that raised the store's alerts, sorted."""
+        rules = set()
+        for (data,) in self.conn.execute("SELECT data FROM events WHERE type = ?",
+                                         (ev.ALERT,)):
+            rule = json.loads(data).get("rule") if data else None
+            if rule:
+                rules.add(rule)
+        return sorted(rules)
 
     def integrity_check(self):
         return integrity_check(self.conn)

@@ -28,14 +28,15 @@ def _makedirs(path):
                 path, error.strerror or error))
 
 
-def write_dataset(world, out, frames, start=0, image_format="png", step=1):
+def write_dataset(world, out, frames, start=0, image_format="png", step=1, progress=None):
     """Write ``frames`` frames from index ``start`` as ``out/images/NNNNNN.<fmt>`` and ``out/labels/NNNNNN.txt``.
 
     ``step`` > 1 takes every step-th frame: 300 consecutive frames are ten
     seconds of one scene, while 300 frames 30 apart span many scenes.
 
-    Returns a summary: frames written, labelled objects per class, DontCare
-    regions, and seconds taken.
+    ``progress(done, total, "frames")`` is told after each frame. Returns a
+    summary: frames written, labelled objects per class, DontCare regions, and
+    seconds taken.
     """
     if image_format not in FORMATS:
         raise DashcamError("image format {!r} is not supported (use one of: {})".format(
@@ -54,4 +55,6 @@ def write_dataset(world, out, frames, start=0, image_format="png", step=1):
         kitti.write_labels(os.path.join(labels, name + ".txt"), truth_objects(truths))
         for truth in truths:
             counts[truth.label] += 1
+        if progress:
+            progress((index - start) // step + 1, frames, "frames")
     return {"frames": frames, "objects": counts, "seconds": time.monotonic() - began}
