@@ -162,15 +162,16 @@ def build_recording(config, store, submit, paths, uri, fps, open_reader, clock, 
         return Recording(folder, None, retention, subscribers[:1], unavailable=str(error))
     log.info("recording to %s with %s (%s)", folder, encoder.name, kind)
 
-    def recovery():
-        """What the last run left: unindexed segments, then its events' missing clips."""
+    def recovery(run_id):
+        """What the runs before ``run_id`` left: unindexed segments, then their events'
+        missing clips."""
         with open_reader() as reader:
             indexed = indexed_segment_paths(reader.conn)
             runs = run_ids(reader.conn)
             unclipped = [(r[0], r[1], parse_iso(r[2]), parse_iso(r[3]) if r[3] else None)
-                         for r in unclipped_events(reader.conn, recorder.run_id)]
+                         for r in unclipped_events(reader.conn, run_id)]
         records, events = recover(folder, indexed, runs, wall_clock(),
-                                  skip=(run_folder(recorder.run_id),))
+                                  skip=(run_folder(run_id),))
         return records + catch_up(unclipped, keeper.policy), events
 
     recorder = RecorderWorker(encoder, folder, submit, recovery,

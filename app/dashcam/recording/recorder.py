@@ -46,7 +46,7 @@ class RecorderWorker(QueueWorker):
     """Feeds frames to ``encoder`` and indexes the segments it closes through ``submit``.
 
     ``folder``: the recordings folder; ``run_id`` is set before ``start``.
-    ``recovery()`` returns ``(records, events)`` for what an earlier run left
+    ``recovery(run_id)`` returns ``(records, events)`` for what the earlier runs left
     (``segments.recover``, missing clip requests), run first in this thread. ``segment_bytes``: the
     expected size of one segment (from the bitrate), for the resume rule.
     ``on_full()`` is called when the volume is found full (retention, to make
@@ -76,7 +76,7 @@ class RecorderWorker(QueueWorker):
         self.encoder.run_id = self.run_id
         if self.recovery is not None:
             try:
-                records, events = self.recovery()
+                records, events = self.recovery(self.run_id)
             except Exception:   # what the last run left waits for the next start; video goes on
                 log.exception("recording: recovery of the last run's segments failed")
                 records, events = [], []
