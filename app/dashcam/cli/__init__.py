@@ -17,7 +17,7 @@ from dashcam.errors import DashcamError
 
 # Order is the order of ``dashcam --help``.
 COMMANDS = ("detect", "run", "events", "alerts", "clips", "clip", "evaluate", "synth", "config",
-            "engine", "calibrate", "export", "service", "doctor")
+            "model", "engine", "calibrate", "export", "service", "doctor")
 
 
 def build_parser():

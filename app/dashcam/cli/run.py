@@ -97,6 +97,8 @@ def print_summary(summary, out):
             out.write("  warning: alert sink {}: {} delivered, {} failed or unavailable, {} "
                       "dropped\n".format(name, counts["delivered"], counts["failed"],
                                          counts["dropped"]))
+    for text in summary.get("warnings", ()):
+        out.write("  warning: {}\n".format(text))
     for key in ("records_dropped", "failed_batches", "records_lost"):
         if summary.get(key):
             out.write("  warning: {} {}\n".format(key.replace("_", " "), summary[key]))

@@ -25,6 +25,7 @@ import time
 from dashcam import __version__
 from dashcam import events as ev
 from dashcam.fanout import FanOut
+from dashcam.inference.models import model_file, standin_warning
 from dashcam.records import StatsRecord
 from dashcam.runtime.status import Snapshot, stats_row, status_line, summary_figures
 
@@ -77,6 +78,7 @@ class Pipeline:
         self.started = None
         self.failed = None     # name of a worker that died, if any
         self.summary = None
+        self.warnings = []
         self._last_stats = None
 
     def request_stop(self, *_):
@@ -95,6 +97,10 @@ class Pipeline:
         self.logger.submit(ev.run_started(self.wall_clock(), {
             "run_id": self.run_id, "source": self.source_uri, "version": __version__,
             "backend": getattr(backend, "name", None)}))
+        warning = standin_warning(model_file(self.config, self.model_path), self.source_uri)
+        self.warnings = [warning] if warning else []
+        for text in self.warnings:
+            log.warning(text)
         if self.recording:
             self.recording.begin(self.run_id, self.logger.submit, self.wall_clock())
         for worker in self._workers():
@@ -255,6 +261,8 @@ class Pipeline:
             summary["subscriber_drops"] = dropped
         if self.recording:
             summary["recording"] = self.recording.summary()
+        if self.warnings:
+            summary["warnings"] = self.warnings
         if stuck:
             summary["stuck"] = stuck
         if self.failed:
@@ -334,9 +342,12 @@ def build_pipeline(config, source=None, db_path=None, preview=None, model_path=N
                                publish=FanOut(event_subscribers) or None, clock=clock)
     alerts.attach(store, logger.submit)
     if open_source is None:
-        src = config.source
+        src, net = config.source, detector.backend.spec
+        # CSI frames come scaled to the network's input on the VIC, unless recorded from Python
         open_source = functools.partial(open_uri, uri, src.width, src.height, src.fps,
-                                        src.flip_method, tee=recording and recording.tee)
+                                        src.flip_method, tee=recording and recording.tee,
+                                        scale_to=None if recording and recording.publish
+                                        else (net.width, net.height))
     slot = LatestFrame()
     inference = InferenceWorker(slot, detector, tracker, logger.submit,
                                 publish=FanOut(frame_subscribers) or None,
