@@ -120,6 +120,25 @@ def test_a_recordings_folder_with_a_space_a_bang_and_a_percent_sign(tmp_path):
     assert sum(decode(str(folder / s.path))[0] for s in closed) == 30
 
 
+def test_the_csi_pipeline_hands_python_bgr_frames_at_the_networks_size():
+    """What the appsink gets (the caps JetPack's OpenCV accepts: BGR) once nvvidconv has
+    scaled the frames; pulled here with PyGObject, as OpenCV's GStreamer backend would."""
+    Gst = import_gst()
+    if Gst is None:
+        pytest.skip("PyGObject with GStreamer is not importable from this Python")
+    text = stand_in(csi_pipeline(0, 1280, 720, 30, 2, scale_to=(960, 544)), frames=3)
+    pipeline = Gst.parse_launch(text.replace("fakesink sync=false", "appsink name=sink sync=false"))
+    pipeline.set_state(Gst.State.PLAYING)
+    try:
+        sample = pipeline.get_by_name("sink").emit("pull-sample")
+        caps = sample.get_caps().get_structure(0)
+        assert (caps.get_value("format"), caps.get_value("width"), caps.get_value("height")) == \
+            ("BGR", 960, 544)
+        assert sample.get_buffer().get_size() == 960 * 544 * 3
+    finally:
+        pipeline.set_state(Gst.State.NULL)
+
+
 def test_record_branch_names_nvidia_elements_on_a_jetson():
     text = record_branch(location("/rec/run-000001", 1), 5.0, 4000, 30)
     assert "nvv4l2h264enc bitrate=4000000" in text and "iframeinterval=30 " in text

@@ -9,7 +9,9 @@
 =========================  ==============================================================
 
 A source has ``read()`` (a BGR image, ``None`` at the end of a file, or
-``SourceError`` when a camera fails), ``close()``, ``fps``, and two policies
+``SourceError`` when a camera fails), ``close()``, ``fps``, ``frame_size`` (the
+camera's ``(width, height)`` when its images come scaled to the network's input,
+as a CSI camera's do, else None), and two policies
 that the capture worker follows: ``paced`` (the worker waits out the frame
 interval: files and synthetic in real time) and ``lossless`` (the worker waits
 for the previous frame to be taken instead of overwriting it: files and
@@ -126,6 +128,7 @@ class SyntheticSource:
     """Frames of a ``SyntheticWorld``, in order from frame 0; ``truths`` of the last frame."""
 
     live = False
+    frame_size = None
 
     def __init__(self, uri, world, realtime=True):
         self.uri = uri

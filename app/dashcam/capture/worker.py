@@ -147,7 +147,7 @@ class CaptureWorker(Worker):
                                              self.failures))
                 self._lost_at = None
             self.failures = 0
-            prepared, size = None, getattr(source, "frame_size", None)
+            prepared, size = None, source.frame_size
             if self.prepare is not None and (source.lossless or self.prepare_live):
                 prepared = self.prepare(image, self.slot.held(), size)
             # A lossless source's frame is stamped when the pipeline is ready for
