@@ -65,9 +65,9 @@ def location(folder, opening):
     return os.path.join(folder.replace("%", "%%"), NAME.format(int(opening)))
 
 
-def record_branch(location, segment_s, bitrate, keyint, platform="jetson", idr=True):
-    """Encoder and segment sink, from raw video in the camera's memory to ``location``
-    (a printf pattern, see ``location()``). ``idr``: the encoder has ``idrinterval``
+def record_branch(pattern, segment_s, bitrate, keyint, platform="jetson", idr=True):
+    """Encoder and segment sink, from raw video in the camera's memory to the files of
+    ``pattern`` (a printf pattern, see ``location()``). ``idr``: the encoder has ``idrinterval``
     (``element_properties``), so that every keyframe is an IDR frame; h264parse
     repeats SPS/PPS before each keyframe either way, so every segment decodes alone."""
     parts = ELEMENTS[platform]
@@ -75,7 +75,7 @@ def record_branch(location, segment_s, bitrate, keyint, platform="jetson", idr=T
     encoder = encoder.format(bps=int(bitrate) * 1000, kbps=int(bitrate), keyint=int(keyint))
     return ("{} ! {} ! h264parse config-interval=-1 ! splitmuxsink name=rec muxer=mpegtsmux "
             "location={} max-size-time={:d} send-keyframe-requests=true".format(
-                parts["to_encoder"], encoder, quote(location), int(segment_s * 1e9)))
+                parts["to_encoder"], encoder, quote(pattern), int(segment_s * 1e9)))
 
 
 def tee(branch):
