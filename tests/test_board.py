@@ -125,14 +125,15 @@ def test_the_doctor_reports_the_injected_board(tmp_path):
 
 def test_the_composition_root_passes_its_board_to_recording_and_alerts(tmp_path, tiny_model_path,
                                                                       monkeypatch):
-    """NVENC is not on this machine: ``nvenc_present`` is made to say GStreamer has it, so the
-    board alone decides between the hardware and the software encoder."""
+    """NVENC is not on this machine: ``element_properties`` is made to say GStreamer has it,
+    so the board alone decides between the hardware and the software encoder."""
     pytest.importorskip("av", reason="PyAV is the software encoder (no wheel for 3.6)")
     from dashcam.recording import build as recording_build
     from dashcam.recording.software import SoftwareEncoder
     from dashcam.runtime import build_pipeline
 
-    monkeypatch.setattr(recording_build, "nvenc_present", lambda: True)
+    monkeypatch.setattr(recording_build, "element_properties",
+                        lambda element: {"bitrate", "iframeinterval"})
 
     def built(board):
         pipeline = build_pipeline(led_config(tmp_path), source="synthetic://?seed=1",

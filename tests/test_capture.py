@@ -8,12 +8,13 @@ purpose, because no camera is attached to the test machine.
 
 import threading
 
+import cv2
 import numpy as np
 import pytest
 
 from dashcam import events as ev
-from dashcam.capture.sources import (check_source, csi_pipeline, gstreamer_available, open_source,
-                                     require_gstreamer, split_query)
+from dashcam.capture.sources import (OpenCVSource, check_source, csi_pipeline, gstreamer_available,
+                                     open_source, oriented, require_gstreamer, split_query)
 from dashcam.capture.worker import CaptureWorker, backoff_delay, pacing_delay
 from dashcam.errors import SourceError
 from dashcam.records import Frame
@@ -65,6 +66,9 @@ def test_csi_needs_gstreamer_and_says_how_to_get_it():
     assert pipeline.startswith("nvarguscamerasrc sensor-id=1 !")
     assert "framerate=(fraction)30/1" in pipeline and "flip-method=2" in pipeline
     assert pipeline.endswith("appsink drop=true max-buffers=1 sync=false")
+    scaled = csi_pipeline(0, 1920, 1080, 30, scale_to=(960, 544))
+    assert "nvvidconv ! video/x-raw, width=(int)960, height=(int)544, format=(string)BGRx" in scaled
+    assert "flip-method" not in scaled and oriented(1920, 1080, 3) == (1080, 1920)
     assert gstreamer_available("  Video I/O:\n    GStreamer:                   YES (1.16.3)\n")
     assert not gstreamer_available("  Video I/O:\n    GStreamer:                   NO\n")
     with pytest.raises(SourceError, match="without GStreamer.*JetPack's OpenCV.*pip uninstall"):
@@ -138,6 +142,27 @@ class FlakyOpener:
             left[0] -= 1
             return read()
         return dying_read
+
+
+def test_a_source_of_scaled_frames_puts_the_cameras_size_on_each_frame(tmp_path):
+    """A CSI camera scaled on the VIC reads network-sized images that stand for the camera's
+    picture (``frame_size``); a video file stands in for the camera here."""
+    path = write_video(tmp_path / "clip.mp4", frames=3, size=(96, 54))
+
+    def opener():
+        capture = cv2.VideoCapture(path)
+        return OpenCVSource("csi://0", capture, 25.0, live=False, realtime=False,
+                            frame_size=(1920, 1080))
+
+    prepared = []
+    slot = LatestFrame()
+    worker = CaptureWorker("csi://0", opener, slot, lambda event: None,
+                           prepare=lambda image, held, size: prepared.append(size))
+    worker.start()
+    frames = [slot.get(timeout=5.0) for _ in range(3)]
+    assert worker.finished.wait(5.0) and worker.stop()
+    assert [f.size for f in frames] == [(1920, 1080)] * 3 and prepared == [(1920, 1080)] * 3
+    assert frames[0].image.shape == (54, 96, 3) and frames[0].frame_size == (1920, 1080)
 
 
 def test_a_source_that_fails_is_reopened_with_events(tmp_path):

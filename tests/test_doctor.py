@@ -13,7 +13,7 @@ from exports import make_store
 
 # What this development machine lacks, and so what the doctor must say about it.
 THIS_MACHINE = {"tensorrt": "warn", "pycuda": "warn", "engine": "warn", "gpio": "warn",
-                "camera": "warn", "python": "ok", "system": "ok", "onnxruntime": "ok",
+                "camera": "warn", "python": "ok", "system": "ok", "onnxruntime": "ok", "model": "ok",
                 "database": "ok"}
 
 
@@ -27,7 +27,7 @@ def test_doctor_here_warns_about_what_this_machine_does_without(tmp_path, capsys
     make_store(db_path, seconds=2)
     status, out = run_doctor(capsys, "--db", db_path, "--config", os.devnull)
     lines = {text.split()[1]: text for text in out.splitlines()}
-    assert list(lines) == ["python", "system", "opencv", "camera", "tensorrt", "pycuda",
+    assert list(lines) == ["python", "system", "opencv", "camera", "model", "tensorrt", "pycuda",
                            "onnxruntime", "engine", "gpio", "serial", "disk", "database",
                            "last-run", "service"]
     for name, verdict in THIS_MACHINE.items():

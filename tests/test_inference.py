@@ -2,6 +2,7 @@
 
 import threading
 
+import cv2
 import numpy as np
 
 from dashcam import events as ev
@@ -44,6 +45,39 @@ def test_prepared_ahead_or_not_the_step_gives_the_same_objects(tiny_model_path):
     # the final flush is events and track rows only
     assert inline[-1].frame_index is None and all(t["ended"] for t in inline[-1].tracks)
     detector.close()
+
+
+def test_a_frame_scaled_on_the_vic_gives_the_detections_of_the_full_frame(tiny_model_path):
+    """A CSI camera's frames come scaled to the network's input (nvvidconv; cv2.resize stands
+    in for it here) with the camera's size on the Frame: the network sees the same input,
+    and boxes, tracks and alerts measure in the camera's pixels, as for the full frame."""
+    detector = build_detector(load_config(), tiny_model_path)
+    full = red_square_frame(800)
+    small = cv2.resize(full, (960, 544), interpolation=cv2.INTER_LINEAR)
+    ahead = PreprocessAhead(detector.new_preprocessor)
+    records = {}
+    for name, image, size in [("full", full, None), ("bgr", small, (1920, 1080)),
+                              ("bgrx", cv2.cvtColor(small, cv2.COLOR_BGR2BGRA), (1920, 1080))]:
+        for prepared in (None, ahead(image, (), size)):
+            found = []
+            worker = InferenceWorker(None, detector, IouTracker(min_hits=1), found.append)
+            worker.process(Frame(0, image, 0.0, 1000.0, prepared, size))
+            records[name, prepared is None] = found[0]
+    first = records["full", True]
+    assert first.detections and first.frame_size == (1920, 1080)
+    for record in records.values():
+        assert record.detections == first.detections and record.frame_size == (1920, 1080)
+    detector.close()
+
+
+def test_preprocess_takes_bgrx_as_bgr_and_measures_in_the_size_given():
+    image = np.random.RandomState(1).randint(0, 256, (544, 960, 3)).astype(np.uint8)
+    bgr = Preprocessor(544, 960)(image).copy()
+    bgrx = Preprocessor(544, 960)
+    assert np.array_equal(bgrx(cv2.cvtColor(image, cv2.COLOR_BGR2BGRA), (1920, 1080)), bgr)
+    assert (bgrx.scale_x, bgrx.scale_y) == (2.0, 1080 / 544.0)
+    full = red_square_frame(800)   # resized first, from four channels as from three
+    assert np.array_equal(bgrx(cv2.cvtColor(full, cv2.COLOR_BGR2BGRA)), Preprocessor(544, 960)(full))
 
 
 def test_preprocess_ahead_never_writes_a_buffer_that_a_frame_still_holds():

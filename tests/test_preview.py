@@ -100,6 +100,14 @@ def test_render_scales_boxes_and_a_broken_sink_only_ends_the_preview():
     assert worker.error_line == "OSError: display gone"
 
 
+def test_a_frame_scaled_on_the_vic_draws_its_boxes_where_the_camera_saw_them():
+    worker = PreviewWorker(BrokenSink(), width=320)
+    detection = Detection(0, "car", 0.9, 960.0, 540.0, 1200.0, 700.0)   # camera pixels
+    full = worker.render(Frame(0, np.zeros((1080, 1920, 3), np.uint8), 0.0, 0.0), [detection], [7])
+    scaled = Frame(0, np.zeros((544, 960, 3), np.uint8), 0.0, 0.0, None, (1920, 1080))
+    assert np.array_equal(worker.render(scaled, [detection], [7]), full)
+
+
 def write_frames(sink, count=5):
     for i in range(count):
         sink.write(np.full((96, 128, 3), 40 * i, np.uint8))

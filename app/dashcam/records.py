@@ -34,17 +34,24 @@ class Detection(namedtuple("Detection", "class_id label confidence x1 y1 x2 y2")
         }
 
 
-class Frame(namedtuple("Frame", "index image t_mono t_utc prepared")):
+class Frame(namedtuple("Frame", "index image t_mono t_utc prepared size")):
     """A captured image with its run-wide index and capture times (monotonic and UTC seconds).
 
     ``prepared``: the network input made ahead by the capture thread
-    (``Prepared``), or None when the inference worker makes it.
+    (``Prepared``), or None when the inference worker makes it. ``size``: the
+    ``(width, height)`` of the camera's picture when ``image`` is a scaled copy of it
+    (a CSI camera scaled on the VIC), else None; detections are in its coordinates.
     """
 
     __slots__ = ()
 
+    @property
+    def frame_size(self):
+        """``(width, height)`` that detections, tracks and alerts measure in."""
+        return self.size or (self.image.shape[1], self.image.shape[0])
 
-Frame.__new__.__defaults__ = (None,)  # namedtuple defaults= needs Python 3.7
+
+Frame.__new__.__defaults__ = (None, None)  # namedtuple defaults= needs Python 3.7
 
 
 class Prepared(namedtuple("Prepared", "blob scale_x scale_y seconds")):

@@ -9,7 +9,9 @@
 =========================  ==============================================================
 
 A source has ``read()`` (a BGR image, ``None`` at the end of a file, or
-``SourceError`` when a camera fails), ``close()``, ``fps``, and two policies
+``SourceError`` when a camera fails), ``close()``, ``fps``, ``frame_size`` (the
+camera's ``(width, height)`` when its images come scaled to the network's input,
+as a CSI camera's do, else None), and two policies
 that the capture worker follows: ``paced`` (the worker waits out the frame
 interval: files and synthetic in real time) and ``lossless`` (the worker waits
 for the previous frame to be taken instead of overwriting it: files and
@@ -27,16 +29,22 @@ from dashcam.errors import SourceError
 
 log = logging.getLogger(__name__)
 
-# appsink drop=true max-buffers=1: GStreamer keeps only the newest frame, so a
-# slow reader gets the latest picture instead of a growing queue; sync=false:
-# hand frames over as they come instead of against the pipeline clock.
-CSI_PIPELINE = (
-    "nvarguscamerasrc sensor-id={sensor} ! "
-    "video/x-raw(memory:NVMM), width=(int){width}, height=(int){height}, "
-    "framerate=(fraction){fps}/1, format=(string)NV12 ! {tee}"
-    "nvvidconv flip-method={flip} ! video/x-raw, format=(string)BGRx ! "
-    "videoconvert ! video/x-raw, format=(string)BGR ! "
-    "appsink drop=true max-buffers=1 sync=false")
+# The VIC (nvvidconv) flips the camera's frames before the recording's tee, so that video
+# and detector see the same picture; after the tee it scales them to the network's input
+# (the full-resolution frames are for the recording only) and converts them to BGRx, and
+# videoconvert drops the padding byte: OpenCV's appsink takes BGR, not BGRx, before OpenCV
+# 4.10 (JetPack 4.6, 5 and 6 ship 4.1.1, 4.5.4 and 4.8.0; opencv/opencv#25602).
+# appsink drop=true max-buffers=1: GStreamer keeps only the newest frame, so a slow reader
+# gets the latest picture instead of a growing queue; sync=false: hand frames over as they
+# come instead of against the pipeline clock.
+CSI_CAMERA = ("nvarguscamerasrc sensor-id={sensor} ! "
+              "video/x-raw(memory:NVMM), width=(int){width}, height=(int){height}, "
+              "framerate=(fraction){fps}/1, format=(string)NV12 ! ")
+CSI_FLIP = "nvvidconv flip-method={flip} ! video/x-raw(memory:NVMM), format=(string)NV12 ! "
+CSI_APPSINK = ("nvvidconv ! video/x-raw, {size}format=(string)BGRx ! "
+               "videoconvert ! video/x-raw, format=(string)BGR ! "
+               "appsink drop=true max-buffers=1 sync=false")
+TURNED = (1, 3, 5, 7)   # nvvidconv flip-methods that turn the picture by 90 degrees
 
 FALSE_WORDS = ("0", "false", "no", "off")
 STREAM_SCHEMES = ("rtsp", "rtsps", "rtmp", "http", "https")
@@ -56,15 +64,24 @@ def split_query(uri):
     return base, dict(parse_qsl(query, keep_blank_values=True))
 
 
-def csi_pipeline(sensor, width, height, fps, flip=0, tee=""):
+def csi_pipeline(sensor, width, height, fps, flip=0, tee="", scale_to=None):
     """The GStreamer pipeline string for CSI sensor ``sensor`` (Jetson's Argus camera stack).
 
-    ``tee``: a fragment ending in a ``tee`` branch that the camera's frames pass
-    through before conversion (the recorder's encoder, ``recording.gst.tee``).
+    ``flip``: nvvidconv's flip-method (0 none, 2 upside down). ``tee``: a fragment
+    ending in a ``tee`` branch that the flipped full-resolution frames pass through (the
+    recorder's encoder, ``recording.gst.tee``). ``scale_to``: ``(width, height)`` of the
+    frames handed to Python (the network's input), else the camera's.
     """
-    return CSI_PIPELINE.format(sensor=int(sensor), width=int(width), height=int(height),
-                               fps=int(round(fps)), flip=int(flip),
-                               tee=tee + " ! " if tee else "")
+    size = "width=(int){}, height=(int){}, ".format(*map(int, scale_to)) if scale_to else ""
+    return (CSI_CAMERA.format(sensor=int(sensor), width=int(width), height=int(height),
+                              fps=int(round(fps)))
+            + (CSI_FLIP.format(flip=int(flip)) if int(flip) else "")
+            + (tee + " ! " if tee else "") + CSI_APPSINK.format(size=size))
+
+
+def oriented(width, height, flip):
+    """The frame size after nvvidconv's ``flip``: a quarter turn swaps the sides."""
+    return (height, width) if int(flip) in TURNED else (width, height)
 
 
 def gstreamer_available(build_information=None):
@@ -87,7 +104,7 @@ def require_gstreamer(uri, build_information=None):
 class OpenCVSource:
     """A ``cv2.VideoCapture`` on a camera, stream or file (see ``open_source``)."""
 
-    def __init__(self, uri, capture, fps, live, realtime=True, description=""):
+    def __init__(self, uri, capture, fps, live, realtime=True, description="", frame_size=None):
         self.uri = uri
         self.capture = capture
         self.fps = fps
@@ -95,6 +112,7 @@ class OpenCVSource:
         self.paced = not live and realtime
         self.lossless = not live and not realtime
         self.description = description or uri
+        self.frame_size = frame_size   # (w, h) the images stand for when scaled, else None
 
     def read(self):
         ok, image = self.capture.read()
@@ -115,6 +133,7 @@ class SyntheticSource:
     """Frames of a ``SyntheticWorld``, in order from frame 0; ``truths`` of the last frame."""
 
     live = False
+    frame_size = None
 
     def __init__(self, uri, world, realtime=True):
         self.uri = uri
@@ -148,21 +167,23 @@ def _open_capture(uri, target, api, what_to_check):
     return capture
 
 
-def _open_csi(uri, base, params, width, height, fps, flip, tee=None):
+def _open_csi(uri, base, params, width, height, fps, flip, tee=None, scale_to=None):
     require_gstreamer(uri)
     sensor = base[len("csi://"):] or "0"
     if not sensor.isdigit():
         raise SourceError(f"{uri}: the sensor must be a number, as in csi://0")
     width, height = int(params.get("width", width)), int(params.get("height", height))
     fps = float(params.get("fps", fps))
-    pipeline = csi_pipeline(sensor, width, height, fps, int(params.get("flip", flip)),
-                            tee() if tee else "")
+    flip = int(params.get("flip", flip))
+    pipeline = csi_pipeline(sensor, width, height, fps, flip, tee() if tee else "", scale_to)
     log.info("%s: GStreamer pipeline: %s", uri, pipeline)
     capture = _open_capture(uri, pipeline, cv2.CAP_GSTREAMER,
                             "check the ribbon cable and `nvgstcapture-1.0`; if the Argus "
                             "daemon is wedged after a crash: `sudo systemctl restart nvargus-daemon`")
+    scaled = ", scaled to {}x{} on the VIC".format(*scale_to) if scale_to else ""
     return OpenCVSource(uri, capture, fps, live=True,
-                        description=f"CSI sensor {sensor} {width}x{height} @ {fps:g} fps")
+                        description=f"CSI sensor {sensor} {width}x{height} @ {fps:g} fps{scaled}",
+                        frame_size=oriented(width, height, flip) if scale_to else None)
 
 
 def _open_v4l2(uri, base, params, width, height, fps):
@@ -268,18 +289,19 @@ def check_source(uri):
         raise unknown_source(uri)
 
 
-def open_source(uri, width=1920, height=1080, fps=30.0, flip=0, tee=None):
+def open_source(uri, width=1920, height=1080, fps=30.0, flip=0, tee=None, scale_to=None):
     """The source for ``uri``; ``width``/``height``/``fps`` are asked of cameras (URI
     query keys of the same names win); ``flip`` is nvvidconv's flip-method for CSI;
     ``tee()``, if given, returns the CSI pipeline's ``tee`` fragment (``csi_pipeline``),
-    asked again at each (re)opening.
+    asked again at each (re)opening; ``scale_to`` ``(width, height)``: a CSI camera's frames
+    come at this size (the network's input; the source's ``frame_size`` is the camera's).
 
     Raises ``SourceError`` with what to check.
     """
     base, params = split_query(uri)
     scheme = scheme_of(base)
     if scheme == "csi":
-        return _open_csi(uri, base, params, width, height, fps, flip, tee)
+        return _open_csi(uri, base, params, width, height, fps, flip, tee, scale_to)
     if scheme == "v4l2":
         return _open_v4l2(uri, base, params, width, height, fps)
     if scheme in STREAM_SCHEMES:

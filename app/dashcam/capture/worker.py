@@ -61,7 +61,7 @@ class CaptureWorker(Worker):
     ``backoff_delay(failures, reconnect_min, reconnect_max)`` seconds.
     ``finished`` is set when a file source reaches its end.
 
-    ``prepare(image, held_frames)``, if given, makes the network input here, ahead of the
+    ``prepare(image, held_frames, size)``, if given, makes the network input here, ahead of the
     inference worker, so that it overlaps the inference of the previous frame:
     for lossless sources always (no frame is dropped, nothing is wasted), for
     live ones only with ``prepare_live`` (frames that get overwritten were
@@ -147,14 +147,14 @@ class CaptureWorker(Worker):
                                              self.failures))
                 self._lost_at = None
             self.failures = 0
-            prepared = None
+            prepared, size = None, source.frame_size
             if self.prepare is not None and (source.lossless or self.prepare_live):
-                prepared = self.prepare(image, self.slot.held())
+                prepared = self.prepare(image, self.slot.held(), size)
             # A lossless source's frame is stamped when the pipeline is ready for
             # it: until then it waited in the file, not in the pipeline.
             if source.lossless and not self.slot.wait_free(self.stop_event):
                 return False
-            frame = Frame(self.frames, image, self.clock(), self.wall_clock(), prepared)
+            frame = Frame(self.frames, image, self.clock(), self.wall_clock(), prepared, size)
             if self.publish is not None:
                 self.publish(frame)
             self.slot.put(frame)

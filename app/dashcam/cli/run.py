@@ -98,6 +98,8 @@ def print_summary(summary, out):
         if counts["failed"] or counts["unavailable"] or counts["dropped"]:
             out.write("  warning: alert sink {}: {delivered} delivered, {failed} failed, "
                       "{unavailable} unavailable, {dropped} dropped\n".format(name, **counts))
+    for text in summary.get("warnings", ()):
+        out.write("  warning: {}\n".format(text))
     for key in ("records_dropped", "failed_batches", "records_lost"):
         if summary.get(key):
             out.write("  warning: {} {}\n".format(key.replace("_", " "), summary[key]))

@@ -182,6 +182,21 @@ def check_onnxruntime(host, ctx):
         ": runs the network" if needed else ""), None)
 
 
+def check_model(host, ctx):
+    """Which model runs, and whether its detections mean anything on the configured source."""
+    from dashcam.inference.models import model_file, standin_warning
+
+    path = model_file(ctx.config)
+    if not host.exists(path):
+        return Check("model", FAIL, f"model file not found: {path}",
+                     "fix [property] onnx-file, or `dashcam model fetch` to get DashCamNet")
+    warning = standin_warning(path, ctx.config.source.uri)
+    if warning:
+        return Check("model", WARN, warning, "dashcam model fetch, then set the [property] "
+                     "onnx-file line it prints")
+    return Check("model", OK, path, None)
+
+
 def check_engine(host, ctx):
     """Whether each TensorRT engine's sidecar says it was built with this TensorRT on this device."""
     trt = host.module("tensorrt")
@@ -360,6 +375,6 @@ def check_service(host, ctx):
                  "sudo systemctl restart dashcam")
 
 
-CHECKS = (check_python, check_system, check_opencv, check_camera, check_tensorrt, check_pycuda,
-          check_onnxruntime, check_engine, check_gpio, check_serial, check_disk, check_database,
-          check_last_run, check_service)
+CHECKS = (check_python, check_system, check_opencv, check_camera, check_model, check_tensorrt,
+          check_pycuda, check_onnxruntime, check_engine, check_gpio, check_serial, check_disk,
+          check_database, check_last_run, check_service)

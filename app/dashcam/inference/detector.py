@@ -43,10 +43,12 @@ class Detector:
         another thread uses to prepare frames ahead for ``detect_prepared``."""
         return Preprocessor(self.backend.spec.height, self.backend.spec.width, self.scale)
 
-    def detect(self, frame):
-        """Detections in ``frame`` (BGR uint8), boxes in frame pixels, best first per class."""
+    def detect(self, frame, size=None):
+        """Detections in ``frame`` (BGR or BGRx uint8), boxes in frame pixels, best first per
+        class; ``size``: ``(width, height)`` to measure boxes in when ``frame`` is a scaled
+        copy of a larger picture."""
         start = time.monotonic()
-        blob = self.preprocessor(frame)
+        blob = self.preprocessor(frame, size)
         return self._infer(blob, self.preprocessor.scale_x, self.preprocessor.scale_y,
                            time.monotonic() - start)
 

@@ -34,12 +34,13 @@ class PreprocessAhead:
         self.preprocessors = [make_preprocessor() for _ in range(count)]
         self.clock = clock
 
-    def __call__(self, image, held=()):
-        """A ``Prepared`` input for ``image``, in a buffer that no frame in ``held`` uses."""
+    def __call__(self, image, held=(), size=None):
+        """A ``Prepared`` input for ``image``, in a buffer that no frame in ``held`` uses;
+        ``size``: the frame's own size when ``image`` is a scaled copy (``Frame.size``)."""
         busy = {id(f.prepared.blob) for f in held if f.prepared is not None}
         preprocessor = next(p for p in self.preprocessors if id(p.blob) not in busy)
         started = self.clock()
-        blob = preprocessor(image)
+        blob = preprocessor(image, size)
         return Prepared(blob, preprocessor.scale_x, preprocessor.scale_y, self.clock() - started)
 
 
@@ -82,7 +83,7 @@ class InferenceWorker(Worker):
 
     def process(self, frame):
         if frame.prepared is None:
-            detections = self.detector.detect(frame.image)
+            detections = self.detector.detect(frame.image, frame.size)
             timings = self.detector.timings
             detect_s = sum(timings)
         else:
@@ -99,8 +100,7 @@ class InferenceWorker(Worker):
         self.infer.add(timings.infer)
         self.postprocess.add(timings.postprocess)
         self._emit(FrameRecord(frame.index, frame.t_mono, frame.t_utc, detections,
-                               update.track_ids, detect_s, events, tracks,
-                               (frame.image.shape[1], frame.image.shape[0])))
+                               update.track_ids, detect_s, events, tracks, frame.frame_size))
         self.processed += 1
         if self.on_frame is not None:
             self.on_frame((frame, detections, update.track_ids))

@@ -83,11 +83,13 @@ class PreviewWorker(Worker):
         self.shown += 1
 
     def render(self, frame, detections, track_ids):
+        """The frame at ``width``, with its boxes (measured in ``frame.frame_size``)."""
         image = frame.image
         scale = self.width / float(image.shape[1])
         height = int(round(image.shape[0] * scale)) // 2 * 2  # even: yuv420p needs it
         image = cv2.resize(image, (self.width, height), interpolation=cv2.INTER_AREA)
-        scaled = [d._replace(x1=d.x1 * scale, y1=d.y1 * scale, x2=d.x2 * scale, y2=d.y2 * scale)
+        sx, sy = self.width / float(frame.frame_size[0]), height / float(frame.frame_size[1])
+        scaled = [d._replace(x1=d.x1 * sx, y1=d.y1 * sy, x2=d.x2 * sx, y2=d.y2 * sy)
                   for d in detections]
         names = [track_name(d.label, t) for d, t in zip(detections, track_ids)]
         draw_detections(image, scaled, names)

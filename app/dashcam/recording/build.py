@@ -14,6 +14,7 @@ logged and recorded as a ``recording_failed`` event, and the summary says so.
 
 import logging
 import os
+import re
 import shutil
 import subprocess
 
@@ -48,16 +49,25 @@ def choose_encoder(setting, uri, has_nvenc, board):
     return "tee" if scheme_of(uri) == "csi" else "appsrc"
 
 
-def nvenc_present():
-    """Whether this machine's GStreamer has NVIDIA's H.264 encoder element."""
-    inspect = shutil.which("gst-inspect-1.0")
-    if not inspect:
-        return False
-    return subprocess.call([inspect, "--exists", "nvv4l2h264enc"], stdout=subprocess.DEVNULL,
-                           stderr=subprocess.DEVNULL) == 0
+def element_properties(element, inspect_output=None):
+    """The property names of GStreamer element ``element`` here (``gst-inspect-1.0``), empty
+    when it is absent: NVIDIA's encoder gained properties across JetPacks (``idrinterval``
+    is not established on JetPack 4.6, tests/gstreamer_surface.tsv), and a property it
+    lacks would break the whole pipeline string."""
+    if inspect_output is None:
+        inspect = shutil.which("gst-inspect-1.0")
+        if not inspect:
+            return set()
+        result = subprocess.run([inspect, element], stdout=subprocess.PIPE,
+                                stderr=subprocess.DEVNULL, universal_newlines=True)
+        if result.returncode != 0:
+            return set()
+        inspect_output = result.stdout
+    return set(re.findall(r"^  ([a-zA-Z][\w-]*)\s*: ", inspect_output, re.MULTILINE))
 
 
-def make_encoder(kind, folder, section, fps):
+def make_encoder(kind, folder, section, fps, nvenc=()):
+    """The encoder of ``kind``; ``nvenc``: the hardware encoder's properties here."""
     from dashcam.recording.gst import AppsrcEncoder, TeeEncoder
     from dashcam.recording.software import SoftwareEncoder
     common = dict(segment_seconds=section.segment_seconds, bitrate=section.bitrate,
@@ -65,7 +75,8 @@ def make_encoder(kind, folder, section, fps):
     if kind == "software":
         return SoftwareEncoder(folder, width=section.width, height=section.height,
                                preset=section.preset, threads=section.threads, **common)
-    return (TeeEncoder if kind == "tee" else AppsrcEncoder)(folder, **common)
+    return (TeeEncoder if kind == "tee" else AppsrcEncoder)(
+        folder, idr="idrinterval" in nvenc, **common)
 
 
 class Recording:
@@ -153,10 +164,10 @@ def build_recording(config, store, submit, paths, uri, fps, open_reader, clock, 
                    SnapshotWorker(folder, open_reader, submit, wanted(section.snapshots),
                                   section.snapshot_width, wait_s=3 * section.segment_seconds + 5,
                                   clock=clock)]
-    kind = choose_encoder(section.encoder, uri, section.encoder != "software" and nvenc_present(),
-                          board or read_board())
+    nvenc = element_properties("nvv4l2h264enc") if section.encoder != "software" else set()
+    kind = choose_encoder(section.encoder, uri, bool(nvenc), board or read_board())
     try:
-        encoder = make_encoder(kind, folder, section, fps)
+        encoder = make_encoder(kind, folder, section, fps, nvenc)
     except RecordingError as error:
         log.error("recording unavailable: %s; the dashcam runs without video", error)
         return Recording(folder, None, retention, subscribers[:1], unavailable=str(error))

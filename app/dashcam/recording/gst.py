@@ -32,49 +32,73 @@ ELEMENTS = {
     "jetson": {
         "to_encoder": "nvvidconv ! video/x-raw(memory:NVMM), format=(string)NV12",
         "encoder": "nvv4l2h264enc bitrate={bps} control-rate=1 iframeinterval={keyint} "
-                   "idrinterval={keyint} insert-sps-pps=true",
+                   "insert-sps-pps=true",
+        "idr": " idrinterval={keyint}",
     },
     "standin": {
         "to_encoder": "videoconvert ! video/x-raw, format=(string)I420",
         "encoder": "x264enc tune=zerolatency speed-preset=ultrafast bitrate={kbps} "
                    "key-int-max={keyint}",
+        "idr": "",
     },
 }
-NAME = "gst-%05d" + SUFFIX
-_INDEX = re.compile(r"^gst-(\d+)\.ts$")
+# Segment files: gst-<opening>-<index>.ts. Each opening of the pipeline (a reopened camera,
+# a resumed recording) numbers its own files from 0, so none can overwrite another's;
+# splitmuxsink's start-index, which would do it with one counter, is GStreamer 1.18+.
+NAME = "gst-{:04d}-%05d" + SUFFIX
+_NAME = re.compile(r"^gst-(\d+)-(\d+)\.ts$")
 CLOSED = "splitmuxsink-fragment-closed"
+# appsrc holds at most this many frames for an encoder that falls behind; then
+# push-buffer blocks the recorder's thread, whose own queue drops frames instead.
+QUEUED_FRAMES = 2
 
 
-def record_branch(location, segment_s, bitrate, keyint, platform="jetson", start_index=0):
-    """Encoder and segment sink, from raw video in the camera's memory to ``location``
-    (a printf pattern such as ``.../gst-%05d.ts``)."""
+def quote(text):
+    """``text`` as one value of a pipeline description: quoted, so that a space or a ``!``
+    in a folder name stays in it (gst_parse_launch unescapes ``\\`` and ``\"`` within)."""
+    return '"{}"'.format(text.replace("\\", "\\\\").replace('"', '\\"'))
+
+
+def location(folder, opening):
+    """splitmuxsink's location for opening ``opening`` under ``folder``: a printf pattern,
+    so a ``%`` in the folder is doubled."""
+    return os.path.join(folder.replace("%", "%%"), NAME.format(int(opening)))
+
+
+def record_branch(pattern, segment_s, bitrate, keyint, platform="jetson", idr=True):
+    """Encoder and segment sink, from raw video in the camera's memory to the files of
+    ``pattern`` (a printf pattern, see ``location()``). ``idr``: the encoder has ``idrinterval``
+    (``element_properties``), so that every keyframe is an IDR frame; h264parse
+    repeats SPS/PPS before each keyframe either way, so every segment decodes alone."""
     parts = ELEMENTS[platform]
-    encoder = parts["encoder"].format(bps=int(bitrate) * 1000, kbps=int(bitrate),
-                                      keyint=int(keyint))
-    return ("{} ! {} ! h264parse ! splitmuxsink name=rec muxer=mpegtsmux location={} "
-            "max-size-time={:d} send-keyframe-requests=true start-index={:d}".format(
-                parts["to_encoder"], encoder, location, int(segment_s * 1e9), int(start_index)))
+    encoder = parts["encoder"] + (parts["idr"] if idr else "")
+    encoder = encoder.format(bps=int(bitrate) * 1000, kbps=int(bitrate), keyint=int(keyint))
+    return ("{} ! {} ! h264parse config-interval=-1 ! splitmuxsink name=rec muxer=mpegtsmux "
+            "location={} max-size-time={:d} send-keyframe-requests=true".format(
+                parts["to_encoder"], encoder, quote(pattern), int(segment_s * 1e9)))
 
 
 def tee(branch):
     """The fragment that the CSI capture pipeline (``capture.csi_pipeline(tee=...)``) puts
-    between the camera's caps and its conversion for the appsink: ``branch`` records, and
-    a leaky queue keeps a slow reader from ever stalling the encoder."""
+    after the camera's flip and before its scaling for the appsink: ``branch`` records the
+    full-resolution frames, and a leaky queue keeps a slow reader from stalling the encoder."""
     return "tee name=t t. ! queue ! {} t. ! queue leaky=downstream max-size-buffers=1".format(
         branch)
 
 
 def appsrc_pipeline(width, height, fps, branch):
-    """Captured BGR frames (pushed by Python) into ``branch``."""
-    return ("appsrc name=src is-live=true format=time caps=video/x-raw,format=BGR,"
-            "width={},height={},framerate={}/1 ! queue ! videoconvert ! {}".format(
-                int(width), int(height), int(round(fps)), branch))
+    """Captured BGR frames (pushed by Python) into ``branch``; ``push-buffer`` blocks once
+    ``QUEUED_FRAMES`` frames wait (appsrc's queue is unbounded otherwise)."""
+    return ("appsrc name=src is-live=true format=time block=true max-bytes={} "
+            "caps=video/x-raw,format=BGR,width={},height={},framerate={}/1 ! queue ! "
+            "videoconvert ! {}".format(QUEUED_FRAMES * int(width) * int(height) * 3, int(width),
+                                       int(height), int(round(fps)), branch))
 
 
-def next_index(folder):
-    """The index after the highest ``gst-NNNNN.ts`` in ``folder`` (0 when none)."""
-    found = [int(m.group(1)) for m in (_INDEX.match(n) for n in _listing(folder)) if m]
-    return max(found) + 1 if found else 0
+def segment_order(name):
+    """``(opening, index)`` of a segment file's name, or None for another file."""
+    match = _NAME.match(name)
+    return (int(match.group(1)), int(match.group(2))) if match else None
 
 
 def _listing(folder):
@@ -86,17 +110,21 @@ def _listing(folder):
 
 class TeeEncoder:
     """The CSI tee branch (``branch()`` goes into the capture pipeline); segments are
-    indexed as the next one appears, and the last at the close."""
+    indexed as the next one appears, and the last at the close.
+
+    ``idr``: whether the encoder element has ``idrinterval`` (see ``record_branch``).
+    """
 
     name = "nvv4l2h264enc (tee)"
     takes_frames = False
 
     def __init__(self, folder, segment_seconds=5.0, bitrate=4000, keyframe_interval=1.0,
-                 fps=30.0, platform="jetson"):
+                 fps=30.0, platform="jetson", idr=True):
         self.folder, self.segment_seconds, self.bitrate = folder, segment_seconds, bitrate
         self.keyint = max(1, int(round(keyframe_interval * fps)))
-        self.platform = platform
+        self.platform, self.idr = platform, idr
         self.run_id = None
+        self.openings = 0
         self._done = set()
 
     @property
@@ -104,11 +132,11 @@ class TeeEncoder:
         return os.path.join(self.folder, run_folder(self.run_id))
 
     def branch(self):
-        """The recording branch for a (re)opened camera: numbering goes on after the files
-        already there, so a reopened pipeline never overwrites a segment."""
+        """The recording branch for a (re)opened pipeline, writing files of its own."""
         os.makedirs(self.run_dir, exist_ok=True)
-        return record_branch(os.path.join(self.run_dir, NAME), self.segment_seconds,
-                             self.bitrate, self.keyint, self.platform, next_index(self.run_dir))
+        self.openings += 1
+        return record_branch(location(self.run_dir, self.openings), self.segment_seconds,
+                             self.bitrate, self.keyint, self.platform, self.idr)
 
     def tee(self):
         """``tee(branch())``: what ``capture.open_source(tee=...)`` calls at each opening."""
@@ -118,7 +146,7 @@ class TeeEncoder:
         raise RecordingError("the tee encoder records inside the capture pipeline")
 
     def poll(self, now, final=False):
-        names = sorted(n for n in _listing(self.run_dir) if _INDEX.match(n))
+        names = sorted((n for n in _listing(self.run_dir) if segment_order(n)), key=segment_order)
         closed = []
         for name in names if final else names[:-1]:
             if name not in self._done:
@@ -142,7 +170,7 @@ class AppsrcEncoder:
     takes_frames = True
 
     def __init__(self, folder, segment_seconds=5.0, bitrate=4000, keyframe_interval=1.0,
-                 fps=30.0, platform="jetson", wall_clock=time.time):
+                 fps=30.0, platform="jetson", idr=True, wall_clock=time.time):
         try:
             import gi
             gi.require_version("Gst", "1.0")
@@ -153,7 +181,8 @@ class AppsrcEncoder:
                                  "; in a venv: --system-site-packages)")
         Gst.init(None)
         self.Gst = Gst
-        self.tee = TeeEncoder(folder, segment_seconds, bitrate, keyframe_interval, fps, platform)
+        self.tee = TeeEncoder(folder, segment_seconds, bitrate, keyframe_interval, fps, platform,
+                              idr)
         self.folder, self.fps, self.wall_clock = folder, fps, wall_clock
         self.run_id = None
         self.pipeline = self.src = None
@@ -195,10 +224,10 @@ class AppsrcEncoder:
                 raise OSError(f"recording pipeline: {error.message}")
             structure = message.get_structure()
             if structure is not None and structure.get_name() == CLOSED:
-                location = structure.get_value("location")
+                written = structure.get_value("location")
                 ended = self._t0[1] + structure.get_value("running-time") / 1e9
-                path = os.path.relpath(location, self.folder).replace(os.sep, "/")
-                self.tee._done.add(os.path.basename(location))
+                path = os.path.relpath(written, self.folder).replace(os.sep, "/")
+                self.tee._done.add(os.path.basename(written))
                 record = closed_from_file(self.folder, path, self.run_id, self.name, ended)
                 closed.extend([record] if record else [])
         return closed

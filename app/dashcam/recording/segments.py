@@ -4,7 +4,7 @@ A segment is one MPEG-TS file of a few seconds that starts on a keyframe, in
 a folder per run under the recordings folder::
 
     run-000012/20240501T123456.789Z.ts     (software encoder: named by its first frame's UTC time)
-    run-000012/gst-00003.ts                (GStreamer's splitmuxsink: numbered)
+    run-000012/gst-0001-00003.ts           (GStreamer's splitmuxsink: opening, then index)
 
 Paths in the store are relative to the recordings folder. A segment is indexed
 (a ``SegmentClosed`` record through the store's single writer) once it is

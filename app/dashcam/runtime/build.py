@@ -158,10 +158,12 @@ def init_capture(parts):
     from dashcam.capture import CaptureWorker, open_source
     from dashcam.inference import PreprocessAhead
 
-    config, recording = parts.config, parts.recording
+    config, recording, net = parts.config, parts.recording, parts.detector.backend.spec
+    # CSI frames come scaled to the network's input by the VIC, unless Python records them
+    scale_to = None if recording and recording.publish else (net.width, net.height)
     source = parts.given.get("open_source") or functools.partial(
         open_source, parts.uri, config.source.width, config.source.height, config.source.fps,
-        config.source.flip_method, tee=recording.tee if recording else None)
+        config.source.flip_method, tee=recording.tee if recording else None, scale_to=scale_to)
     ahead = None
     if config.run.preprocess_ahead != "never":
         ahead = PreprocessAhead(parts.detector.new_preprocessor, clock=parts.clock)

@@ -26,6 +26,7 @@ import time
 
 from dashcam import __version__
 from dashcam import events as ev
+from dashcam.inference.models import model_file, standin_warning
 from dashcam.records import StatsRecord
 from dashcam.runtime.status import Snapshot, stats_row, status_line, summary_figures
 from dashcam.runtime.stop import STOP_PLAN, stop_stages
@@ -53,6 +54,7 @@ class Pipeline:
         self.run_id = self.started = self.summary = self._last_stats = None
         self.failed = None          # the essential worker that died, if any
         self.failures = {}          # worker name -> its error, for every worker that died
+        self.warnings = []          # said at the start and in the summary
 
     def request_stop(self, *_):
         self.stop_requested.set()
@@ -87,6 +89,11 @@ class Pipeline:
         self.logger.submit(ev.run_started(self.wall_clock(), {
             "run_id": self.run_id, "source": self.source_uri, "version": __version__,
             "backend": getattr(backend, "name", None)}))
+        warning = standin_warning(model_file(self.config, self.parts.model_path),
+                                  self.source_uri)
+        self.warnings = [warning] if warning else []
+        for text in self.warnings:
+            log.warning(text)
         if self.recording:
             self.recording.begin(self.run_id, self.logger.submit, self.wall_clock())
         for worker in self.workers():
@@ -245,6 +252,8 @@ class Pipeline:
             summary["recording"] = self.recording.summary()
         if self.preview:
             summary["preview"] = self.preview.sink.description
+        if self.warnings:
+            summary["warnings"] = self.warnings
         if self.failures:
             summary["failed_workers"] = dict(self.failures)
         if self.failed:

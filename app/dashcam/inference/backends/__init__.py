@@ -9,7 +9,6 @@ place that chooses and builds one.
 import logging
 
 from dashcam.errors import ModelError
-from dashcam.paths import default_model_path
 
 log = logging.getLogger(__name__)
 
@@ -45,8 +44,9 @@ def build_backend(config, model_path=None, accelerator=None, board=None):
     which runs on ``board`` (a ``dashcam.board.Board``, read when None).
     """
     from dashcam.inference.contract import check_model_file
+    from dashcam.inference.models import model_file
 
-    path = model_path or config.path(config.property.onnx_file) or default_model_path()
+    path = model_file(config, model_path)
     setting = config.model.backend
     if setting != "onnxruntime" and accelerator is None:
         from dashcam.inference.engine import probe_accelerator
