@@ -34,7 +34,7 @@ log = logging.getLogger(__name__)
 class BuildProgress(Worker):
     """Writes ``building ... N s`` through ``say`` every ``interval`` seconds until stopped,
     and calls ``keep_alive()`` (if given) at once and with each line: under systemd it asks
-    for more start-up time while the build works (``service.notify.start_extender``)."""
+    for more start-up time while the build works (``service.notify.StartExtender``)."""
 
     name = "engine-build-progress"
 
