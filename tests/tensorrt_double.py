@@ -11,13 +11,17 @@ header, and executing one runs ONNX Runtime on the bytes at the bound device add
 so outputs are the network's real outputs but precision flags change nothing; its INT8
 "calibration" asks the calibrator for batches as TensorRT does (the cache first, then
 ``get_batch`` until None, then ``write_calibration_cache``) and writes max|x|/127 of the
-input as its one scale, a stand-in for TensorRT's entropy calibration.
+input as its one scale, a stand-in for TensorRT's entropy calibration. An exception that
+leaves a calibrator callback does what the version's bindings do with it (``CALLBACKS_ABORT``).
+Builders, runtimes and parsers record the logger they were given (``gpu.loggers``); a
+runtime's ``DLA_core`` decides the core a DLA engine runs on (``engine.dla_core``).
 
 The device it runs on is ``cuda_double.Gpu`` (a stand-in pycuda driver).
 """
 
 import json
 import os
+import sys
 import types
 
 import numpy as np
@@ -26,6 +30,15 @@ import onnxruntime
 
 TABLE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "tensorrt_surface.tsv")
 MAGIC = b"DOUBLE-PLAN\n"
+# TensorRT calls the Python calibrator from C++ noexcept methods. 8.0 and 8.2 have no try there:
+# an exception ends in std::terminate, the process aborts. 8.4 and later catch it, print
+# "[ERROR] Exception caught in get_batch(): ..." and go on as if the callback had answered
+# None/False (python/src/infer/pyInt8.cpp on NVIDIA/TensorRT release/8.0, 8.2 vs 8.4 ... 10.x).
+CALLBACKS_ABORT = ("8.0", "8.2")
+
+
+class CallbackAbort(BaseException):
+    """Where the process would abort: an exception left a calibrator callback (TensorRT 8.0/8.2)."""
 
 
 def surface(version):
@@ -86,6 +99,7 @@ def tensorrt_module(version, gpu):
     class OnnxParser:
         def __init__(self, network, logger):
             self.network, self.errors = network, []
+            gpu.loggers.append(logger)
 
         def parse(self, data):
             if version != "11" and version != "10" and not self.network.explicit_batch:
@@ -135,6 +149,7 @@ def tensorrt_module(version, gpu):
 
         def __init__(self, logger):
             gpu.need_context()
+            gpu.loggers.append(logger)
             self.built = []
 
         def create_network(self, flags=0):
@@ -164,13 +179,24 @@ def tensorrt_module(version, gpu):
         def _calibrate(calibrator, tensor):
             if calibrator is None:
                 return False
-            if calibrator.read_calibration_cache():
+
+            def call(name, *args):
+                try:
+                    return getattr(calibrator, name)(*args)
+                except Exception as error:
+                    if version in CALLBACKS_ABORT:
+                        raise CallbackAbort("terminate called after throwing an instance of "
+                                            f"'pybind11::error_already_set' in {name}(): {error}")
+                    sys.stderr.write(f"[ERROR] Exception caught in {name}(): {error}\n")
+                    return None
+
+            if call("read_calibration_cache"):
                 return True
-            assert calibrator.get_batch_size() == 1
+            assert call("get_batch_size") == 1
             name, shape = tensor[0], (1,) + tuple(tensor[1][1:])
             peak, batches = 0.0, 0
             while True:
-                addresses = calibrator.get_batch([name])
+                addresses = call("get_batch", [name])
                 if not addresses:
                     break
                 blob = gpu.read(addresses[0], np.float32, shape)
@@ -179,9 +205,9 @@ def tensorrt_module(version, gpu):
             if not batches:
                 return False
             scale = np.float32(peak / 127.0).view(np.uint32)
-            calibrator.write_calibration_cache(
-                "TRT-{}-EntropyCalibration2\n{}: {:x}\n".format(full_version.replace(".", "") + "0",
-                                                               name, int(scale)).encode())
+            call("write_calibration_cache",
+                 "TRT-{}-EntropyCalibration2\n{}: {:x}\n".format(full_version.replace(".", "") + "0",
+                                                                name, int(scale)).encode())
             return True
 
     class IExecutionContext:
@@ -224,7 +250,8 @@ def tensorrt_module(version, gpu):
             return True
 
     class ICudaEngine:
-        def __init__(self, model):
+        def __init__(self, model, dla_core=None):
+            self.dla_core = dla_core   # the core its DLA layers run on (None: a GPU engine)
             self.io = _onnx_io(model)
             self.session = onnxruntime.InferenceSession(model, providers=["CPUExecutionProvider"])
             self.__dict__.update(num_io_tensors=len(self.io), num_bindings=len(self.io))
@@ -262,15 +289,23 @@ def tensorrt_module(version, gpu):
     class Runtime:
         def __init__(self, logger):
             gpu.need_context()
+            gpu.loggers.append(logger)
+            self.__dict__.update(DLA_core=-1)   # TensorRT 8's default: no core chosen
 
         def deserialize_cuda_engine(self, plan):
             plan = bytes(plan)
             if not plan.startswith(MAGIC):
                 return None
             header, model = plan[len(MAGIC):].split(b"\n", 1)
-            if json.loads(header.decode())["tensorrt"] != full_version:
+            header = json.loads(header.decode())
+            if header["tensorrt"] != full_version:
                 return None   # TensorRT refuses plans from another version
-            return ICudaEngine(model)
+            if header["dla_core"] is None:
+                return ICudaEngine(model)
+            # IRuntime::setDLACore picks the core ("does nothing" where there is no DLA);
+            # left unset, the engine runs on core 0, whatever core it was built for
+            core = self.DLA_core if gpu.dla_cores and self.DLA_core >= 0 else 0
+            return ICudaEngine(model, core) if core < gpu.dla_cores else None
 
     class IInt8EntropyCalibrator2:
         def __init__(self):
@@ -280,7 +315,7 @@ def tensorrt_module(version, gpu):
         def __new__(cls, shape=()):
             return tuple.__new__(cls, shape)
 
-    gpu.calibration_batches, gpu.executions = [], 0
+    gpu.calibration_batches, gpu.executions, gpu.loggers = [], 0, []
     names = dict(Logger=Logger, Builder=Builder, Runtime=Runtime, OnnxParser=OnnxParser,
                  IInt8EntropyCalibrator2=IInt8EntropyCalibrator2, Dims=Dims,
                  nptype=lambda dtype: np.dtype(dtype).type, DataType=data_type, BuilderFlag=flags,

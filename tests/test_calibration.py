@@ -15,12 +15,13 @@ from dashcam.config import load_config
 from dashcam.errors import EngineError
 from dashcam.inference import build_detector
 from dashcam.inference.engine import probe_accelerator, settings_from_config
+from dashcam.inference.engine.build import build_engine
 from dashcam.inference.engine.calibration import (format_cache, hex_to_scale, parse_cache,
                                                   read_cache, scale_to_hex)
 from dashcam.inference.engine.frames import calibration_frames, plan_samples, spread
 from dashcam.inference.engine.tasks import calibrate
 from cuda_double import Gpu
-from tensorrt_double import tensorrt_module
+from tensorrt_double import CallbackAbort, tensorrt_module
 from videos import write_video
 
 # TAO's format as TensorRT writes it, with what real caches contain: names with colons,
@@ -130,3 +131,63 @@ def test_the_calibrator_gets_exactly_the_run_time_preprocessing(tmp_path, tiny_m
     assert cache.header.startswith("TRT-") and cache.header.endswith("-EntropyCalibration2")
     assert format_cache(cache).encode() == raw and list(cache.scales) == ["input_1:0"]
     assert os.listdir(os.path.dirname(output)) == ["my_roads.txt"]
+
+
+def raising_calibrator(trt):
+    class Raising(trt.IInt8EntropyCalibrator2):
+        def read_calibration_cache(self):
+            return None
+
+        def get_batch_size(self):
+            return 1
+
+        def get_batch(self, names):
+            raise ValueError("a frame that cannot be read")
+    return Raising()
+
+
+def test_the_double_does_with_a_callbacks_exception_what_each_tensorrt_does(tiny_model_path):
+    """TEST DOUBLE check: 8.0/8.2 abort (CallbackAbort stands for it), 8.4 and later print
+    the exception and take it for the end of the frames."""
+    for version, aborts in (("8.2", True), ("8.6", False)):
+        gpu = Gpu()
+        trt = tensorrt_module(version, gpu)
+        gpu.local.stack = ["context"]
+        builder = trt.Builder(trt.Logger())
+        network = builder.create_network(1)
+        assert trt.OnnxParser(network, trt.Logger()).parse(open(tiny_model_path, "rb").read())
+        config = builder.create_builder_config()
+        config.set_flag(trt.BuilderFlag.INT8)
+        config.int8_calibrator = raising_calibrator(trt)
+        if aborts:
+            with pytest.raises(CallbackAbort, match="in get_batch\\(\\): a frame that cannot be read"):
+                builder.build_serialized_network(network, config)
+        else:
+            assert builder.build_serialized_network(network, config) is None
+
+
+@pytest.mark.parametrize("version", ["8.2", "8.6", "10"])
+def test_a_frame_that_does_not_fit_fails_the_calibration_in_one_line(tmp_path, tiny_model_path,
+                                                                        version):
+    gpu = Gpu()
+    accelerator = probe_accelerator(gpu.import_module(tensorrt_module(version, gpu)), board=Board(""))
+    frames = lambda shape: [np.zeros(shape, np.float32), np.zeros((1, 3, 8, 8), np.float32)]  # noqa: E731
+    with pytest.raises(EngineError) as error:
+        build_engine(accelerator.trt, accelerator.cuda, tiny_model_path, str(tmp_path / "e.engine"),
+                     "int8", "x", calib_frames=frames, calib_out=str(tmp_path / "cache.txt"),
+                     say=lambda line: None)
+    assert "calibration frame (1, 3, 8, 8) float32 does not fit the input" in str(error.value)
+    assert not os.path.exists(tmp_path / "e.engine") and not os.path.exists(tmp_path / "cache.txt")
+
+
+@pytest.mark.parametrize("version", ["8.2", "8.6", "10"])
+def test_a_cache_that_cannot_be_written_is_reported_as_such(tmp_path, tiny_model_path, version):
+    gpu = Gpu()
+    accelerator = probe_accelerator(gpu.import_module(tensorrt_module(version, gpu)), board=Board(""))
+    frames = lambda shape: [np.full(shape, 0.5, np.float32)] * 3  # noqa: E731
+    cache = str(tmp_path / "no such folder" / "cache.txt")
+    with pytest.raises(EngineError) as error:
+        build_engine(accelerator.trt, accelerator.cuda, tiny_model_path, str(tmp_path / "e.engine"),
+                     "int8", "x", calib_frames=frames, calib_out=cache, say=lambda line: None)
+    assert str(error.value) == f"cannot write the calibration cache {cache}: No such file or directory"
+    assert len(gpu.calibration_batches) == 3 and not os.path.exists(tmp_path / "e.engine")

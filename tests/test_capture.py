@@ -6,6 +6,10 @@ is absent at first and later unplugged: it wraps a real source and fails on
 purpose, because no camera is attached to the test machine.
 """
 
+import os
+import shutil
+import socket
+import tempfile
 import threading
 
 import cv2
@@ -13,6 +17,7 @@ import numpy as np
 import pytest
 
 from dashcam import events as ev
+from dashcam.capture.argus import diagnose_for, socket_problem
 from dashcam.capture.sources import (OpenCVSource, check_source, csi_pipeline, gstreamer_available,
                                      open_source, oriented, require_gstreamer, split_query)
 from dashcam.capture.worker import CaptureWorker, backoff_delay, pacing_delay
@@ -228,3 +233,58 @@ def test_a_camera_that_opens_but_gives_nothing_backs_off_without_flapping():
     assert [e.type for e in emitted] == [ev.CAMERA_LOST]   # no restored/lost flapping
     assert "RuntimeError: VIDIOC_DQBUF" in emitted[0].data["reason"]
     assert worker.failures >= 3 and worker.reopened == 0
+
+
+def test_the_argus_socket_check_tells_a_live_daemon_from_a_dead_or_missing_one():
+    """Real UNIX sockets where nvargus-daemon's would be: listening (alive), closed with its
+    file left behind (what the service's bind mount holds after the daemon restarted: connect()
+    is refused), of another type (alive), missing, and not a socket."""
+    folder = tempfile.mkdtemp(prefix="argus")   # socket paths are limited to 107 bytes
+    path = os.path.join(folder, "argus_socket")
+    try:
+        assert "no Argus socket at " + path in socket_problem(path)
+        listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        listener.bind(path)
+        listener.listen(1)
+        assert socket_problem(path) is None
+        listener.close()   # the daemon is gone; its socket file stays, as in the bind mount
+        assert socket_problem(path).startswith(f"nothing listens on {path}: nvargus-daemon stopped")
+        os.unlink(path)
+        datagram = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        datagram.bind(path)
+        assert socket_problem(path) is None   # alive, of another socket type
+        datagram.close()
+        os.unlink(path)
+        open(path, "w").close()
+        assert socket_problem(path) == f"{path} is not the Argus daemon's socket (not a socket)"
+    finally:
+        shutil.rmtree(folder)
+    assert diagnose_for("csi://0") is socket_problem and diagnose_for("CSI://1?flip=2")
+    assert diagnose_for("v4l2:///dev/video0") is None and diagnose_for("rtsp://cam/live") is None
+
+
+def test_a_lost_csi_camera_says_when_the_argus_socket_is_dead():
+    folder = tempfile.mkdtemp(prefix="argus")
+    path = os.path.join(folder, "argus_socket")
+    dead = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    dead.bind(path)
+    dead.close()
+    emitted, reported = [], threading.Event()
+
+    def never():
+        raise SourceError("cannot open csi://0: check the ribbon cable")
+
+    def emit(event):
+        emitted.append(event)
+        reported.set()
+    worker = CaptureWorker("csi://0", never, LatestFrame(), emit, reconnect_min=10.0,
+                           diagnose=lambda: socket_problem(path)).start()
+    try:
+        assert reported.wait(5.0)
+    finally:
+        assert worker.stop(timeout=2.0)
+        shutil.rmtree(folder)
+    [lost] = emitted
+    assert lost.data["reason"].startswith("cannot open: cannot open csi://0: check the ribbon "
+                                          f"cable; nothing listens on {path}: nvargus-daemon")
+    assert "[service] camera-restart" in lost.data["reason"]

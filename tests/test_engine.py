@@ -129,10 +129,12 @@ def test_a_long_build_says_it_is_still_working_until_it_ends():
 
     from dashcam.inference.engine.build import BuildProgress
 
-    lines, said = [], threading.Event()
+    lines, said, kept = [], threading.Event(), []
     ticks = iter(range(0, 1000, 15))
     progress = BuildProgress("FP16 gpu0 engine for m.onnx", lambda line: lines.append(line) or said.set(),
-                             interval=0.01, clock=lambda: next(ticks)).start()
+                             interval=0.01, clock=lambda: next(ticks),
+                             keep_alive=lambda: kept.append(1)).start()
     assert said.wait(5)
     assert progress.stop(1.0)
+    assert len(kept) == len(lines) + 1   # at once, then with every line (systemd's start timeout)
     assert lines[0] == "building FP16 gpu0 engine for m.onnx: 15 s so far (minutes on a Jetson Nano)"

@@ -4,9 +4,12 @@ wrote: ``systemd-analyze verify`` and ``systemd-analyze security --offline=true`
 
 import os
 import re
+import shlex
 import shutil
+import socket
 import subprocess
 import sys
+import tempfile
 
 import pytest
 
@@ -140,3 +143,40 @@ def test_status_says_whether_the_service_starts_at_boot_without_contradiction(tm
     assert main(["service", "status", "--root", str(root)]) == 1   # installed, disabled
     assert boot_line() == ("disabled   dashcam.service does not start at boot: "
                            "`sudo systemctl enable dashcam.service`")
+
+
+def argus_wait_script(daemon, socket_path, bound_s):
+    """The unit's ExecStartPre= shell script (``$$`` unescaped, as systemd runs it) pointed at
+    ``daemon`` and ``socket_path``, waiting ``bound_s`` seconds instead of 30."""
+    with open(os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                           "systemd", "dashcam.service")) as handle:
+        [line] = [l for l in handle.read().splitlines() if l.startswith("ExecStartPre=+")]
+    command = shlex.split(line[len("ExecStartPre=+"):].replace("$$", "$"))
+    assert command[:2] == ["/bin/sh", "-c"]
+    script = command[2].replace("/usr/sbin/nvargus-daemon", daemon)
+    return script.replace("/tmp/argus_socket", socket_path).replace("-lt 30", f"-lt {bound_s}")
+
+
+def test_the_unit_waits_for_the_argus_socket_only_where_nvargus_is_installed():
+    folder = tempfile.mkdtemp(prefix="argus")   # socket paths are limited to 107 bytes
+    daemon, path = os.path.join(folder, "nvargus-daemon"), os.path.join(folder, "argus_socket")
+
+    def run_wait():
+        result = subprocess.run(["/bin/sh", "-c", argus_wait_script(daemon, path, 1)],
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                universal_newlines=True, timeout=30)
+        return result.returncode, result.stdout
+
+    assert run_wait() == (0, "")   # no Argus daemon installed (a PC): no wait, no word
+    with open(daemon, "w") as handle:
+        handle.write("#!/bin/sh\n")
+    os.chmod(daemon, 0o755)
+    assert run_wait() == (0, f"dashcam: no {path} after 30 s (is nvargus-daemon running?): the "
+                             "CSI camera stays unavailable until the service restarts\n")
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(path)
+    try:
+        assert run_wait() == (0, "")   # the daemon's socket is there: the service starts at once
+    finally:
+        listener.close()
+        shutil.rmtree(folder)

@@ -8,7 +8,11 @@ outputs are real network outputs; real TensorRT is checked by
 ``bench/gpu_check`` on a machine with a GPU.
 """
 
+import os
+import shutil
+import socket
 import sqlite3
+import tempfile
 import threading
 
 import numpy as np
@@ -209,3 +213,57 @@ def test_the_run_records_its_backend_and_why(tmp_path, tiny_model_path):
     row = sqlite3.connect(db).execute("SELECT backend, precision, backend_reason FROM runs").fetchone()
     assert row[:2] == ("onnxruntime", "fp32")
     assert row[2].startswith("auto: TensorRT is not installed here") or row[2].startswith("auto: ")
+
+
+def test_a_dla_engine_runs_on_the_core_it_was_built_for(tmp_path, tiny_model_path):
+    """TensorRT runs a deserialized engine on the Runtime's DLA core (core 0 unless set): the
+    double's engines record the core they got (``engine.dla_core``)."""
+    config = load_config()
+    config.model.engine_dir = str(tmp_path)
+    config.property.network_mode, config.property.enable_dla, config.property.use_dla_core = 2, True, 1
+    _, accelerator = accelerator_for("8.5", name="NVIDIA Jetson AGX Xavier", dla_cores=2)
+    backend = build_backend(config, tiny_model_path, accelerator=accelerator)
+    assert backend.path.endswith("_b1_dla1_fp16.engine")
+    assert (backend.dla_core, backend.engine.dla_core) == (1, 1)
+    backend.close()
+    config.property.enable_dla = False
+    gpu_backend = build_backend(config, tiny_model_path, accelerator=accelerator)
+    assert (gpu_backend.dla_core, gpu_backend.engine.dla_core) == (None, None)
+    gpu_backend.close()
+
+
+def test_one_tensorrt_logger_serves_every_builder_runtime_and_parser(tmp_path, tiny_model_path):
+    """TensorRT 8.0 takes its logger as a singleton: every Builder, Runtime and parser of the
+    process must get the same one."""
+    gpu, accelerator = accelerator_for("8.0")
+    config = load_config()
+    config.model.engine_dir = str(tmp_path)
+    for _ in range(2):
+        build_backend(config, tiny_model_path, accelerator=accelerator).close()   # build+load, load
+    build_engine(accelerator.trt, accelerator.cuda, tiny_model_path, str(tmp_path / "e"), "fp32",
+                 "x", say=lambda line: None)
+    assert len(gpu.loggers) == 6 and len({id(logger) for logger in gpu.loggers}) == 1
+
+
+def test_a_build_under_systemd_extends_the_start_timeout(tmp_path, tiny_model_path, monkeypatch):
+    """While an engine builds before READY, each progress tick (and the start) sends
+    EXTEND_TIMEOUT_USEC to a real socket where systemd's would be."""
+    folder = tempfile.mkdtemp(prefix="sd")   # socket paths are limited to 107 bytes
+    path = os.path.join(folder, "notify.sock")
+    systemd = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    systemd.bind(path)
+    systemd.settimeout(10)
+    monkeypatch.setenv("NOTIFY_SOCKET", path)
+    config = load_config()
+    config.model.engine_dir = str(tmp_path)
+    _, accelerator = accelerator_for("10")
+    try:
+        build_backend(config, tiny_model_path, accelerator=accelerator).close()
+        assert systemd.recv(4096) == b"EXTEND_TIMEOUT_USEC=60000000"
+        build_backend(config, tiny_model_path, accelerator=accelerator).close()   # loads: no build
+        systemd.setblocking(False)
+        with pytest.raises(BlockingIOError):
+            systemd.recv(4096)
+    finally:
+        systemd.close()
+        shutil.rmtree(folder)

@@ -15,6 +15,7 @@ import threading
 import time
 
 from dashcam import events as ev
+from dashcam.capture.argus import diagnose_for
 from dashcam.errors import SourceError
 from dashcam.records import Frame
 from dashcam.worker import Worker
@@ -70,14 +71,20 @@ class CaptureWorker(Worker):
     ``publish(frame)``, if given, gets every frame read, before the slot (the
     recorder's own bounded queue: a ``FanOut`` or a worker's ``offer``); it
     must not block.
+
+    ``diagnose()``, if given, adds one line to the reason of the first failure
+    of each loss (None: nothing to add); it defaults to the Argus daemon's socket
+    check for ``csi://`` (``capture.argus``), whose daemon can vanish under a
+    camera that is fine.
     """
 
     name = "capture"
 
     def __init__(self, uri, open_source, slot, emit, reconnect_min=0.5,
                  reconnect_max=BACKOFF_CAP_S, prepare=None, prepare_live=False,
-                 clock=time.monotonic, wall_clock=time.time, publish=None):
+                 clock=time.monotonic, wall_clock=time.time, publish=None, diagnose=None):
         Worker.__init__(self)
+        self.diagnose = diagnose if diagnose is not None else diagnose_for(uri)
         self.uri = uri
         self.open_source = open_source
         self.slot = slot
@@ -172,6 +179,8 @@ class CaptureWorker(Worker):
         """Count a failure, emit camera_lost on the first in a row, wait out the backoff."""
         self.failures += 1
         if self._lost_at is None:
+            extra = self.diagnose() if self.diagnose else None
+            reason = f"{reason}; {extra}" if extra else reason
             self._lost_at = self.wall_clock()
             self.emit(ev.camera_lost(self._lost_at, self.uri, reason))
         delay = backoff_delay(self.failures, self.reconnect_min, self.reconnect_max)

@@ -11,7 +11,7 @@ from dashcam.runtime import DEMO_URI, build_pipeline
 
 DESCRIPTION = """\
 Read a camera, detect and track objects, and log detections and events to SQLite
-until stopped (Ctrl-C, SIGTERM), for --duration seconds, or to the end of a file.
+until stopped (Ctrl-C, SIGTERM, SIGABRT), for --duration seconds, or to the end of a file.
 A status line comes at most once a second on stderr, a summary at the end.
 
 With no source configured it runs the demo: the synthetic road ({demo}), the
@@ -22,6 +22,8 @@ sources: csi://0  v4l2:///dev/video0  rtsp://host/stream  clip.mp4  clip.mp4?rea
          synthetic://?seed=7  synthetic://?seed=7&realtime=0 (as fast as possible)
          synthetic://?scenario=brake (the car ahead brakes hard: the forward-collision warning)
 """
+
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGABRT)
 
 EPILOG = """\
 examples:
@@ -52,9 +54,12 @@ def run(args):
     config = command_config(args)
     # Handlers go in before the (seconds-long) build, so a SIGTERM from systemd
     # at any moment still ends in an orderly stop, never in a killed writer.
+    # SIGABRT too: systemd before 240 (JetPack 4.6's 237) has no WatchdogSignal=
+    # and aborts a service whose watchdog pings stop. An abort() from native code
+    # still ends the process: abort() raises SIGABRT again with the default action.
     stop = threading.Event()
     previous = {}
-    for signum in (signal.SIGINT, signal.SIGTERM):
+    for signum in STOP_SIGNALS:
         previous[signum] = signal.signal(signum, lambda *_: stop.set())
     try:
         pipeline = build_pipeline(config, source=args.source, db_path=args.db,

@@ -16,11 +16,19 @@ log = logging.getLogger(__name__)
 READY = "READY=1"
 WATCHDOG = "WATCHDOG=1"
 STOPPING = "STOPPING=1"
+# How much more start-up time each keep-alive asks for: four of BuildProgress's 15 s lines.
+EXTEND_S = 60.0
 
 
 def status(text):
     """A STATUS message: one line (newlines would start new keys), as ``systemctl status`` shows it."""
     return "STATUS=" + " ".join(str(text).split())
+
+
+def extend_timeout(seconds):
+    """EXTEND_TIMEOUT_USEC (systemd 236+): the start (or stop) may take ``seconds`` more from
+    now; systemd fails it only when no new one comes within that time."""
+    return "EXTEND_TIMEOUT_USEC={}".format(int(seconds * 1e6))
 
 
 class Notifier:
@@ -68,3 +76,21 @@ class Notifier:
 
     def close(self):
         self._socket.close()
+
+
+class StartExtender:
+    """A ``keep_alive`` for long work before READY (an engine build): each call asks systemd
+    for ``EXTEND_S`` more seconds of start-up, so ``TimeoutStartSec=`` need not cover the
+    longest build. Outside systemd (no ``$NOTIFY_SOCKET``) a call does nothing."""
+
+    def __init__(self, environ=None, extend_s=EXTEND_S):
+        self.notifier = Notifier.from_environ(environ)
+        self.extend_s = extend_s
+
+    def __call__(self):
+        if self.notifier is not None:
+            self.notifier.send(extend_timeout(self.extend_s))
+
+    def close(self):
+        if self.notifier is not None:
+            self.notifier.close()

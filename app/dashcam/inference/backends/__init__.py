@@ -60,9 +60,15 @@ def build_backend(config, model_path=None, accelerator=None, board=None):
     if name == "tensorrt":
         from dashcam.inference.backends.tensorrt import TensorRTBackend
         from dashcam.inference.engine import ensure_engine, require, settings_from_config
+        from dashcam.service.notify import StartExtender
 
         require(accelerator, "[model] backend = tensorrt")
-        plan = ensure_engine(settings_from_config(config, check_model_file(path)), accelerator)
+        extender = StartExtender()   # under systemd, a build extends the start timeout
+        try:
+            plan = ensure_engine(settings_from_config(config, check_model_file(path)), accelerator,
+                                 keep_alive=extender)
+        finally:
+            extender.close()
         reason = f"{reason}; {plan.reason}"
         backend = TensorRTBackend(plan.path, accelerator.trt, accelerator.cuda, plan.precision,
                                   classes, names, reason)

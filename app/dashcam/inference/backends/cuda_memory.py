@@ -11,6 +11,7 @@ worker's). Everything here is allocated once; nothing per frame.
 import contextlib
 import ctypes
 import importlib
+import time
 
 import numpy as np
 
@@ -34,6 +35,27 @@ def open_cuda(import_module=importlib.import_module):
             reasons.append(f"{name}: {error}")
             break
     raise EngineError("no CUDA GPU reachable ({})".format("; ".join(reasons)))
+
+
+def round_trip(cuda, shape=(1, 3, 544, 960), repeats=1):
+    """``(equal, seconds)``: ``repeats`` copies of a page-locked float32 array of ``shape``
+    host -> device -> host on one stream, whether it came back unchanged, and the time of
+    one trip: a check that this process reaches the GPU (``bench/gpu_check``, the field check)."""
+    with cuda.active():
+        host = cuda.pagelocked(shape, np.float32)
+        back = cuda.pagelocked(shape, np.float32)
+        device = cuda.alloc(host.nbytes)
+        stream = cuda.stream()
+        host[...] = np.random.RandomState(0).rand(*shape)
+        started = time.perf_counter()
+        for _ in range(repeats):
+            cuda.to_device(device, host, stream)
+            cuda.to_host(back, device, stream)
+        cuda.synchronize(stream)
+        seconds = (time.perf_counter() - started) / repeats
+        equal = bool(np.array_equal(host, back))   # before the free: the arrays view that memory
+        cuda.free(buffers=[device], host=[host, back], streams=[stream])
+    return equal, seconds
 
 
 class PycudaMemory:

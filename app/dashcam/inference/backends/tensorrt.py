@@ -14,18 +14,26 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from dashcam.errors import EngineError
-from dashcam.inference.backends.tensorrt_api import adapter_for
+from dashcam.inference.backends.tensorrt_api import adapter_for, logger_for
 from dashcam.inference.contract import Tensor, resolve_contract
+from dashcam.inference.engine.sidecar import dla_core_of, read_sidecar
 
 if TYPE_CHECKING:
+    from typing import Any, List, Optional, Tuple  # noqa: F401 (for the type comments)
+
     import tensorrt as trt  # noqa: F401
+
+    from dashcam.inference.backends.tensorrt_api import IoTensor, TensorRTApi  # noqa: F401
 
 log = logging.getLogger(__name__)
 
 
-def load_engine(trt_module, cuda, path):
-    # type: (Any, Any, str) -> Tuple[trt.ICudaEngine, TensorRTApi, List[IoTensor]]
-    """Deserialize ``path``; returns ``(engine, api, tensors)``."""
+def load_engine(trt_module, cuda, path, dla_core=None):
+    # type: (Any, Any, str, Optional[int]) -> Tuple[trt.ICudaEngine, TensorRTApi, List[IoTensor]]
+    """Deserialize ``path`` for DLA core ``dla_core`` (None: the GPU); returns ``(engine, api,
+    tensors)``. The core is the Runtime's to choose, before deserializing (``IRuntime::setDLACore``:
+    "the DLA core that the deserialized engine must execute on"): not set, a dla1 engine runs on
+    core 0."""
     api = adapter_for(trt_module)
     try:
         with open(path, "rb") as handle:
@@ -33,7 +41,9 @@ def load_engine(trt_module, cuda, path):
     except OSError as error:
         raise EngineError(f"cannot read engine {path}: {error.strerror or error}")
     with cuda.active():
-        runtime = trt_module.Runtime(trt_module.Logger(trt_module.Logger.WARNING))
+        runtime = trt_module.Runtime(logger_for(trt_module))
+        if dla_core is not None:
+            runtime.DLA_core = dla_core
         engine = runtime.deserialize_cuda_engine(plan)
     if engine is None:
         raise EngineError("{}: TensorRT {} cannot load this engine (built by another TensorRT or for "
@@ -54,17 +64,21 @@ class TensorRTBackend:
     """A deserialized engine run at batch 1 on ``cuda`` (a ``cuda_memory`` adapter).
 
     ``precision`` is recorded with the run (the engine's sidecar says it);
-    ``reason`` says why this backend and engine were chosen.
+    ``reason`` says why this backend and engine were chosen. ``dla_core``: the
+    DLA core it runs on, by default the one its sidecar names (``device``).
     """
 
     name = "tensorrt"
 
     def __init__(self, engine_path, trt_module, cuda, precision, num_classes=None, output_names=(),
-                 reason=""):
-        # type: (str, Any, Any, str, Any, Any, str) -> None
+                 reason="", dla_core=None):
+        # type: (str, Any, Any, str, Any, Any, str, Optional[int]) -> None
         self.path, self.precision, self.reason, self.cuda = engine_path, precision, reason, cuda
         self.closed = False
-        self.engine, self.api, tensors = load_engine(trt_module, cuda, engine_path)
+        if dla_core is None:
+            dla_core = dla_core_of((read_sidecar(engine_path) or {}).get("device"))
+        self.dla_core = dla_core
+        self.engine, self.api, tensors = load_engine(trt_module, cuda, engine_path, dla_core)
         inputs, outputs = contract_tensors(trt_module, tensors)
         self.spec = resolve_contract(engine_path, inputs, outputs, num_classes, output_names)
         spec = self.spec

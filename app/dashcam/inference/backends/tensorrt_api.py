@@ -27,9 +27,28 @@ from typing import TYPE_CHECKING
 from dashcam.errors import EngineError
 
 if TYPE_CHECKING:  # the stubs: pip install tensorrt-stubs (see .ci/typecheck)
+    from typing import Any, Dict, List, Optional, Sequence, Tuple  # noqa: F401 (type comments)
+
     import tensorrt as trt  # noqa: F401
 
 IoTensor = namedtuple("IoTensor", "name shape dtype is_input")
+
+# The process's TensorRT logger, per tensorrt module (tests load several doubles of it).
+_LOGGERS = {}  # type: Dict[Any, Any]
+
+
+def logger_for(trt_module):
+    # type: (Any) -> trt.Logger
+    """The one ``Logger`` every Builder, Runtime and OnnxParser of this process is given.
+
+    TensorRT 8.0's ILogger: "the logger is internally considered a singleton,
+    and thus multiple instances of IRuntime and/or IBuilder must all use the
+    same logger"; later releases use each object's own, so one serves them all.
+    """
+    logger = _LOGGERS.get(trt_module)
+    if logger is None:
+        logger = _LOGGERS.setdefault(trt_module, trt_module.Logger(trt_module.Logger.WARNING))
+    return logger
 
 
 def parse_version(text):

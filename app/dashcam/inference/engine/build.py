@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from dashcam import __version__
 from dashcam.errors import EngineError
-from dashcam.inference.backends.tensorrt_api import adapter_for, shape_of
+from dashcam.inference.backends.tensorrt_api import adapter_for, logger_for, shape_of
 from dashcam.inference.engine import sidecar
 from dashcam.inference.engine.calibration import entropy_calibrator, read_cache
 from dashcam.inference.engine.device import device_label
@@ -22,23 +22,32 @@ from dashcam.timestamps import iso_utc
 from dashcam.worker import Worker
 
 if TYPE_CHECKING:
+    from typing import Any, Callable, Optional, Tuple  # noqa: F401 (for the type comments)
+
     import tensorrt as trt  # noqa: F401
+
+    from dashcam.inference.backends.tensorrt_api import TensorRTApi  # noqa: F401
 
 log = logging.getLogger(__name__)
 
 
 class BuildProgress(Worker):
-    """Writes ``building ... N s`` through ``say`` every ``interval`` seconds until stopped."""
+    """Writes ``building ... N s`` through ``say`` every ``interval`` seconds until stopped,
+    and calls ``keep_alive()`` (if given) at once and with each line: under systemd it asks
+    for more start-up time while the build works (``service.notify.StartExtender``)."""
 
     name = "engine-build-progress"
 
-    def __init__(self, what, say, interval=15.0, clock=time.monotonic):
+    def __init__(self, what, say, interval=15.0, clock=time.monotonic, keep_alive=None):
         super().__init__()
         self.what, self.say, self.interval, self.clock = what, say, interval, clock
+        self.keep_alive = keep_alive or (lambda: None)
 
     def run(self):
         started = self.clock()
+        self.keep_alive()
         while not self.stop_event.wait(self.interval):
+            self.keep_alive()
             self.say("building {}: {:.0f} s so far (minutes on a Jetson Nano)".format(
                 self.what, self.clock() - started))
 
@@ -96,13 +105,16 @@ BuildResult = namedtuple("BuildResult", "sidecar calibration_batches")
 
 
 def build_engine(trt_module, cuda, onnx_path, engine_path, precision, device_model, dla_core=None,
-                 workspace_mb=512, calib_cache=None, calib_frames=None, calib_out=None, say=log.info):
-    # type: (Any, Any, str, Optional[str], str, str, Optional[int], int, Optional[str], Any, Optional[str], Callable[[str], None]) -> BuildResult
+                 workspace_mb=512, calib_cache=None, calib_frames=None, calib_out=None, say=log.info,
+                 keep_alive=None):
+    # type: (Any, Any, str, Optional[str], str, str, Optional[int], int, Optional[str], Any, Optional[str], Callable[[str], None], Optional[Callable[[], Any]]) -> BuildResult
     """Build; write the engine and its sidecar unless ``engine_path`` is None (``dashcam calibrate``).
 
     INT8 reads the cache ``calib_cache`` if given, else calibrates on
     ``calib_frames(input_shape)`` (preprocessed NCHW blobs) and writes the cache
-    TensorRT makes to ``calib_out``.
+    TensorRT makes to ``calib_out``; an error while calibrating (a frame that
+    does not fit, a cache that cannot be written) is raised once the build returns.
+    ``keep_alive``: see ``BuildProgress``.
     """
     api = adapter_for(trt_module)
     if precision == "int8":
@@ -110,7 +122,7 @@ def build_engine(trt_module, cuda, onnx_path, engine_path, precision, device_mod
             read_cache(calib_cache)   # a missing or malformed cache fails here, in one line
         elif calib_frames is None:
             raise EngineError("INT8 needs a calibration cache or frames to calibrate on")
-    logger = trt_module.Logger(trt_module.Logger.WARNING)
+    logger = logger_for(trt_module)
     started = time.monotonic()
     calibrator = None
     with cuda.active():
@@ -133,7 +145,7 @@ def build_engine(trt_module, cuda, onnx_path, engine_path, precision, device_mod
             config.int8_calibrator = calibrator
         what = f"{precision.upper()} {device_label(dla_core)} engine for {onnx_path}"
         say(f"building the {what} with TensorRT {trt_module.__version__}: this takes a while")
-        progress = BuildProgress(what, say).start()
+        progress = BuildProgress(what, say, keep_alive=keep_alive).start()
         try:
             plan = builder.build_serialized_network(network, config)
         finally:
@@ -142,6 +154,8 @@ def build_engine(trt_module, cuda, onnx_path, engine_path, precision, device_mod
                 calibrator.free()
         del parser
     batches = calibrator.batches if calibrator is not None else 0
+    if calibrator is not None:
+        calibrator.raise_error()
     if plan is None:
         raise EngineError(f"TensorRT could not build the {what} (its log above says why)")
     if engine_path is None:

@@ -81,6 +81,12 @@ def entropy_calibrator(trt_module, cuda, input_shape, frames=(), cache_in=None, 
     ``cache_in``: a cache to give TensorRT (then it asks for no frames);
     ``cache_out``: where to write the cache TensorRT makes, in its text format,
     after checking it parses. ``batches`` counts the frames TensorRT took.
+
+    No exception may leave a callback: TensorRT calls them from C++ ``noexcept``
+    methods, where 8.0 and 8.2 abort the process on one and 8.4 and later print
+    it and take it for the end of the frames (python/src/infer/pyInt8.cpp of each
+    release). The first error is kept in ``error`` instead, the callbacks answer
+    "no more", and ``raise_error()`` raises it once the build has returned.
     """
     base = trt_module.IInt8EntropyCalibrator2
     nbytes = int(np.prod(input_shape)) * 4
@@ -90,7 +96,7 @@ def entropy_calibrator(trt_module, cuda, input_shape, frames=(), cache_in=None, 
             base.__init__(self)
             self.frames = iter(frames)
             self.batches = 0
-            self.written = None
+            self.error = None
             with cuda.active():
                 self.device = cuda.alloc(nbytes)
 
@@ -98,25 +104,49 @@ def entropy_calibrator(trt_module, cuda, input_shape, frames=(), cache_in=None, 
             return 1
 
         def get_batch(self, names, *unused):
-            blob = next(self.frames, None)
-            if blob is None:
+            if self.error is not None:
                 return None
-            if blob.shape != tuple(input_shape) or blob.dtype != np.float32:
-                raise EngineError("calibration frame {} {} does not fit the input {}".format(
-                    blob.shape, blob.dtype, tuple(input_shape)))
-            with cuda.active():
-                cuda.to_device(self.device, np.ascontiguousarray(blob))
+            try:
+                blob = next(self.frames, None)
+                if blob is None:
+                    return None
+                if blob.shape != tuple(input_shape) or blob.dtype != np.float32:
+                    raise EngineError("calibration frame {} {} does not fit the input {}".format(
+                        blob.shape, blob.dtype, tuple(input_shape)))
+                with cuda.active():
+                    cuda.to_device(self.device, np.ascontiguousarray(blob))
+            except Exception as error:   # a frame that cannot be read or copied
+                self.error = error
+                return None
             self.batches += 1
             return [int(self.device)]
 
         def read_calibration_cache(self):
-            return read_cache(cache_in)[0] if cache_in else None
+            try:
+                return read_cache(cache_in)[0] if cache_in else None
+            except Exception as error:
+                self.error = error
+                return None
 
         def write_calibration_cache(self, cache):
-            if cache_out:
+            if not cache_out or self.error is not None:
+                return
+            try:
                 parsed = parse_cache(bytes(cache).decode("utf-8", "replace"), "TensorRT's cache")
                 write_atomically(cache_out, format_cache(parsed).encode("utf-8"))
-                self.written = cache_out
+            except OSError as error:
+                self.error = EngineError("cannot write the calibration cache {}: {}".format(
+                    cache_out, error.strerror or error))
+            except Exception as error:
+                self.error = error
+
+        def raise_error(self):
+            """Raise the error a callback kept, as an ``EngineError``; nothing when none did."""
+            if isinstance(self.error, EngineError):
+                raise self.error
+            if self.error is not None:
+                raise EngineError("INT8 calibration failed: {}: {}".format(
+                    type(self.error).__name__, self.error))
 
         def free(self):
             with cuda.active():

@@ -93,8 +93,9 @@ def decide(path, exists, found, wanted):
                                                                found["precision"])
 
 
-def ensure_engine(settings, accelerator, say=log.warning):
-    """An ``EnginePlan`` for an engine that now exists and matches: loaded, or built once here."""
+def ensure_engine(settings, accelerator, say=log.warning, keep_alive=None):
+    """An ``EnginePlan`` for an engine that now exists and matches: loaded, or built once here
+    (``keep_alive``: called while it builds, see ``build.BuildProgress``)."""
     precision, why = resolve_precision(settings.precision, accelerator.board,
                                        settings.calib_cache,
                                        implicit=adapter_for(accelerator.trt).implicit_precision)
@@ -118,5 +119,5 @@ def ensure_engine(settings, accelerator, say=log.warning):
         say(f"TensorRT engine: {reason}; building it once")
         build_engine(accelerator.trt, accelerator.cuda, settings.onnx, path, precision,
                      accelerator.device_model, settings.dla_core, settings.workspace_mb,
-                     calib_cache=calib, say=say)
+                     calib_cache=calib, say=say, keep_alive=keep_alive)
     return EnginePlan(path, precision, action, f"{note}{why}; {reason}")

@@ -33,6 +33,12 @@ def engine_name(onnx_path, precision, device):
     return f"{os.path.basename(onnx_path)}_b1_{device}_{precision}.engine"
 
 
+def dla_core_of(device):
+    """The DLA core a sidecar's ``device`` names (``dla1`` -> 1), None for the GPU or none."""
+    text = device or ""
+    return int(text[3:]) if text.startswith("dla") and text[3:].isdigit() else None
+
+
 def sidecar_path(engine_path):
     return engine_path + ".json"
 
