@@ -167,3 +167,17 @@ def protected_deleted(t_utc, paths, event_ids, reason):
     """Retention had to delete protected video (evidence of ``event_ids``) to meet its bound."""
     return Event(PROTECTED_DELETED, t_utc, t_utc, None, None, CRITICAL,
                  {"paths": list(paths), "event_ids": sorted(set(event_ids)), "reason": reason})
+
+
+# The control socket (dashcam.service.control).
+CONTROL_REFUSED = "control_refused"
+TYPES = TYPES + (CONTROL_REFUSED,)
+
+
+def control_refused(first_utc, last_utc, counts, senders):
+    """Datagrams the control socket refused in one burst, from ``first_utc`` to ``last_utc``:
+    ``counts`` by reason (``foreign_sender``, ``rate_limited``, ``invalid``) and the foreign
+    ``senders`` (pid, uid, gid of each user, a few at most). One event per burst, however
+    many datagrams a flood sent."""
+    return Event(CONTROL_REFUSED, first_utc, last_utc, None, None, WARNING,
+                 dict(counts, senders=[dict(s) for s in senders]))
