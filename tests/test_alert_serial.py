@@ -20,7 +20,7 @@ T_UTC = 1700000000.25      # 22:13:20.250 UTC
 
 def alert(alert_id=1, ttc=1.87, label="car", rule="forward-collision", severity="critical"):
     return Alert(alert_id, rule, severity, 42, label, 0.8765, (0, 0, 10, 10), ttc, 7, 0.0,
-                 T_UTC, 0.0)
+                 T_UTC, 0.0, 0.0)
 
 
 def parse(line):

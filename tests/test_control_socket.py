@@ -222,6 +222,8 @@ def test_a_flood_on_the_control_socket_delays_no_alert_and_fills_no_queue(
     for row in alerts:
         assert [(d["sink"], d["status"]) for d in row["deliveries"]] == [
             ("log", "delivered"), ("serial", "delivered")]
+        # capture -> raised -> written: each is kept, so the delay is known
+        assert 0 <= row["data"]["raised_ms"] <= row["deliveries"][1]["latency_ms"]
     written = [pynmea2.parse(line.decode(), check=True).data for line in pty.lines]
     assert sum(1 for data in written if data[1] == "ALR") == summary["alerts"]
     assert summary["alert_sinks"]["serial"]["dropped"] == 0
