@@ -71,11 +71,15 @@ def build_pipeline(config, source=None, db_path=None, recordings=None, preview=N
 
 
 def check_inputs(parts):
-    """What can be found wrong without building anything."""
-    from dashcam.capture import check_source
+    """What can be found wrong without building anything: the source, and alert rules that
+    could never fire (on the frames the source is known to give)."""
+    from dashcam.capture import check_source, expected_frame
+    from dashcam.config.checks import check_rules
 
     if "open_source" not in parts.given:
         check_source(parts.uri)
+    source = parts.config.source
+    check_rules(parts.config, *expected_frame(parts.uri, source.height, source.fps))
 
 
 def init_store(parts, stack, db_path, recordings):
