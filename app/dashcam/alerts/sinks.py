@@ -19,7 +19,6 @@ lost. Both only queue (in the lane for other traffic: what does not fit is count
 """
 
 import logging
-import queue
 import time
 from collections import namedtuple
 
@@ -67,22 +66,20 @@ class Sink(QueueWorker):
         if kind not in SIGNALS:
             raise ValueError("unknown signal {!r}: known signals are {}".format(
                 kind, ", ".join(SIGNALS)))
-        return self._offer_other(Signal(kind, self.wall_clock()))
+        return self.offer(Signal(kind, self.wall_clock()))
 
     def camera(self, lost):
         """The camera is lost (True) or back (False)."""
-        return self._offer_other(CameraState(bool(lost)))
+        return self.offer(CameraState(bool(lost)))
 
-    def _offer_other(self, item):
-        try:
-            self.queue.put_nowait(item)
-            return True
-        except queue.Full:
-            self.dropped_signals += 1
-            self.report("dropped-signals", logging.WARNING,
-                        "%s is behind on signals and camera states: %d dropped so far",
-                        self.name, self.dropped_signals)
-            return False
+    def drop(self, item):
+        if _urgent(item):
+            QueueWorker.drop(self, item)
+            return
+        self.dropped_signals += 1
+        self.report("dropped-signals", logging.WARNING,
+                    "%s is behind on signals and camera states: %d dropped so far",
+                    self.name, self.dropped_signals)
 
     def consume(self, item):
         if isinstance(item, Signal):

@@ -263,8 +263,8 @@ class ControlSocketWorker(Worker):
                             "an unknown sender" if sender is None else f"uid {sender[1]}"))
             return
         if not self.bucket.take(now):
-            self.refuse("rate_limited", now, None, "more than {:g} a second".format(
-                self.bucket.rate))
+            self.refuse("rate_limited", now, None, "more than {:g} at once or {:g} a second"
+                        .format(self.bucket.burst, self.bucket.rate))
             return
         try:
             event = parse_message(data, self.wall_clock())
