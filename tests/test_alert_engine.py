@@ -162,12 +162,7 @@ def test_an_alert_a_sink_never_reports_is_recorded_as_pending_at_the_stop():
 
 
 def test_committed_events_switch_the_camera_state_and_signal_export():
-    class Recorder(Sink):
-        def offer(self, item):
-            self.items.append(item)
-            return True
-    sink = Recorder("rec")
-    sink.items = []
+    sink = Sink("rec")   # not started: what it is given stays in its queue
     status = RunStatus()
     watch = EventWatch([sink], status)
     watch((1, ev.camera_lost(T0, "csi://0", "gone")))
@@ -176,9 +171,10 @@ def test_committed_events_switch_the_camera_state_and_signal_export():
     watch((3, ev.Event("export_finished", T0, T0, None, None, ev.INFO, {"files": 3})))
     watch((4, ev.Event("export_finished", T0, T0, None, None, ev.WARNING, {"ok": False})))
     watch((5, ev.run_started(T0, {})))
-    assert [getattr(i, "lost", None) for i in sink.items[:2]] == [True, False]
-    assert [i.kind for i in sink.items[2:]] == [EXPORT_DONE, EXPORT_FAILED]
-    assert all(isinstance(i, Signal) for i in sink.items[2:])
+    items = [sink.queue.get_nowait() for _ in range(sink.queue.qsize())]
+    assert [getattr(i, "lost", None) for i in items[:2]] == [True, False]
+    assert [i.kind for i in items[2:]] == [EXPORT_DONE, EXPORT_FAILED]
+    assert all(isinstance(i, Signal) for i in items[2:])
     assert not status.camera_lost
 
 

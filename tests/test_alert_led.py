@@ -23,7 +23,7 @@ from dashcam.config import load_config
 
 
 def alert(severity, alert_id=1):
-    return Alert(alert_id, "r", severity, 1, "car", 0.9, (0, 0, 10, 10), None, 0, 0.0, 0.0, 0.0)
+    return Alert(alert_id, "r", severity, 1, "car", 0.9, (0, 0, 10, 10), None, 0, 0.0, 0.0, 0.0, 0.0)
 
 
 class Clock:

@@ -8,7 +8,7 @@ import logging
 import pytest
 
 from dashcam.alerts.rules import (AlertRule, Height, Labels, Polygon, Sample, check, cooled_down,
-                                  rule_name, time_to_collision)
+                                  never_fires, rule_name, time_to_collision)
 from dashcam.config import load_config
 from dashcam.errors import ConfigError
 
@@ -148,3 +148,39 @@ def test_bad_rule_sections_name_the_file_section_and_key(tmp_path, text, message
     with pytest.raises(ConfigError) as error:
         load_config(str(ini))
     assert message in str(error.value) and str(ini) in str(error.value)
+
+
+LABELS = ["car", "bicycle", "person", "road_sign"]
+LANE_TOP = Polygon.parse("0.2,0.1 0.8,0.1 0.5,0.3")   # lies wholly above 0.3 of the height
+
+
+@pytest.mark.parametrize("values, frame, found", [
+    ({"labels": ("cars",)}, {}, ("labels", "cars is not a label of the model (its labels: car, "
+                                           "bicycle, person, road_sign)")),
+    ({"labels": ("car", "truck", "van")}, {}, ("labels", "truck, van are not a label")),
+    ({"min_confidence": 1.5}, {"max_confidence": 1.0}, ("min-confidence", "at most 1 ")),
+    ({"roi": Polygon.parse("0.1,0.5 0.5,0.5 0.9,0.5")}, {}, ("roi", "on one line")),
+    ({"roi": Polygon.parse("0.5,0.5 0.5,0.5 0.5,0.5")}, {}, ("roi", "on one line")),
+    ({"min_height": Height(2000.0, True)}, {"frame_height": 1080}, ("min-height", "1080 pixels")),
+    ({"min_height": Height(0.5, False), "roi": LANE_TOP}, {}, ("roi", "as low as 0.5 of")),
+    ({"min_height": Height(540.0, True), "roi": LANE_TOP}, {"frame_height": 1080},
+     ("roi", "as low as 0.5 of")),
+    ({"ttc_below": 3.0}, {"fps": 2.5}, ("ttc-below", "needs 4 boxes within 1 s")),
+])
+def test_a_rule_that_can_never_fire_says_which_key_and_why(values, frame, found):
+    key, why = never_fires(rule(**values), LABELS, **frame)
+    assert key == found[0] and found[1] in why
+
+
+@pytest.mark.parametrize("values, frame", [
+    ({"labels": ("car", "person")}, {}),
+    ({"min_confidence": 1.5}, {"max_confidence": None}),             # DBSCAN sums coverages
+    ({"min_height": Height(2000.0, True)}, {}),                      # frame height not known
+    ({"min_height": Height(1080.0, True)}, {"frame_height": 1080}),  # a box as tall as the frame
+    ({"min_height": Height(0.2, False), "roi": LANE_TOP}, {}),
+    ({"ttc_below": 3.0}, {"fps": 3.0}),
+    ({"ttc_below": 0.0}, {"fps": 1.0}),                              # 0: no TTC condition
+    ({"roi": Polygon.parse("0,1 0.5,0.99 1,1")}, {}),                # thin, not flat
+])
+def test_rules_that_can_fire_pass(values, frame):
+    assert never_fires(rule(**values), LABELS, **frame) is None

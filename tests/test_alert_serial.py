@@ -20,7 +20,7 @@ T_UTC = 1700000000.25      # 22:13:20.250 UTC
 
 def alert(alert_id=1, ttc=1.87, label="car", rule="forward-collision", severity="critical"):
     return Alert(alert_id, rule, severity, 42, label, 0.8765, (0, 0, 10, 10), ttc, 7, 0.0,
-                 T_UTC, 0.0)
+                 T_UTC, 0.0, 0.0)
 
 
 def parse(line):
@@ -160,3 +160,25 @@ def test_a_port_that_is_not_there_is_unavailable_and_its_queue_never_blocks(tmp_
     sink.consume(sink.take(0))
     first = deliveries.wait(1)
     assert first.status == UNAVAILABLE and "No such file" in first.error
+
+
+def test_alerts_go_before_queued_signals_and_no_flood_of_signals_drops_one():
+    """Signals and camera states (from committed events: a flood on the control socket, a
+    flapping camera) fill their own lane; alerts keep theirs and are written first."""
+    port = serial.serial_for_url("loop://", timeout=2.0)
+    sink = SerialSink("loop://", heartbeat_interval=0, queue_size=4, other_size=8,
+                      open_port=lambda url, baudrate: port)
+    sink.camera(True)
+    offered = [sink.signal(EXPORT_DONE) for _ in range(1000)]
+    assert offered.count(True) == 7 and sink.dropped_signals == 993   # their lane is full
+    assert all(sink.offer(alert(n)) for n in (1, 2, 3, 4))           # and alerts still fit
+    assert not sink.offer(alert(5)) and sink.dropped == 1            # in a bound of their own
+    deliveries = Deliveries()
+    sink.on_delivery = deliveries
+    sink.start()
+    try:
+        assert [deliveries.wait(n).status for n in (1, 2, 3, 4)] == [DELIVERED] * 4
+        kinds = [parse(port.read_until(b"\n"))[1] for _ in range(11)]
+        assert kinds == ["ALR"] * 4 + ["SIG"] * 7                     # alerts first
+    finally:
+        assert sink.stop(2.0)

@@ -118,7 +118,7 @@ def recorded(tmp_path):
             ev.run_started(T0, {"run_id": run}),
             ev.Event(ev.OBJECT_APPEARED, T0 + 5, None, "car", 1, ev.INFO, {})]).events]
         alert = Alert(1, "person-ahead", "warning", 2, "person", 0.8, (1, 2, 3, 4), None, 70,
-                      7.0, T0 + 7, 0.01)
+                      7.0, T0 + 7, 0.01, 7.02)
         [(alerted, _)] = store.write(run, [AlertRecord(alert, [
             Delivery("log", "delivered", 7.0, T0 + 7, "alert", None)])]).events
         store.write(run, [SegmentClosed("run-1/{}.ts".format(i), run, T0 + 2 * i, T0 + 2 * i + 2,
@@ -182,7 +182,7 @@ def test_an_unknown_rule_is_an_error_listing_the_stores_and_the_configured_rules
     with EventStore(path) as store:
         store.register(AlertRecord, write_alerts)
         store.write(1, [AlertRecord(Alert(2, "old-rule", "info", 3, "car", 0.9, (1, 2, 3, 4),
-                                          None, 80, 8.0, T0 + 8, 0.01), [])])
+                                          None, 80, 8.0, T0 + 8, 0.01, 8.02), [])])
     status = main(["alerts", "--db", path, "--rule", "nope"])
     assert status == 2 and "known rules are forward-collision, old-rule, person-ahead" in \
         capsys.readouterr().err

@@ -1,12 +1,15 @@
-"""Configuration: defaults, our INI, DeepStream nvinfer files, errors, ``config show``."""
+"""Configuration: defaults, our INI, DeepStream nvinfer files, errors, ``config show``, and the
+checks ``dashcam run`` makes of alert rules against the model's labels and the source."""
 
 import os
 import textwrap
 
 import pytest
 
+from dashcam.capture import expected_frame
 from dashcam.cli import main
 from dashcam.config import load_config
+from dashcam.config.checks import check_rules
 from dashcam.errors import ConfigError
 
 # DeepStream's config_infer_primary_dashcamnet.txt for the ONNX model (deepstream_tao_apps' values).
@@ -166,3 +169,76 @@ def test_config_errors_exit_2_with_one_line(tmp_path, capsys):
     assert main(["config", "show", "--config", path]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "cluster-mode" in err
+
+
+@pytest.mark.parametrize("content, says", [
+    ("[run]\n# caf\xe9 au lait\nstatus-interval = 2\n".encode("latin-1"),
+     "is not UTF-8 text (byte 11 is 0xe9): save it as UTF-8 text"),
+    (b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR", "is not UTF-8 text (byte 0 is 0x89)"),
+    (b"[run]\nstatus-interval = 2\n\0\0\0\0", "holds NUL bytes, so it is not a text file"),
+])
+def test_a_config_file_that_is_not_utf8_text_is_one_line_naming_it(tmp_path, capsys, content,
+                                                                   says):
+    path = tmp_path / "dashcam.ini"
+    path.write_bytes(content)
+    with pytest.raises(ConfigError) as error:
+        load_config(str(path))
+    assert str(error.value).startswith(f"{path}: the configuration file ") and says in str(
+        error.value)
+    assert main(["config", "show", "--config", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and says in err and "Traceback" not in err
+
+
+def test_a_utf8_file_with_a_byte_order_mark_and_a_binary_label_file(tmp_path):
+    labels = tmp_path / "labels.txt"
+    labels.write_bytes(b"voiture\n\xe9l\xe9phant\n")
+    ini = tmp_path / "dashcam.ini"
+    ini.write_bytes(f"[property]\nlabelfile-path = {labels}\nnum-detected-classes = 2\n"
+                    .encode("utf-8-sig"))   # as Notepad saves it
+    config = load_config(str(ini))
+    assert config.property.labelfile_path == str(labels)
+    with pytest.raises(ConfigError, match=r"labels.txt: the label file \(\[property\] "
+                                          r"labelfile-path\) is not UTF-8 text \(byte 8 is 0xe9\)"):
+        config.labels()
+
+
+def test_a_rule_that_can_never_fire_stops_the_run_in_one_line(tmp_path, capsys):
+    """``labels = cars`` used to leave the collision warning off without a word."""
+    ini = tmp_path / "dashcam.ini"
+    ini.write_text("[rule:forward-collision]\nlabels = cars\n")
+    assert main(["run", "--config", str(ini), "--db", str(tmp_path / "x.db"),
+                 "--duration", "1"]) == 2
+    err = capsys.readouterr().err
+    assert err == (f"dashcam run: error: {ini}: [rule:forward-collision] labels = cars: cars is "
+                   "not a label of the model (its labels: car, bicycle, person, road_sign); the "
+                   "rule could never fire (change it, or set enabled = false)\n")
+    assert not (tmp_path / "x.db").exists()
+
+
+def test_the_frame_the_source_gives_and_the_models_labels_decide(tmp_path):
+    labels = tmp_path / "labels.txt"
+    labels.write_text("vehicle\npedestrian\n")
+    ini = tmp_path / "dashcam.ini"
+    ini.write_text(f"[property]\nnum-detected-classes = 2\nlabelfile-path = {labels}\n"
+                   "[rule:forward-collision]\nlabels = vehicle\n"
+                   "[rule:person-ahead]\nlabels = pedestrian\n[rule:road-sign]\nenabled = false\n"
+                   "[rule:near]\nlabels = vehicle\nmin-height = 600px\n")
+    config = load_config(str(ini))
+    check_rules(config)                                   # a file: its frame is not known
+    check_rules(config, *expected_frame("synthetic://?height=720", 1080, 30.0))
+    with pytest.raises(ConfigError, match=r"\[rule:near\] min-height = 600px: the frames are "
+                                          r"540 pixels high"):
+        check_rules(config, *expected_frame("synthetic://?height=540", 1080, 30.0))
+    with pytest.raises(ConfigError, match=r"\[rule:forward-collision\] ttc-below = 3.0: .* "
+                                          r"gives 2 frames a second"):
+        check_rules(config, *expected_frame("v4l2:///dev/video0?fps=2", 1080, 30.0))
+    assert expected_frame("csi://0", 720, 60.0) == (720, 60.0)
+    assert expected_frame("clip.mp4", 720, 60.0) == (None, None)
+    config.property.cluster_mode = 1   # DBSCAN: a confidence is a sum of coverages
+    config.instances("rule")["near"].min_confidence = 1.5
+    check_rules(config)
+    config.property.cluster_mode = 2
+    with pytest.raises(ConfigError, match=r"min-confidence = 1.5: .* at most 1 with this "
+                                          r"\[property\] cluster-mode"):
+        check_rules(config)

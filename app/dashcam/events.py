@@ -24,6 +24,7 @@ RUN_STOPPED = "run_stopped"
 RUN_INTERRUPTED = "run_interrupted"
 WORKER_FAILED = "worker_failed"         # a part of the run died; the run went on
 EXPORT_FINISHED = "export_finished"     # told by `dashcam export` (service.control)
+CONTROL_REFUSED = "control_refused"     # datagrams the control socket refused, one a burst
 ALERT = "alert"                         # a rule fired (dashcam.alerts)
 # Recording (dashcam.recording): the video's own events.
 RECORDING_PAUSED = "recording_paused"
@@ -34,7 +35,8 @@ SEGMENT_QUARANTINED = "segment_quarantined"
 PROTECTED_DELETED = "protected_deleted"
 TYPES = (OBJECT_APPEARED, OBJECT_LEFT, CAMERA_LOST, CAMERA_RESTORED, RUN_STARTED, RUN_STOPPED,
          RUN_INTERRUPTED, WORKER_FAILED, EXPORT_FINISHED, ALERT, RECORDING_PAUSED, RECORDING_RESUMED,
-         RECORDING_FAILED, SEGMENT_RECOVERED, SEGMENT_QUARANTINED, PROTECTED_DELETED)
+         RECORDING_FAILED, SEGMENT_RECOVERED, SEGMENT_QUARANTINED, PROTECTED_DELETED,
+         CONTROL_REFUSED)
 
 INFO, WARNING, CRITICAL = "info", "warning", "critical"
 SEVERITIES = (INFO, WARNING, CRITICAL)
@@ -164,3 +166,12 @@ def protected_deleted(t_utc, paths, event_ids, reason):
     """Retention had to delete protected video (evidence of ``event_ids``) to meet its bound."""
     return Event(PROTECTED_DELETED, t_utc, t_utc, None, None, CRITICAL,
                  {"paths": list(paths), "event_ids": sorted(set(event_ids)), "reason": reason})
+
+
+def control_refused(first_utc, last_utc, counts, senders):
+    """Datagrams the control socket refused in one burst, from ``first_utc`` to ``last_utc``:
+    ``counts`` by reason (``foreign_sender``, ``rate_limited``, ``invalid``) and the foreign
+    ``senders`` (pid, uid, gid of each user, a few at most). One event per burst, however
+    many datagrams a flood sent."""
+    return Event(CONTROL_REFUSED, first_utc, last_utc, None, None, WARNING,
+                 dict(counts, senders=[dict(s) for s in senders]))

@@ -139,16 +139,20 @@ class QueueWorker(Worker):
         self.report = Throttled(log, clock=clock)
 
     def offer(self, item):
-        """Queue ``item`` without blocking; False (and counted) when the queue is full."""
+        """Queue ``item`` without blocking; False (and ``drop(item)``) when the queue is full."""
         try:
             self.queue.put_nowait(item)
             return True
         except queue.Full:
-            self.dropped += 1
-            self.report("dropped", logging.WARNING,
-                        "%s is behind: its queue of %d is full, %d items dropped so far",
-                        self.name, self.queue.maxsize, self.dropped)
+            self.drop(item)
             return False
+
+    def drop(self, item):
+        """An item that did not fit: counted in ``dropped``, logged once a minute."""
+        self.dropped += 1
+        self.report("dropped", logging.WARNING,
+                    "%s is behind: its queue of %d is full, %d items dropped so far",
+                    self.name, self.queue.maxsize, self.dropped)
 
     def wake(self):
         try:

@@ -203,7 +203,7 @@ class AlertEngine(Subscriber):
         self.alerts += 1
         alert = Alert(self.alerts, rule.name, rule.severity, finding.track_id, finding.label,
                       finding.confidence, finding.box, finding.ttc, record.frame_index,
-                      record.t_mono, record.t_utc, record.detect_s)
+                      record.t_mono, record.t_utc, record.detect_s, self.clock())
         self.deliveries.open(alert)
         for sink in self.sinks:
             if not sink.offer(alert):

@@ -22,9 +22,10 @@ PENDING = "pending"          # no report by the stop or within the delivery time
 
 
 class Alert(namedtuple("Alert", "alert_id rule severity track_id label confidence box ttc "
-                                "frame_index t_mono t_utc detect_s")):
+                                "frame_index t_mono t_utc detect_s t_raised")):
     """A rule fired for a track on the frame captured at ``t_mono``/``t_utc`` (seconds);
-    ``ttc`` seconds or None; ``detect_s`` the detector's time on that frame."""
+    ``ttc`` seconds or None; ``detect_s`` the detector's time on that frame; ``t_raised``
+    when the engine raised it (``t_mono``'s clock)."""
 
     __slots__ = ()
 
@@ -42,12 +43,14 @@ class AlertRecord(namedtuple("AlertRecord", "alert deliveries")):
 
 
 def alert_event(alert, deliveries=()):
-    """The ``alert`` event of ``alert``: rule, confidence, box, TTC, frame, sinks' statuses."""
+    """The ``alert`` event of ``alert``: rule, confidence, box, TTC, frame, how long after
+    the frame's capture it was raised, sinks' statuses."""
     return ev.alert(alert.t_utc, alert.label, alert.track_id, alert.severity, {
         "rule": alert.rule, "confidence": round(float(alert.confidence), 4),
         "box": [round(float(v), 1) for v in alert.box],
         "ttc_s": None if alert.ttc is None else round(alert.ttc, 2),
         "frame_index": alert.frame_index,
+        "raised_ms": round((alert.t_raised - alert.t_mono) * 1000.0, 2),
         "sinks": {d.sink: d.status for d in deliveries}})
 
 

@@ -106,6 +106,14 @@ class Polygon(tuple):
             raise ValueError(text)
         return cls(points)
 
+    def flat(self):
+        """Whether all its vertices lie on one line (or are one point): a region with no inside,
+        that a ground point meets only by a measure-zero chance."""
+        x0, y0 = self[0]
+        far_x, far_y = max(self, key=lambda p: (p[0] - x0) ** 2 + (p[1] - y0) ** 2)
+        dx, dy = far_x - x0, far_y - y0
+        return all(abs(dx * (y - y0) - dy * (x - x0)) <= 1e-12 for x, y in self)
+
     def contains(self, x, y):
         """Whether normalised point (x, y) is inside or on the boundary (even-odd rule)."""
         if not self:
@@ -149,6 +157,35 @@ class AlertRule(namedtuple("AlertRule", "name labels min_confidence min_height r
     def from_section(cls, name, section):
         return cls(name, tuple(section.labels), section.min_confidence, section.min_height,
                    section.roi, section.ttc_below, section.severity, section.cooldown)
+
+
+def never_fires(rule, labels, max_confidence=None, frame_height=None, fps=None):
+    """Why ``rule`` can never fire, as ``(key, reason)``, or None: for a model whose classes
+    are ``labels``, whose confidences reach at most ``max_confidence`` (None: no bound, as
+    DBSCAN's sums), on frames ``frame_height`` pixels high at ``fps`` (None: not known)."""
+    unknown = [label for label in rule.labels if label not in labels]
+    if unknown:
+        return "labels", "{} {} not a label of the model (its labels: {})".format(
+            ", ".join(unknown), "is" if len(unknown) == 1 else "are", ", ".join(labels))
+    if max_confidence is not None and rule.min_confidence > max_confidence:
+        return "min-confidence", (f"a detection's confidence is at most {max_confidence:g} "
+                                  "with this [property] cluster-mode")
+    if rule.roi and rule.roi.flat():
+        return "roi", "its points lie on one line, so the region has no inside"
+    tallest = frame_height if rule.min_height.pixels else 1.0
+    if tallest is not None and rule.min_height.value > tallest:
+        return "min-height", f"the frames are {frame_height} pixels high"
+    # A box at least this part of the frame tall reaches at least this far down (boxes
+    # are clipped to the frame), so its ground point is at least this low.
+    lowest = rule.min_height.value / tallest if tallest else None
+    if rule.roi and lowest is not None and max(y for _, y in rule.roi) < lowest:
+        return "roi", ("no point of it is as low as {:g} of the frame's height, where a box "
+                       "min-height = {} tall stands at the highest".format(lowest, rule.min_height))
+    if rule.ttc_below > 0 and fps is not None and fps * TTC_MAX_SPAN_S < TTC_MIN_SAMPLES - 1:
+        return "ttc-below", ("a time to collision needs {} boxes within {:g} s, and the source "
+                             "gives {:g} frames a second".format(TTC_MIN_SAMPLES, TTC_MAX_SPAN_S,
+                                                                 fps))
+    return None
 
 
 def time_to_collision(samples, window=TTC_WINDOW_S, min_samples=TTC_MIN_SAMPLES,

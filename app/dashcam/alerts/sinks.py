@@ -2,7 +2,9 @@
 
 A sink is a worker with a bounded queue (``QueueWorker``): ``offer(alert)``
 never blocks the engine, and what does not fit is dropped, counted and
-reported as ``dropped``. On its own thread it delivers each alert at once and
+reported as ``dropped``. Alerts have a lane of their own in that queue
+(``lanes.Lanes``), taken before signals and camera states, so no amount of
+those can drop or delay an alert. On its own thread it delivers each alert at once and
 reports a ``Delivery`` through ``on_delivery(alert, delivery)`` (the engine's).
 ``deliver`` returns the message it gave (the LED pattern, the serial line) or
 raises: ``SinkUnavailable`` when it has no hardware (no GPIO, no port: nothing
@@ -12,13 +14,15 @@ schedule (``tick``), and never stops the other sinks or the engine.
 
 Public for other stages: ``signal(kind)`` shows one of ``SIGNALS`` (USB export
 done or failed) on the sink, ``camera(lost)`` tells it whether the camera is
-lost. Both only queue, and never raise for a sink that is down.
+lost. Both only queue (in the lane for other traffic: what does not fit is counted in
+``dropped_signals``), and never raise for a sink that is down.
 """
 
 import logging
 import time
 from collections import namedtuple
 
+from dashcam.alerts.lanes import Lanes
 from dashcam.alerts.records import DELIVERED, FAILED, UNAVAILABLE, Delivery
 from dashcam.events import CRITICAL, INFO, WARNING
 from dashcam.worker import QueueWorker
@@ -42,13 +46,17 @@ CameraState = namedtuple("CameraState", "lost")
 class Sink(QueueWorker):
     """Base of every sink: a working no-op that delivers nothing and says so.
 
-    ``queue_size`` 32 by default. Subclasses override ``deliver(alert)``, and
+    ``queue_size`` 32 alerts by default, and ``other_size`` 16 signals and camera states
+    besides. Subclasses override ``deliver(alert)``, and
     may override ``show_signal(signal)``, ``camera_changed(lost)`` and the run
     loop's ``tick(now)`` / ``next_tick(now)`` (patterns, heartbeats, reopening a port).
     """
 
-    def __init__(self, name, queue_size=32, clock=time.monotonic, wall_clock=time.time):
+    def __init__(self, name, queue_size=32, other_size=16, clock=time.monotonic,
+                 wall_clock=time.time):
         QueueWorker.__init__(self, queue_size, name, clock)
+        self.queue = Lanes(queue_size, other_size, _urgent)
+        self.dropped_signals = 0
         self.clock, self.wall_clock = clock, wall_clock
         self.on_delivery = None   # on_delivery(alert, delivery): set by the engine
         self.failure = None       # why it is failing now, or None
@@ -65,6 +73,15 @@ class Sink(QueueWorker):
     def camera(self, lost):
         """The camera is lost (True) or back (False)."""
         return self.offer(CameraState(bool(lost)))
+
+    def drop(self, item):
+        if _urgent(item):
+            QueueWorker.drop(self, item)
+            return
+        self.dropped_signals += 1
+        self.report("dropped-signals", logging.WARNING,
+                    "%s is behind on signals and camera states: %d dropped so far",
+                    self.name, self.dropped_signals)
 
     def consume(self, item):
         if isinstance(item, Signal):
@@ -143,6 +160,11 @@ def describe(alert):
     ttc = "" if alert.ttc is None else f", TTC {alert.ttc:.1f} s"
     return "{} {}: {} track {} ({:.2f}{})".format(alert.severity, alert.rule, alert.label,
                                                   alert.track_id, alert.confidence, ttc)
+
+
+def _urgent(item):
+    """Alerts (and the worker's own wake-up) go before signals and camera states."""
+    return not isinstance(item, (Signal, CameraState))
 
 
 class LogSink(Sink):

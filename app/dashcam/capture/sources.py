@@ -289,6 +289,20 @@ def check_source(uri):
         raise unknown_source(uri)
 
 
+def expected_frame(uri, height=1080, fps=30.0):
+    """``(height, fps)`` of the frames ``uri`` gives, where known before it opens: what a
+    camera is asked for (``height``/``fps``, the URI's keys winning, as in ``open_source``; a
+    V4L2 camera may grant less) and a synthetic road's; ``(None, None)`` for files, streams."""
+    params = split_query(uri)[1]
+    scheme = scheme_of(uri)
+    if scheme in ("csi", "v4l2"):
+        return int(params.get("height", height)), float(params.get("fps", fps))
+    if scheme == "synthetic":
+        world = _open_synthetic(uri, params).world
+        return world.height, world.fps
+    return None, None
+
+
 def open_source(uri, width=1920, height=1080, fps=30.0, flip=0, tee=None, scale_to=None):
     """The source for ``uri``; ``width``/``height``/``fps`` are asked of cameras (URI
     query keys of the same names win); ``flip`` is nvvidconv's flip-method for CSI;

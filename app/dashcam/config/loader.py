@@ -9,7 +9,7 @@ import os
 from collections import OrderedDict
 
 from dashcam.config.fields import did_you_mean, format_value
-from dashcam.config.nvinfer import apply_sections, read_ini, read_nvinfer
+from dashcam.config.nvinfer import apply_sections, read_ini, read_nvinfer, read_text
 from dashcam.config.sections import (CLASS_ATTRS_ALL, CLASS_ATTRS_PREFIX, DEFAULT_CLASS_OVERRIDES,
                                      NAMED_SECTIONS, SECTIONS, ClassAttrs, Property)
 from dashcam.errors import ConfigError
@@ -21,7 +21,9 @@ log = logging.getLogger(__name__)
 class Config:
     """The effective configuration: every section, with per-class attributes resolved."""
 
-    def __init__(self, sections, class_attrs_all, class_attrs, base_dir="", named=None):
+    def __init__(self, sections, class_attrs_all, class_attrs, base_dir="", named=None,
+                 origin=None):
+        self.origin = origin                      # the file read over the defaults, if any
         self.sections = sections                  # name -> Section
         self.class_attrs_all = class_attrs_all    # ClassAttrs
         self.class_attrs = class_attrs            # class id -> ClassAttrs (complete)
@@ -57,11 +59,8 @@ class Config:
         if not path:
             labels = list(LABELS)
         else:
-            try:
-                with open(path) as handle:
-                    labels = [line.strip() for line in handle if line.strip()]
-            except OSError as error:
-                raise ConfigError(f"[property] labelfile-path {path}: {error.strerror or error}; fix the path")
+            text = read_text(path, "label file ([property] labelfile-path)")
+            labels = [line.strip() for line in text.splitlines() if line.strip()]
             # DeepStream label files may separate labels by ';' on one line.
             if len(labels) == 1 and ";" in labels[0]:
                 labels = [label.strip() for label in labels[0].split(";") if label.strip()]
@@ -171,4 +170,4 @@ def load_config(path=None, nvinfer_path=None):
                                    strict=strict)
         class_attrs[class_id] = attrs
     sections["property"] = prop
-    return Config(sections, all_attrs, class_attrs, base_dir, named)
+    return Config(sections, all_attrs, class_attrs, base_dir, named, path)

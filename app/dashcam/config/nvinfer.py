@@ -6,6 +6,7 @@ which is read over nvinfer's defaults and whose relative paths resolve
 against its own folder.
 """
 
+import codecs
 import configparser
 import os
 
@@ -16,14 +17,33 @@ from dashcam.errors import ConfigError
 PATH_KEYS = ("labelfile_path", "onnx_file", "model_engine_file", "int8_calib_file")
 
 
+def read_text(path, what):
+    """The text of ``path`` (``what`` it is, for the message), which must be UTF-8 (a byte
+    order mark, as Windows editors write, is allowed); else a ConfigError naming it."""
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read()
+    except OSError as error:
+        raise ConfigError(f"{path}: cannot read the {what}: {error.strerror or error}")
+    bom = len(codecs.BOM_UTF8) if data.startswith(codecs.BOM_UTF8) else 0
+    try:
+        text = data[bom:].decode("utf-8")
+    except UnicodeDecodeError as error:
+        at = bom + error.start
+        raise ConfigError(f"{path}: the {what} is not UTF-8 text (byte {at} is "
+                          f"0x{data[at]:02x}): save it as UTF-8 text")
+    if "\0" in text:
+        raise ConfigError(f"{path}: the {what} holds NUL bytes, so it is not a text file: "
+                          "give a UTF-8 text file")
+    return text
+
+
 def read_ini(path):
     parser = configparser.RawConfigParser(strict=False, inline_comment_prefixes=("#", ";"))
     parser.optionxform = str  # keep minBoxes' capital B for the messages
+    text = read_text(path, "configuration file")
     try:
-        with open(path) as handle:
-            parser.read_file(handle, source=path)
-    except OSError as error:
-        raise ConfigError(f"{path}: cannot read the configuration file: {error.strerror or error}")
+        parser.read_string(text, source=path)
     except configparser.Error as error:
         raise ConfigError(f"{path}: not a valid INI file: {str(error).splitlines()[0]}")
     return parser

@@ -75,14 +75,18 @@ def build_pipeline(config, source=None, db_path=None, recordings=None, preview=N
 
 
 def check_inputs(parts, preview):
-    """What can be found wrong without building anything: the source and the preview."""
-    from dashcam.capture import check_source
+    """What can be found wrong without building anything: the source, the preview, and
+    alert rules that could never fire (on the frames the source is known to give)."""
+    from dashcam.capture import check_source, expected_frame
+    from dashcam.config.checks import check_rules
     from dashcam.preview import check_target
 
     if "open_source" not in parts.given:
         check_source(parts.uri)
     if preview:
         check_target(preview)
+    source = parts.config.source
+    check_rules(parts.config, *expected_frame(parts.uri, source.height, source.fps))
 
 
 def init_store(parts, stack, db_path, recordings):
