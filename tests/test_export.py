@@ -67,8 +67,7 @@ def test_snapshot_rows_equal_the_live_rows_and_the_manifest_verifies(tmp_path, s
     assert "Events: 60 (object_appeared 60)" in summary and "Alerts: 3" in summary
     assert "detections 600" in summary
     # nothing is left that looks like work in progress
-    assert sorted(os.listdir(str(stick / "dashcam-van-7"))) == [
-        ".index.json", ".lock", "2023-11-14T23-13-20Z"]
+    assert sorted(os.listdir(str(stick / "dashcam-van-7"))) == [".lock", "2023-11-14T23-13-20Z"]
 
 
 def test_since_and_until_keep_that_range(tmp_path, store):
