@@ -20,6 +20,7 @@ import logging
 import os
 import shutil
 import socket
+import sqlite3
 import tempfile
 import time
 from collections import namedtuple
@@ -194,7 +195,12 @@ def _export(root, work, name, db_path, recordings_dir, since, until, with_clips,
     scratch = tempfile.mkdtemp(prefix="dashcam-export-") if joins else None
     manifest = []
     try:
-        info = take_snapshot(db_path, snapshot, since, until)
+        try:
+            info = take_snapshot(db_path, snapshot, since, until)
+        except sqlite3.DatabaseError as error:   # SQLite's own words for a full or lost stick
+            raise ExportError("cannot take the store snapshot into {} ({}): nothing was "
+                              "exported; free some space there, or check the store with "
+                              "`dashcam doctor`".format(os.path.dirname(snapshot), error))
         verdict = check_snapshot(snapshot)
         if verdict != "ok":
             raise ExportError("the store snapshot is not sound ({}): run `dashcam doctor`"

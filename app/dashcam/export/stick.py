@@ -18,14 +18,14 @@ import errno
 import os
 import stat
 
-from dashcam.errors import DashcamError
+from dashcam.export.files import ExportError
 
 DIRECTORY = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 READ = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
 CREATE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
 
 
-class Refused(DashcamError, IOError):
+class Refused(ExportError):
     """A path that is not followed: a link, a special file, or a name outside its folder."""
 
 
