@@ -181,15 +181,17 @@ class Folder:
 
 def open_beneath(top, relative):
     """The regular file at ``relative`` below ``top`` (a Folder), opened for reading through
-    folders that are not links; Refused saying why not (outside, a link, missing)."""
+    folders that are not links; Refused saying why not (outside, a link, missing, denied)."""
     try:
         holder, name = top.walk(relative)
+        with holder:
+            if holder.kind(name) is None:
+                raise FileNotFoundError(relative)
+            handle = holder.reader(name)
     except FileNotFoundError:
         raise Refused(f"{relative} is missing")
-    with holder:
-        if holder.kind(name) is None:
-            raise Refused(f"{relative} is missing")
-        handle = holder.reader(name)
+    except PermissionError as error:
+        raise Refused(f"{relative} cannot be read ({error.strerror})")
     if handle is None:
         raise Refused(f"{relative} is a link or not a file: not following it")
     return handle
