@@ -128,3 +128,30 @@ def test_the_export_unit_keeps_only_the_privileges_to_mount_and_to_become_the_ow
     assert sorted(bounding.split()) == ["CAP_CHOWN", "CAP_SETGID", "CAP_SETUID",
                                         "CAP_SYS_ADMIN"]
     assert "✓ CapabilityBoundingSet=~CAP_(DAC_*|FOWNER|IPC_OWNER)" in out
+
+
+@needs_root
+def test_links_on_an_ext4_stick_are_neither_followed_nor_handed_over(tmp_path, nobodys_store):
+    from watch import ANY, Watch
+
+    db_path, _, _ = nobodys_store
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "passwd").write_bytes(b"root:x:0:0::/root:/bin/bash\n")
+    with loop_stick(tmp_path, ["mkfs.ext4", "-q"]) as (device, probe):
+        subprocess.run(["mount", device, probe], check=True)
+        box = os.path.join(probe, host_folder())
+        os.makedirs(os.path.join(box, "snapshots"))
+        os.symlink(str(outside), os.path.join(box, "clips"))
+        os.symlink(str(outside / "passwd"), os.path.join(box, "snapshots", "event-000001.jpg"))
+        subprocess.run(["umount", probe], check=True)
+        with Watch() as watch:
+            watch.add(outside, ANY)
+            with pytest.raises(ExportError) as error:
+                hand_over(device, db_path, with_clips=True)
+            assert watch.events() == []
+        assert str(error.value).endswith("/{}/clips is a link or not a folder: not following "
+                                         "it; remove it and export again".format(host_folder()))
+        assert os.stat(str(outside / "passwd")).st_uid == 0
+        with open("/proc/self/mountinfo") as handle:
+            assert device not in handle.read()   # unmounted after the refusal too
