@@ -3,20 +3,16 @@ above /, a segment PyAV cannot read, an export killed mid-way. Each ends in one 
 clip named in the summary, and what was complete on the stick is reused by the next export."""
 
 import os
-import subprocess
-import sys
-import textwrap
 
 import pytest
 
 from dashcam.cli import main
 from dashcam.export import ExportError, write_export
 from dashcam.export.folder import checked_dest
-from exports import T0, add_recordings, make_store, sha256sum_check, standin_write_clip
+from exports import (T0, add_recordings, killed_export, make_store, sha256sum_check,
+                     standin_write_clip)
 from volumes import fill, small_volume
 
-APP = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "app")
-TESTS = os.path.dirname(os.path.abspath(__file__))
 
 
 @pytest.fixture
@@ -135,22 +131,6 @@ def test_a_segment_pyav_cannot_read_skips_that_clip_and_names_it(tmp_path):
     assert sha256sum_check(result.folder)[0] == 0
 
 
-KILLER = textwrap.dedent("""
-    import os, signal, sys
-    sys.path[:0] = [{app!r}, {tests!r}]
-    from dashcam.export import write_export
-    from exports import standin_write_clip
-    seen = []
-    def progress(done, total, what):
-        if what == "clips and snapshots":
-            seen.append(done)   # one call a file here: each is one chunk
-            if len(seen) == {calls}:
-                os.kill(os.getpid(), signal.SIGKILL)
-    write_export({stick!r}, {db!r}, {recordings!r}, with_clips=True,
-                 write_clip=standin_write_clip, progress=progress, host="box")
-""")
-
-
 def test_an_export_killed_mid_way_is_taken_up_by_the_next_which_reuses_what_was_complete(
         tmp_path, recorded):
     db_path, recordings, ids = recorded
@@ -158,9 +138,7 @@ def test_an_export_killed_mid_way_is_taken_up_by_the_next_which_reuses_what_was_
     os.mkdir(stick)
     # killed inside the second clip (written, not committed): five snapshots and one clip
     # are complete by then
-    script = KILLER.format(app=APP, tests=TESTS, stick=stick, db=db_path, recordings=recordings,
-                           calls=1 + 5 + 2)
-    process = subprocess.run([sys.executable, "-c", script], stderr=subprocess.PIPE, timeout=120)
+    process = killed_export(stick, db_path, recordings, calls=1 + 5 + 2)
     assert process.returncode == -9, process.stderr
     root = os.path.join(stick, "dashcam-box")
     done = evidence_stamps(root)

@@ -98,18 +98,22 @@ def part_names(name, size, limit):
     return [name] if count == 1 else [f"{name}.{i:03d}" for i in range(count)]
 
 
-def read_hash(handle, size, progress=None):
-    """The SHA-256 (hex) of the next ``size`` bytes of ``handle``; ``progress(n)`` per chunk."""
-    digest = hashlib.sha256()
+def chunks(handle, size):
+    """The next ``size`` bytes of ``handle`` (fewer at its end), a chunk at a time."""
     left = size
     while left > 0:
         chunk = handle.read(min(CHUNK, left))
         if not chunk:
-            break
-        digest.update(chunk)
+            return
         left -= len(chunk)
-        if progress:
-            progress(len(chunk))
+        yield chunk
+
+
+def read_hash(handle, size):
+    """The SHA-256 (hex) of the next ``size`` bytes of ``handle``."""
+    digest = hashlib.sha256()
+    for chunk in chunks(handle, size):
+        digest.update(chunk)
     return digest.hexdigest()
 
 
@@ -151,13 +155,8 @@ def copy_parts(handle, size, folder, name, limit=None, progress=None):
     parts = []
     for part, part_size in zip(part_names(name, size, limit), part_sizes(size, limit)):
         with HashingWriter(folder, part) as out:
-            left = part_size
-            while left > 0:
-                chunk = handle.read(min(CHUNK, left))
-                if not chunk:
-                    break
+            for chunk in chunks(handle, part_size):
                 out.write(chunk)
-                left -= len(chunk)
                 if progress:
                     progress(len(chunk))
             out.commit()
