@@ -14,7 +14,6 @@ from exports import (T0, add_recordings, killed_export, make_store, sha256sum_ch
 from volumes import fill, small_volume
 
 
-
 @pytest.fixture
 def recorded(tmp_path):
     """A store whose five events each have a 60 kB snapshot and a clip of two 100 kB segments."""

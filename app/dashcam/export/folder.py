@@ -227,7 +227,7 @@ def _export(root, work, name, db_path, recordings_dir, since, until, with_clips,
                     manifest += written
             types = event_type_counts(reader.conn)
         size = os.path.getsize(snapshot)
-        with open(snapshot, "rb") as handle:
+        with open(snapshot, "rb") if local else work.reader("dashcam.db") as handle:
             if local:
                 manifest += copy_parts(handle, size, work, "dashcam.db", limit, meter.add)
             else:
@@ -296,8 +296,8 @@ def summary_text(name, host, now, since, until, info, counts, types, clips, shot
         "Events: {} ({})".format(counts.get("events", 0), ", ".join(
             f"{t} {n}" for t, n in sorted(types.items())) or "none"),
         "Alerts: {}".format(counts.get("alerts", 0)),
-        "Clips: {}, snapshots: {} ({} of them already on this stick, the same by their hash, "
-        "not copied again)".format("not asked for (--with-clips)" if clips is None else clips, shots,
+        "Clips: {}, snapshots: {} ({} of them already on this stick, unchanged, not copied "
+        "again)".format("not asked for (--with-clips)" if clips is None else clips, shots,
                         skipped),
         f"Size: {human_bytes(sum(s for _, _, s in manifest))} in {len(manifest)} files",
     ]
