@@ -24,7 +24,7 @@ from dashcam import events as ev
 from dashcam.export import write_export
 from dashcam.metrics import percentile
 from dashcam.records import Detection, FrameRecord
-from dashcam.store import EventLoggerWorker, EventStore, take_snapshot
+from dashcam.store import EventLoggerWorker, EventStore, table_columns, take_snapshot
 
 T0 = 1700000000.0
 BOXES = 100
@@ -47,7 +47,8 @@ def make(folder, rows):
         store.write(run, [frame(k, 0.0) for k in range(start, min(frames, start + 2000))])
     recordings = os.path.join(folder, "recordings", "snapshots")
     os.makedirs(recordings)
-    store.conn.execute("ALTER TABLE events ADD COLUMN snapshot TEXT")
+    if "snapshot" not in table_columns(store.conn, "events"):   # stores before recording's
+        store.conn.execute("ALTER TABLE events ADD COLUMN snapshot TEXT")
     for event_id in range(1, 51):
         with open(os.path.join(recordings, f"{event_id}.jpg"), "wb") as handle:
             handle.write(os.urandom(500 * 1024))

@@ -3,6 +3,8 @@ tables added by hand (until recording lands on this branch) with a stand-in clip
 
 import os
 import subprocess
+import sys
+import textwrap
 
 from dashcam import events as ev
 from dashcam.errors import DashcamError
@@ -99,3 +101,29 @@ def sha256sum_check(folder):
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                             universal_newlines=True)
     return result.returncode, result.stdout
+
+
+KILLER = textwrap.dedent("""
+    import os, signal, sys
+    sys.path[:0] = [{app!r}, {tests!r}]
+    from dashcam.export import write_export
+    from exports import standin_write_clip
+    seen = []
+    def progress(done, total, what):
+        if what == "clips and snapshots":
+            seen.append(done)
+            if len(seen) == {calls}:
+                os.kill(os.getpid(), signal.SIGKILL)
+    write_export({stick!r}, {db!r}, {recordings!r}, with_clips=True,
+                 write_clip=standin_write_clip, progress=progress, host="box")
+""")
+
+
+def killed_export(stick, db_path, recordings, calls):
+    """An export with clips (to ``dashcam-box``) in another Python that kills itself (SIGKILL)
+    at the ``calls``-th progress call while copying evidence: one call a chunk (1 MiB) written,
+    before the file is committed. Its ``CompletedProcess``."""
+    tests = os.path.dirname(os.path.abspath(__file__))
+    script = KILLER.format(app=os.path.join(os.path.dirname(tests), "app"), tests=tests,
+                           stick=stick, db=db_path, recordings=recordings, calls=calls)
+    return subprocess.run([sys.executable, "-c", script], stderr=subprocess.PIPE, timeout=120)

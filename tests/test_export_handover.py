@@ -21,6 +21,7 @@ from dashcam.export.usb import hand_over, refusal
 from dashcam.fanout import FanOut, Subscriber
 from dashcam.service import ControlSocketWorker, build_control, parse_message, send_message
 from dashcam.store import EventLoggerWorker, EventStore, StoreReader
+import volumes
 from exports import T0, fill, sha256sum_check
 
 
@@ -115,25 +116,8 @@ def test_disks_that_are_mounted_or_in_fstab_are_refused():
 @pytest.fixture
 def loop_stick(tmp_path):
     """A real block device with an ext4 filesystem (a loop device over an image file)."""
-    if os.geteuid() != 0 or not shutil.which("losetup") or not shutil.which("mkfs.ext4"):
-        pytest.skip("needs root, losetup and mkfs.ext4 for a loop device")
-    image = str(tmp_path / "stick.img")
-    with open(image, "wb") as handle:
-        handle.truncate(32 * 1024 * 1024)
-    subprocess.run(["mkfs.ext4", "-q", image], check=True)
-    made = subprocess.run(["losetup", "-f", "--show", image], stdout=subprocess.PIPE,
-                          universal_newlines=True)
-    if made.returncode != 0:
-        pytest.skip("no loop device can be set up here")
-    device = made.stdout.strip()
-    probe = tempfile.mkdtemp()
-    if subprocess.run(["mount", device, probe], stderr=subprocess.DEVNULL).returncode != 0:
-        subprocess.run(["losetup", "-d", device])
-        pytest.skip("mounting is not allowed here")
-    subprocess.run(["umount", probe], check=True)
-    yield device, probe
-    subprocess.run(["losetup", "-d", device])
-    os.rmdir(probe)
+    with volumes.loop_stick(tmp_path, ["mkfs.ext4", "-q"]) as stick:
+        yield stick
 
 
 def test_a_stick_given_as_its_device_is_mounted_exported_to_and_unmounted(tmp_path, loop_stick):

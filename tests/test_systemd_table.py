@@ -6,6 +6,7 @@ table says the dashcam does not rely on it (older systemd ignores an unknown dir
 warning); one whose meaning changed after a target is refused."""
 
 import os
+import re
 from collections import namedtuple
 
 import pytest
@@ -65,6 +66,16 @@ def used(text, table):
     return names
 
 
+def kept_meaning(name, text):
+    """Whether ``name``'s change of meaning cannot bite in ``text``: ProtectClock='s implied
+    DeviceAllow=char-rtc r turns device access into an allow-list only under the default
+    DevicePolicy=auto (systemd PR #25075); a unit whose policy is closed or strict already
+    is one, and the RTC entry only adds to it."""
+    policy = re.search(r"^DevicePolicy=(\w+)", text, re.M)
+    return name == "ProtectClock" and policy is not None and policy.group(1) in ("closed",
+                                                                                "strict")
+
+
 def problems(text, table, target):
     """What in ``text`` fails or means something else on systemd ``target``, one line each."""
     found = []
@@ -72,7 +83,7 @@ def problems(text, table, target):
         row = table.get(name)
         if row is None:
             found.append(f"{name}: no row in systemd_directives.tsv (add it with its source)")
-        elif row.changed is not None and target < row.changed:
+        elif row.changed is not None and target < row.changed and not kept_meaning(name, text):
             found.append(f"{name}: means something else before systemd {row.changed} ({row.source})")
         elif row.since > target and row.relied:
             found.append(f"{name}: needs systemd {row.since}, and the dashcam relies on it")
@@ -105,6 +116,7 @@ def test_the_table_refuses_what_it_should():
     assert problems(unit, table, 249) == [
         "ProtectClock: means something else before systemd 252 ({})".format(
             table["ProtectClock"].source)]
+    assert problems(unit + "DevicePolicy=closed\n", table, 249) == []   # an allow-list already
     # On a systemd older than a directive we rely on (StateDirectory= is 235's); a hardening
     # extra (RestrictSUIDSGID=, 242) older systemd ignores; an unknown directive needs a row.
     older = "[Service]\nStateDirectory=dashcam\nRestrictSUIDSGID=yes\nSecureBits=keep-caps\n"

@@ -39,3 +39,36 @@ def fill(folder, leave=0):
         except OSError:
             pass
     return path
+
+
+@contextlib.contextmanager
+def loop_stick(folder, mkfs, size_mb=32):
+    """A real block device (a loop device over an image file in ``folder``) formatted by
+    ``mkfs`` (``["mkfs.ext4", "-q"]``, ``["mkfs.vfat"]``); yields ``(device, probe)``, probe an
+    empty folder to mount it on for a look. Skips where root, losetup, ``mkfs`` or mounting
+    are missing."""
+    import shutil
+    import tempfile
+
+    if os.geteuid() != 0 or not shutil.which("losetup") or not shutil.which(mkfs[0]):
+        pytest.skip(f"needs root, losetup and {mkfs[0]} for a loop device")
+    image = os.path.join(str(folder), "stick.img")
+    with open(image, "wb") as handle:
+        handle.truncate(size_mb * 1024 * 1024)
+    subprocess.run(mkfs + [image], check=True, stdout=subprocess.DEVNULL)
+    made = subprocess.run(["losetup", "-f", "--show", image], stdout=subprocess.PIPE,
+                          universal_newlines=True)
+    if made.returncode != 0:
+        pytest.skip("no loop device can be set up here")
+    device = made.stdout.strip()
+    probe = tempfile.mkdtemp()
+    try:
+        tried = subprocess.run(["mount", device, probe], stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, universal_newlines=True)
+        if tried.returncode != 0:
+            pytest.skip("cannot mount {} here: {}".format(mkfs[0], tried.stdout.strip()))
+        subprocess.run(["umount", probe], check=True)
+        yield device, probe
+    finally:
+        subprocess.run(["losetup", "-d", device])
+        os.rmdir(probe)

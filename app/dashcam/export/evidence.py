@@ -5,137 +5,188 @@ on a store without the recording feature and uses what it wrote when it is
 there: table ``segments`` (``path`` relative to the recordings folder,
 ``bytes``, ``protected``), table ``clips`` (``event_id``, ``segment_id``) and
 column ``events.snapshot`` (a JPEG path relative to the recordings folder).
+Those paths are read from below the recordings folder only (``stick.open_beneath``:
+no ``..``, no link): a row naming ``../../etc/shadow`` is noted, not followed.
 A clip is joined by the recording feature's ``write_clip(reader, event_id,
-out_path, recordings_dir)``; one that would pass the stick's largest file
-(FAT32: 4 GiB) is exported as its segments instead, each playable alone.
+out_path, recordings_dir)`` into a private local folder, then copied; one that
+would pass the stick's largest file (FAT32: 4 GiB) is exported as its
+segments instead, each playable alone.
 
 Evidence goes to folders shared by every export on the stick (``clips/``,
-``snapshots/``), and ``.index.json`` there remembers, for each file, what it
-was made from (the sources' paths, sizes and modification times) and its
-hash: a later export whose sources are unchanged, and whose file on the stick
-still has the size and time it was written with, skips it and reuses its hash.
+``snapshots/``). A file already there is reused only when its hash, read
+back from the stick, is the hash of what would be written (the source file,
+or the clip as joined now): nothing written on the stick is believed, so a
+file altered there is written again, and the files that an interrupted
+export completed are reused by the next.
 """
 
-import json
 import logging
 import os
+import sys
 from collections import OrderedDict, namedtuple
 
 from dashcam.errors import DashcamError
-from dashcam.export.files import HashingWriter, copy_parts, fsync_dir, partial_name, sha256_file
-from dashcam.store import event_snapshots, has_table, protected_clip_segments, table_columns
+from dashcam.export.files import (ExportError, copy_parts, free_bytes, holds, human_bytes,
+                                  no_space, part_names, part_sizes, size_on, source_parts)
+from dashcam.export.stick import Refused, open_beneath
+from dashcam.store import (StoreReader, event_snapshots, has_table, protected_clip_segments,
+                           table_columns)
 
 log = logging.getLogger(__name__)
 
-INDEX = ".index.json"
-
 # One piece of evidence: ``name`` its path under the stick's dashcam folder,
-# ``kind`` "clip", "segments" or "snapshot", ``sources`` absolute paths,
-# ``bytes`` what the sources hold.
+# ``kind`` "clip", "segments" or "snapshot", ``sources`` ``(path below the
+# recordings folder, bytes)`` pairs, ``bytes`` what the sources hold.
 Item = namedtuple("Item", "event_id kind name sources bytes")
 
 
-def plan(conn, recordings_dir, with_clips, limit=None):
-    """The evidence the store names: ``(items, notes)``; notes say what could not be found."""
+class Skipped(DashcamError):
+    """A clip that cannot be made from what the recordings hold; the export goes on without it."""
+
+
+def source_size(recordings, relative):
+    """The size of the file at ``relative`` below ``recordings`` (a ``stick.Folder``);
+    Refused saying why it is not exported (missing, outside, a link). ``recordings`` None:
+    there is no recordings folder."""
+    if recordings is None:
+        raise Refused(f"{relative} is missing (there is no recordings folder)")
+    with open_beneath(recordings, relative) as handle:
+        return os.fstat(handle.fileno()).st_size
+
+
+def plan(conn, recordings, with_clips, limit=None):
+    """The evidence the store names: ``(items, notes)``; notes say what is not exported, and why."""
     items, notes = [], []
     if "snapshot" in table_columns(conn, "events"):
         for event_id, relative in event_snapshots(conn):
-            source = os.path.join(recordings_dir, relative)
-            if not os.path.isfile(source):
-                notes.append(f"event {event_id}: snapshot {relative} is missing")
+            try:
+                size = source_size(recordings, relative)
+            except Refused as error:
+                notes.append(f"event {event_id}: snapshot not exported: {error}")
                 continue
             ext = os.path.splitext(relative)[1].lower() or ".jpg"
             items.append(Item(event_id, "snapshot", f"snapshots/event-{event_id:06d}{ext}",
-                              (source,), os.path.getsize(source)))
+                              ((relative, size),), size))
     if with_clips and has_table(conn, "clips") and has_table(conn, "segments"):
         clips = OrderedDict()
         for event_id, relative, _size in protected_clip_segments(conn):
-            clips.setdefault(event_id, []).append(os.path.join(recordings_dir, relative))
-        for event_id, sources in clips.items():
-            missing = [s for s in sources if not os.path.isfile(s)]
-            if missing:
-                notes.append("event {}: {} of its {} clip segments are missing, clip not "
-                             "exported".format(event_id, len(missing), len(sources)))
+            clips.setdefault(event_id, []).append(relative)
+        for event_id, paths in clips.items():
+            sources, refused = [], []
+            for relative in paths:
+                try:
+                    sources.append((relative, source_size(recordings, relative)))
+                except Refused as error:
+                    refused.append(error)
+            if refused:
+                notes.append("event {}: clip not exported: {} of its {} segments cannot be "
+                             "read ({})".format(event_id, len(refused), len(paths), refused[0]))
                 continue
-            total = sum(os.path.getsize(s) for s in sources)
+            total = sum(size for _, size in sources)
             kind = "segments" if limit and total > limit else "clip"
             name = f"clips/event-{event_id:06d}" + (".mp4" if kind == "clip" else "")
             items.append(Item(event_id, kind, name, tuple(sources), total))
     return items, notes
 
 
-def fingerprint(item):
-    """What ``item`` is made from, as the index records it: each source's path, size and mtime."""
-    return [item.kind] + [[s, os.path.getsize(s), os.stat(s).st_mtime_ns] for s in item.sources]
-
-
-def read_index(root):
-    try:
-        with open(os.path.join(root, INDEX)) as handle:
-            index = json.load(handle)
-        return index if isinstance(index, dict) else {}
-    except (OSError, ValueError):
-        return {}
-
-
-def write_index(root, index):
-    with HashingWriter(os.path.join(root, INDEX)) as out:
-        out.write(json.dumps(index, sort_keys=True, indent=1).encode("utf-8"))
-        out.commit()
-
-
-def unchanged(root, entry, item):
-    """Whether the stick already has ``item`` as ``entry`` (from the index) describes it."""
-    if not entry or entry.get("source") != fingerprint(item):
-        return False
-    for name, _, size, mtime_ns in entry["files"]:
-        path = os.path.join(root, name)
-        try:
-            stats = os.stat(path)
-        except OSError:
-            return False
-        if stats.st_size != size or stats.st_mtime_ns != mtime_ns:
-            return False
-    return True
-
-
-def files_entry(root, item, written):
-    """The index entry for ``item`` once its files ``[(path, sha256, bytes)]`` are in place."""
-    return {"source": fingerprint(item),
-            "files": [[os.path.relpath(path, root), sha, size, os.stat(path).st_mtime_ns]
-                      for path, sha, size in written]}
-
-
-def put(root, item, snapshot_path, recordings_dir, write_clip, limit, progress):
-    """Write ``item`` under ``root``; returns ``[(path, sha256, bytes)]`` of what it wrote."""
-    target = os.path.join(root, item.name)
-    os.makedirs(os.path.dirname(target), exist_ok=True)
-    if item.kind == "snapshot":
-        return copy_parts(item.sources[0], target, limit, progress)
+def targets(item):
+    """``[(folder under the stick's dashcam folder, file name, source)]`` that ``item`` is
+    written as (a joined clip's source is None: it is made at export time)."""
     if item.kind == "segments":
-        os.makedirs(target, exist_ok=True)
-        written = []
-        for source in item.sources:
-            written += copy_parts(source, os.path.join(target, os.path.basename(source)), limit,
-                                  progress)
-        return written
-    from dashcam.store import StoreReader
+        return [(item.name, os.path.basename(p), (p, size)) for p, size in item.sources]
+    folder, name = os.path.split(item.name)
+    return [(folder, name, item.sources[0] if item.kind == "snapshot" else None)]
 
-    partial = partial_name(target)
+
+def missing_bytes(root, items, limit):
+    """The bytes of ``items`` that the stick lacks, for the space check before copying: an item
+    counts unless each of its files is there with its source's size (a joined clip: at all)."""
+    total = 0
+    for item in items:
+        for folder, name, source in targets(item):
+            try:
+                with root.walk(folder + "/" + name)[0] as holder:
+                    if source is None:
+                        there = size_on(holder, name) is not None
+                    else:
+                        sizes = part_sizes(source[1], limit)
+                        there = [size_on(holder, n) for n in part_names(name, source[1],
+                                                                        limit)] == sizes
+            except FileNotFoundError:
+                there = False
+            if not there:
+                total += item.bytes
+                break
+    return total
+
+
+def place(handle, size, folder, name, limit, progress):
+    """Put ``size`` bytes of ``handle`` as ``name`` in ``folder`` (a ``stick.Folder``) unless the
+    stick holds them already, checked by hash; returns ``([(name, sha256, bytes)], reused)``."""
+    names, sizes = part_names(name, size, limit), part_sizes(size, limit)
+    if [size_on(folder, n) for n in names] == sizes:
+        parts = source_parts(handle, size, name, limit)
+        if holds(folder, parts):
+            if progress:
+                progress(size)
+            return parts, True
+    return copy_parts(handle, size, folder, name, limit, progress), False
+
+
+def join_failures():
+    """What a clip joiner raises for a clip it cannot make from the recordings: its own
+    one-line errors, OSError, ValueError and PyAV's errors about the media it reads."""
+    av_error = getattr(sys.modules.get("av.error"), "FFmpegError", None)
+    return (DashcamError, OSError, ValueError) + ((av_error,) if av_error else ())
+
+
+def join(item, write_clip, snapshot_path, recordings, scratch):
+    """Join ``item``'s clip into a file in ``scratch`` (a private local folder); its path.
+    Skipped when the recordings cannot make it; ExportError when ``scratch`` has no room."""
+    out = os.path.join(scratch, f"event-{item.event_id:06d}.mp4")
+    free = free_bytes(scratch)
+    if free < item.bytes * 1.01 + 16 * 1024 * 1024:
+        raise ExportError("no room in {} to join the clip of event {} ({} needed, {} free): "
+                          "free some space there, or point TMPDIR at a folder with room".format(
+                              scratch, item.event_id, human_bytes(item.bytes), human_bytes(free)))
     try:
         with StoreReader(snapshot_path) as reader:
-            write_clip(reader, item.event_id, partial, recordings_dir)
-        with open(partial, "rb+") as handle:
-            os.fsync(handle.fileno())
-        os.rename(partial, target)
-        fsync_dir(os.path.dirname(target))
-    except BaseException:
-        if os.path.exists(partial):
-            os.unlink(partial)
-        raise
-    if progress:
-        progress(item.bytes)
-    return [(target, sha256_file(target), os.path.getsize(target))]
+            write_clip(reader, item.event_id, out, recordings.path)
+    except join_failures() as error:
+        if os.path.exists(out):
+            os.unlink(out)
+        if isinstance(error, OSError) and no_space(error):
+            raise ExportError(f"no room in {scratch} to join the clip of event "
+                              f"{item.event_id} ({error.strerror}): free some space there")
+        raise Skipped("event {}: no clip ({})".format(item.event_id, str(error).strip()
+                                                       or type(error).__name__))
+    return out
+
+
+def put(root, item, write_clip, snapshot_path, recordings, scratch, limit, progress):
+    """Write ``item`` under ``root`` (the stick's dashcam folder) or find it there; returns
+    ``([(name under root, sha256, bytes)], reused)``."""
+    written, reused = [], True
+    for folder_name, name, source in targets(item):
+        joined = None
+        if source is None:
+            joined = join(item, write_clip, snapshot_path, recordings, scratch)
+            handle = open(joined, "rb")
+        else:
+            try:
+                handle = open_beneath(recordings, source[0])
+            except Refused as error:
+                raise Skipped(f"event {item.event_id}: not exported: {error}")
+        try:
+            with handle, root.descend(folder_name.split("/"), create=True) as holder:
+                parts, there = place(handle, os.fstat(handle.fileno()).st_size, holder, name,
+                                     limit, progress)
+        finally:
+            if joined:
+                os.unlink(joined)
+        written += [(folder_name + "/" + n, sha, size) for n, sha, size in parts]
+        reused = reused and there
+    return written, reused
 
 
 def clip_writer():
@@ -147,26 +198,20 @@ def clip_writer():
     return write_clip
 
 
-def export_evidence(root, items, snapshot_path, recordings_dir, write_clip, limit, progress):
-    """Put every item under ``root`` (the stick's dashcam folder), skipping those the index
-    says are there unchanged. Returns ``(files, skipped, notes)``: ``files`` maps item to
-    ``[(name under root, sha256, bytes)]``."""
-    index = read_index(root)
+def export_evidence(root, items, snapshot_path, recordings, write_clip, scratch, limit,
+                    progress, done):
+    """Put every item under ``root`` (the stick's dashcam folder), reusing what the stick
+    holds already. ``done`` (a list) gets each item as it is complete on the stick. Returns
+    ``(files, skipped, notes)``: ``files`` maps item to ``[(name under root, sha256, bytes)]``."""
     files, skipped, notes = OrderedDict(), 0, []
     for item in items:
-        entry = index.get(item.name)
-        if unchanged(root, entry, item):
-            skipped += 1
-            files[item] = [(name, sha, size) for name, sha, size, _ in entry["files"]]
-            if progress:
-                progress(item.bytes)
-            continue
         try:
-            written = put(root, item, snapshot_path, recordings_dir, write_clip, limit, progress)
-        except DashcamError as error:   # the recording feature's "this event has no clip"
-            notes.append(f"event {item.event_id}: no clip ({error})")
+            written, reused = put(root, item, write_clip, snapshot_path, recordings, scratch,
+                                  limit, progress)
+        except Skipped as error:
+            notes.append(str(error))
             continue
-        index[item.name] = files_entry(root, item, written)
-        files[item] = [(os.path.relpath(p, root), sha, size) for p, sha, size in written]
-    write_index(root, index)
+        files[item] = written
+        skipped += reused
+        done.append(item)
     return files, skipped, notes

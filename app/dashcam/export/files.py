@@ -1,19 +1,25 @@
 """Writing to a USB stick so that nothing half-written ever looks complete.
 
 Every file is written under a hidden ``.partial`` name (the extension kept, for
-writers that choose a format by it), hashed as it is written,
-fsynced, renamed into place, and its folder fsynced, so a pulled stick or a
-killed export leaves at most a ``.partial`` file, which the next export
-removes. FAT32 cannot hold a file of 4 GiB or more; ``max_file_bytes`` tells
-the limit of the filesystem a path is on, read from ``/proc/self/mountinfo``.
+writers that choose a format by it), hashed as it is written, fsynced,
+renamed into place, and its folder fsynced, so a pulled stick or a killed
+export leaves at most a ``.partial`` file, which the next export removes, and
+every file that is complete stays, for the next export to reuse. Files are
+written through ``stick.Folder`` (no link on the stick is followed). FAT32
+cannot hold a file of 4 GiB or more; ``max_file_bytes`` tells the limit of the
+filesystem a path is on, read from ``/proc/self/mountinfo``; a larger file is
+written in parts (``name.000``, ``name.001``...).
 """
 
 import errno
 import hashlib
+import logging
 import os
-import shutil
+import stat
 
 from dashcam.errors import DashcamError
+
+log = logging.getLogger(__name__)
 
 CHUNK = 1024 * 1024
 PARTIAL = ".partial"
@@ -25,20 +31,11 @@ class ExportError(DashcamError, IOError):
     """An export cannot be done (no space, a file too big, a device in use): it says why."""
 
 
-def fsync_dir(path):
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def partial_name(path):
-    """Where ``path`` is written until it is complete: ``clips/event-7.mp4`` is
-    ``clips/.event-7.partial.mp4`` (a folder ``2024-05-01T12-30-00Z``, ``.2024-05-01T12-30-00Z.partial``)."""
-    folder, name = os.path.split(path)
+def partial_name(name):
+    """Where ``name`` is written until it is complete: ``event-7.mp4`` is
+    ``.event-7.partial.mp4`` (a folder ``2024-05-01T12-30-00Z``, ``.2024-05-01T12-30-00Z.partial``)."""
     stem, ext = os.path.splitext(name)
-    return os.path.join(folder, "." + stem + PARTIAL + ext)
+    return "." + stem + PARTIAL + ext
 
 
 def is_partial(name):
@@ -46,17 +43,18 @@ def is_partial(name):
 
 
 class HashingWriter:
-    """A binary file at ``path`` (as ``partial_name(path)`` until ``commit``), hashed as written.
+    """A binary file ``name`` in ``folder`` (a ``stick.Folder``), written as
+    ``partial_name(name)`` until ``commit``, hashed as written.
 
     ``commit()`` fsyncs, renames it into place and fsyncs its folder; leaving
     the ``with`` block without a commit (an error) removes the partial file.
     ``sha256`` and ``bytes`` describe what was written.
     """
 
-    def __init__(self, path):
-        self.path = path
-        self.partial = partial_name(path)
-        self.handle = open(self.partial, "wb")
+    def __init__(self, folder, name):
+        self.folder, self.name = folder, name
+        self.partial = partial_name(name)
+        self.handle = folder.create(self.partial)
         self.hash = hashlib.sha256()
         self.bytes = 0
 
@@ -73,64 +71,114 @@ class HashingWriter:
         self.handle.flush()
         os.fsync(self.handle.fileno())
         self.handle.close()
-        os.rename(self.partial, self.path)
-        fsync_dir(os.path.dirname(self.path) or ".")
+        self.folder.rename(self.partial, self.name)
+        self.folder.sync()
 
     def __enter__(self):
         return self
 
     def __exit__(self, exc_type, exc, tb):
         if not self.handle.closed:
-            self.handle.close()
-            os.unlink(self.partial)
+            try:
+                self.handle.close()   # a full stick may refuse even the buffered rest
+            finally:
+                self.folder.remove(self.partial)
 
 
-def sha256_file(path, progress=None):
-    """The SHA-256 of the file at ``path``, hex; ``progress(n)`` after each chunk read."""
+def part_sizes(size, limit):
+    """The sizes of the parts a file of ``size`` bytes is written in, each at most ``limit``."""
+    if not limit or size <= limit:
+        return [size]
+    return [min(limit, size - start) for start in range(0, size, limit)]
+
+
+def part_names(name, size, limit):
+    """``[name]``, or ``name.000``, ``name.001``... when ``size`` exceeds ``limit``."""
+    count = len(part_sizes(size, limit))
+    return [name] if count == 1 else [f"{name}.{i:03d}" for i in range(count)]
+
+
+def chunks(handle, size):
+    """The next ``size`` bytes of ``handle`` (fewer at its end), a chunk at a time."""
+    left = size
+    while left > 0:
+        chunk = handle.read(min(CHUNK, left))
+        if not chunk:
+            return
+        left -= len(chunk)
+        yield chunk
+
+
+def read_hash(handle, size):
+    """The SHA-256 (hex) of the next ``size`` bytes of ``handle``."""
     digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(CHUNK), b""):
-            digest.update(chunk)
-            if progress:
-                progress(len(chunk))
+    for chunk in chunks(handle, size):
+        digest.update(chunk)
     return digest.hexdigest()
 
 
-def copy_parts(source, target, limit=None, progress=None):
-    """Copy ``source`` to ``target``, or, when it exceeds ``limit`` bytes, to ``target.000``,
-    ``target.001``... each at most ``limit``. Returns ``[(path, sha256, bytes)]``."""
-    size = os.path.getsize(source)
-    names = [target] if not limit or size <= limit else [
-        f"{target}.{i:03d}" for i in range((size + limit - 1) // limit)]
+def source_parts(handle, size, name, limit):
+    """``[(name, sha256, bytes)]`` that ``copy_parts`` would write for ``handle`` (read from
+    where it is to its end, then put back)."""
+    start = handle.tell()
+    sizes = part_sizes(size, limit)
+    parts = [(n, read_hash(handle, s), s) for n, s in zip(part_names(name, size, limit), sizes)]
+    handle.seek(start)
+    return parts
+
+
+def size_on(folder, name):
+    """The size of the regular file ``name`` in ``folder``; None when absent, a link or not a file."""
+    handle = folder.reader(name)
+    if handle is None:
+        return None
+    with handle:
+        return os.fstat(handle.fileno()).st_size
+
+
+def holds(folder, parts):
+    """Whether ``folder`` has each ``(name, sha256, bytes)`` of ``parts`` as a regular file whose
+    hash, read back from it, is that one."""
+    for name, sha, size in parts:
+        handle = folder.reader(name)
+        if handle is None:
+            return False
+        with handle:
+            if os.fstat(handle.fileno()).st_size != size or read_hash(handle, size) != sha:
+                return False
+    return True
+
+
+def copy_parts(handle, size, folder, name, limit=None, progress=None):
+    """Copy ``size`` bytes of ``handle`` to ``name`` in ``folder``, or, past ``limit`` bytes, to
+    ``name.000``, ``name.001``... each at most ``limit``. Returns ``[(name, sha256, bytes)]``."""
     parts = []
-    with open(source, "rb") as handle:
-        for name in names:
-            left = limit if len(names) > 1 else size
-            with HashingWriter(name) as out:
-                while left > 0:
-                    chunk = handle.read(min(CHUNK, left))
-                    if not chunk:
-                        break
-                    out.write(chunk)
-                    left -= len(chunk)
-                    if progress:
-                        progress(len(chunk))
-                out.commit()
-            parts.append((name, out.sha256, out.bytes))
+    for part, part_size in zip(part_names(name, size, limit), part_sizes(size, limit)):
+        with HashingWriter(folder, part) as out:
+            for chunk in chunks(handle, part_size):
+                out.write(chunk)
+                if progress:
+                    progress(len(chunk))
+            out.commit()
+        parts.append((part, out.sha256, out.bytes))
     return parts
 
 
 def remove_partials(folder):
-    """Remove what killed exports left in ``folder``: ``partial_name`` files and folders."""
+    """Remove what killed exports left in ``folder`` (a ``stick.Folder``): ``partial_name``
+    files, and folders of files; names what it removed."""
     removed = []
-    for name in os.listdir(folder):
-        if is_partial(name):
-            path = os.path.join(folder, name)
-            if os.path.isdir(path) and not os.path.islink(path):
-                shutil.rmtree(path)
-            else:
-                os.unlink(path)
-            removed.append(path)
+    for name in folder.names():
+        if not is_partial(name):
+            continue
+        if folder.kind(name) == stat.S_IFDIR:
+            if not folder.remove_files_folder(name):
+                log.warning("left %s: it holds folders, which no export makes",
+                            folder.where(name))
+                continue
+        else:
+            folder.remove(name)
+        removed.append(folder.where(name))
     return removed
 
 
@@ -183,15 +231,18 @@ def max_file_bytes(path, mountinfo_text=None):
     return FAT_MAX_FILE if filesystem_type(path, text) in FAT_TYPES else None
 
 
-def free_bytes(path):
-    stats = os.statvfs(path)
+def free_bytes(where):
+    """Free bytes on the filesystem of ``where``: a path or a ``stick.Folder``."""
+    stats = os.statvfs(getattr(where, "fd", where))
     return stats.f_bavail * stats.f_frsize
 
 
-def check_space(path, needed, what):
-    """ExportError when the filesystem at ``path`` has under ``needed`` bytes (plus 1 % and
-    16 MiB of slack, which the filesystem's own bookkeeping takes) free."""
-    free = free_bytes(path)
+def check_space(where, needed, what):
+    """ExportError when the filesystem of ``where`` (a path or a ``stick.Folder``) has under
+    ``needed`` bytes (plus 1 % and 16 MiB of slack, which the filesystem's own bookkeeping
+    takes) free."""
+    free = free_bytes(where)
+    path = getattr(where, "path", where)
     wanted = int(needed * 1.01) + 16 * 1024 * 1024
     if free < wanted:
         raise ExportError("not enough space on {} for {}: {} needed, {} free; use a bigger "

@@ -14,20 +14,24 @@ travel between vehicles)::
 Nothing else is needed to read it: SQLite, a spreadsheet, a video player.
 """
 
+import contextlib
 import fcntl
 import logging
 import os
 import shutil
 import socket
+import sqlite3
+import tempfile
 import time
 from collections import namedtuple
 
 from dashcam import __version__
 from dashcam.errors import DashcamError
 from dashcam.export import evidence, tables
-from dashcam.export.files import (ExportError, HashingWriter, check_space, copy_parts, fsync_dir,
+from dashcam.export.files import (ExportError, HashingWriter, check_space, copy_parts,
                                   human_bytes, max_file_bytes, no_space, partial_name,
-                                  remove_partials, sha256_file)
+                                  read_hash, remove_partials)
+from dashcam.export.stick import Folder
 from dashcam.paths import DB_NAME, recordings_beside
 from dashcam.store import StoreReader, check_snapshot, event_type_counts, has_table, take_snapshot
 from dashcam.timestamps import iso_utc
@@ -47,6 +51,27 @@ def stamp(t_utc):
 
 def safe_name(text):
     return "".join(c if c.isalnum() or c in "-_." else "-" for c in text) or "dashcam"
+
+
+def host_folder(host=None):
+    """The stick's folder for this box: ``dashcam-<host>``."""
+    return "dashcam-" + safe_name(host or socket.gethostname())
+
+
+def checked_dest(dest, cwd=None):
+    """``dest`` as the absolute path of the folder it names; ExportError when it is not a folder
+    or climbs above / (more ``..`` than the folders above it: a typo, not a stick)."""
+    absolute = os.path.join(cwd or os.getcwd(), dest)
+    depth = 0
+    for name in absolute.split("/"):
+        depth += -1 if name == ".." else int(name not in ("", "."))
+        if depth < 0:
+            raise ExportError("{} climbs above / (more '..' than folders above it): give the "
+                              "stick's mount point or its device (/dev/sdb1)".format(dest))
+    if not os.path.isdir(absolute):
+        raise ExportError("{} is not a folder: give the stick's mount point or its device "
+                          "(/dev/sdb1)".format(dest))
+    return os.path.realpath(absolute)
 
 
 class Meter:
@@ -74,43 +99,29 @@ def write_export(dest, db_path, recordings_dir=None, since=None, until=None, wit
     feature's clip joiner (found when None; without it clips are noted as
     unavailable). ``progress(done_bytes, total_bytes, what)`` is called as it
     goes. ``limit``: the largest file the stick takes (default: found from its
-    filesystem, FAT32 4 GiB - 1). Returns a ``Result``; raises ``ExportError``.
+    filesystem, FAT32 4 GiB - 1). No link on the stick is followed. Returns a
+    ``Result``; raises ``ExportError`` (``stick.Refused`` for a link).
     """
-    if not os.path.isdir(dest):
-        raise ExportError("{} is not a folder: give the stick's mount point or its device "
-                          "(/dev/sdb1)".format(dest))
+    dest = checked_dest(dest)
     check_window(db_path, since, until)
     now = time.time() if now is None else now
-    root = os.path.join(dest, "dashcam-" + safe_name(host or socket.gethostname()))
+    done = []   # the evidence complete on the stick, for the message if the export fails
     try:
-        os.makedirs(root, exist_ok=True)
-        with open(os.path.join(root, ".lock"), "a") as lock:
+        with Folder.open(dest) as top, top.folder(host_folder(host), create=True) as root:
+            lock = root.lock_file(".lock")
             try:
-                fcntl.flock(lock.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except OSError:
-                raise ExportError(f"another export to {root} is running: wait for it")
-            for folder in (root, os.path.join(root, "clips"), os.path.join(root, "snapshots")):
-                if os.path.isdir(folder):
-                    for path in remove_partials(folder):
-                        log.info("removed %s, left by an export that did not finish", path)
-            name = stamp(now)
-            while os.path.exists(os.path.join(root, name)):
-                name += "+"
-            work = partial_name(os.path.join(root, name))
-            os.mkdir(work)
-            try:
-                result = _export(root, work, name, db_path, recordings_dir, since, until,
-                                 with_clips, write_clip, progress, now,
-                                 max_file_bytes(root) if limit is UNSET else limit)
-            except BaseException:
-                shutil.rmtree(work, ignore_errors=True)
-                raise
-            os.rename(work, os.path.join(root, name))
-            fsync_dir(root)
+                try:
+                    fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except OSError:
+                    raise ExportError(f"another export to {root.path} is running: wait for it")
+                result = _locked(root, db_path, recordings_dir, since, until, with_clips,
+                                 write_clip, progress, now, limit, done)
+            finally:
+                os.close(lock)
     except OSError as error:
         if isinstance(error, DashcamError):
             raise
-        raise ExportError(write_failure(dest, error))
+        raise ExportError(write_failure(dest, error, len(done)))
     return result
 
 
@@ -137,18 +148,52 @@ def window_text(since, until, end):
                                   iso_utc(until) if until is not None else end)
 
 
-def write_failure(dest, error):
-    """What to tell when writing to the stick failed with ``error`` (an OSError)."""
+def _locked(root, db_path, recordings_dir, since, until, with_clips, write_clip, progress, now,
+            limit, done):
+    """The export, once ``root`` (the stick's dashcam folder) is locked."""
+    removed = remove_partials(root)
+    for name in ("clips", "snapshots"):
+        if root.kind(name) is not None:
+            with root.folder(name) as folder:
+                removed += remove_partials(folder)
+    for path in removed:
+        log.info("removed %s, left by an export that did not finish", path)
+    name = stamp(now)
+    while root.kind(name) is not None or root.kind(partial_name(name)) is not None:
+        name += "+"
+    work_name = partial_name(name)
+    with root.new_folder(work_name) as work:
+        try:
+            result = _export(root, work, name, db_path, recordings_dir, since, until,
+                             with_clips, write_clip, progress, now,
+                             max_file_bytes(root.path) if limit is UNSET else limit, done)
+        except BaseException:
+            try:
+                root.remove_files_folder(work_name)
+            except OSError:
+                pass   # a pulled stick: the next export removes it
+            raise
+    root.rename(work_name, name)
+    root.sync()
+    return result
+
+
+def write_failure(dest, error, kept=0):
+    """What to tell when writing to the stick failed with ``error`` (an OSError), ``kept`` pieces
+    of evidence being complete on it by then."""
+    outcome = "nothing was exported" if not kept else (
+        "the export is not complete; the {} clips and snapshots complete on it stay, and the "
+        "next export reuses them".format(kept))
     if no_space(error):
-        return ("the stick at {} is full or takes no file this big ({}): nothing was exported; "
-                "use a bigger stick or export less with --since/--until".format(
-                    dest, error.strerror))
-    return "writing to {} failed ({}): nothing was exported; was the stick pulled out?".format(
-        dest, error.strerror or error)
+        return ("the stick at {} is full or takes no file this big ({}): {}; free some space, "
+                "use a bigger stick, or export less with --since/--until".format(
+                    dest, error.strerror, outcome))
+    return "writing to {} failed ({}): {}; was the stick pulled out?".format(
+        dest, error.strerror or error, outcome)
 
 
 def _export(root, work, name, db_path, recordings_dir, since, until, with_clips, write_clip,
-            progress, now, limit):
+            progress, now, limit, done):
     notes = []
     store_bytes = sum(os.path.getsize(p) for p in (db_path, db_path + "-wal") if os.path.exists(p))
     meter = Meter(store_bytes, progress)
@@ -161,33 +206,40 @@ def _export(root, work, name, db_path, recordings_dir, since, until, with_clips,
                     "the store snapshot beside the store")
         snapshot = os.path.join(os.path.dirname(os.path.abspath(db_path)),
                                 ".export-" + name + ".db")
+        if os.path.exists(snapshot):
+            os.unlink(snapshot)
     else:
-        snapshot = os.path.join(work, DB_NAME)
-    if os.path.exists(snapshot):
-        os.unlink(snapshot)
+        # SQLite opens by path: the folder this export made, below the one held open.
+        snapshot = work.where(DB_NAME)
+    if write_clip is None and with_clips:
+        write_clip = evidence.clip_writer()
+        if write_clip is None:
+            notes.append("clips need the recording feature, which this build does not "
+                         "have: exported without clips")
+    joins = with_clips and write_clip is not None
+    recordings = recordings_dir or recordings_beside(db_path)
+    scratch = tempfile.mkdtemp(prefix="dashcam-export-") if joins else None
     manifest = []
     try:
-        info = take_snapshot(db_path, snapshot, since, until)
+        try:
+            info = take_snapshot(db_path, snapshot, since, until)
+        except sqlite3.DatabaseError as error:   # SQLite's own words for a full or lost stick
+            raise ExportError("cannot take the store snapshot into {} ({}): nothing was "
+                              "exported; free some space there, or check the store with "
+                              "`dashcam doctor`".format(os.path.dirname(snapshot), error))
         verdict = check_snapshot(snapshot)
         if verdict != "ok":
             raise ExportError("the store snapshot is not sound ({}): run `dashcam doctor`"
                               .format(verdict))
         meter.add(os.path.getsize(snapshot))
-        if write_clip is None and with_clips:
-            write_clip = evidence.clip_writer()
-            if write_clip is None:
-                notes.append("clips need the recording feature, which this build does not "
-                             "have: exported without clips")
-        with StoreReader(snapshot) as reader:
-            recordings = recordings_dir or recordings_beside(db_path)
-            items, missing = evidence.plan(reader.conn, recordings,
-                                           with_clips and write_clip is not None, limit)
-        notes += missing
-        meter.total += sum(i.bytes for i in items)
-        check_space(root, sum(i.bytes for i in items), "clips and snapshots")
-        meter.step("clips and snapshots")
-        files, skipped, clip_notes = evidence.export_evidence(root, items, snapshot, recordings,
-                                                              write_clip, limit, meter.add)
+        with open_recordings(recordings) as folder, StoreReader(snapshot) as reader:
+            items, missing = evidence.plan(reader.conn, folder, joins, limit)
+            notes += missing
+            meter.total += sum(i.bytes for i in items)
+            check_space(root, evidence.missing_bytes(root, items, limit), "clips and snapshots")
+            meter.step("clips and snapshots")
+            files, skipped, clip_notes = evidence.export_evidence(
+                root, items, snapshot, folder, write_clip, scratch, limit, meter.add, done)
         notes += clip_notes
         extra = _evidence_columns(files)
         meter.step("events and alerts")
@@ -196,38 +248,52 @@ def _export(root, work, name, db_path, recordings_dir, since, until, with_clips,
             for table in ("events", "alerts"):
                 if has_table(reader.conn, table):
                     counts[table], written = tables.write_table(
-                        reader.conn, table, os.path.join(work, table + ".csv"),
-                        os.path.join(work, table + ".jsonl"), extra if table == "events" else None,
+                        reader.conn, table, work, extra if table == "events" else None,
                         ("clip_file", "snapshot_file") if table == "events" else ())
                     manifest += written
             types = event_type_counts(reader.conn)
-        if local:
-            manifest += copy_parts(snapshot, os.path.join(work, DB_NAME), limit, meter.add)
-        else:
-            manifest.append((snapshot, sha256_file(snapshot), os.path.getsize(snapshot)))
+        size = os.path.getsize(snapshot)
+        with open(snapshot, "rb") if local else work.reader(DB_NAME) as handle:
+            if local:
+                manifest += copy_parts(handle, size, work, DB_NAME, limit, meter.add)
+            else:
+                manifest.append((DB_NAME, read_hash(handle, size), size))
     finally:
         if local and os.path.exists(snapshot):
             os.unlink(snapshot)
+        if scratch:
+            shutil.rmtree(scratch, ignore_errors=True)
     for paths in files.values():
-        manifest += [(os.path.join(root, p), sha, size) for p, sha, size in paths]
+        manifest += [("../" + p, sha, size) for p, sha, size in paths]
     clips = sum(1 for i in files if i.kind != "snapshot")
     shots = sum(1 for i in files if i.kind == "snapshot")
     listed = sum(size for _, _, size in manifest)
-    summary = summary_text(name, os.path.basename(root)[len("dashcam-"):], now, since, until,
+    summary = summary_text(name, os.path.basename(root.path)[len("dashcam-"):], now, since, until,
                            info, counts, types, clips if with_clips else None, shots, skipped,
                            manifest, notes)
-    with HashingWriter(os.path.join(work, "SUMMARY.txt")) as out:
+    with HashingWriter(work, "SUMMARY.txt") as out:
         out.write(summary.encode("utf-8"))
         out.commit()
-    manifest.append((out.path, out.sha256, out.bytes))
-    with HashingWriter(os.path.join(work, "MANIFEST.sha256")) as out:
+    manifest.append((out.name, out.sha256, out.bytes))
+    with HashingWriter(work, "MANIFEST.sha256") as out:
         for path, sha, _ in manifest:
-            relative = os.path.relpath(path, work) if path.startswith(work) else \
-                os.path.join("..", os.path.relpath(path, root))
-            out.write("{}  {}\n".format(sha, relative.replace(os.sep, "/")).encode("utf-8"))
+            out.write("{}  {}\n".format(sha, path).encode("utf-8"))
         out.commit()
-    return Result(os.path.join(root, name), len(manifest) + 1, listed, skipped, clips, shots,
-                  notes, summary)
+    return Result(os.path.join(root.path, name), len(manifest) + 1, listed, skipped, clips,
+                  shots, notes, summary)
+
+
+@contextlib.contextmanager
+def open_recordings(path):
+    """The recordings folder held open, or None where there is none (every file it would
+    hold is then noted as missing)."""
+    try:
+        folder = Folder.open(path)
+    except (FileNotFoundError, NotADirectoryError):
+        yield None
+        return
+    with folder:
+        yield folder
 
 
 def _evidence_columns(files):

@@ -17,8 +17,9 @@ from dashcam.store import table_columns, table_rows
 JSON_COLUMNS = ("data",)
 
 
-def write_table(conn, table, csv_path, jsonl_path, extra=None, extra_columns=()):
-    """Write ``table``'s rows (in id order) to both files; returns ``(rows, [(path, sha256, bytes)])``.
+def write_table(conn, table, folder, extra=None, extra_columns=()):
+    """Write ``table``'s rows (in id order) to ``<table>.csv`` and ``<table>.jsonl`` in
+    ``folder`` (a ``stick.Folder``); returns ``(rows, [(name, sha256, bytes)])``.
 
     ``extra`` maps a row id to a dict of ``extra_columns`` values.
     """
@@ -28,7 +29,8 @@ def write_table(conn, table, csv_path, jsonl_path, extra=None, extra_columns=())
     text = io.StringIO()
     writer = csv.writer(text, lineterminator="\n")
     count = 0
-    with HashingWriter(csv_path) as out_csv, HashingWriter(jsonl_path) as out_jsonl:
+    csv_name, jsonl_name = table + ".csv", table + ".jsonl"
+    with HashingWriter(folder, csv_name) as out_csv, HashingWriter(folder, jsonl_name) as out_jsonl:
         writer.writerow(header)
         for row in table_rows(conn, table):
             record = dict(zip(names, row))
@@ -50,5 +52,5 @@ def write_table(conn, table, csv_path, jsonl_path, extra=None, extra_columns=())
         out_csv.write(text.getvalue().encode("utf-8"))
         out_csv.commit()
         out_jsonl.commit()
-    return count, [(csv_path, out_csv.sha256, out_csv.bytes),
-                   (jsonl_path, out_jsonl.sha256, out_jsonl.bytes)]
+    return count, [(csv_name, out_csv.sha256, out_csv.bytes),
+                   (jsonl_name, out_jsonl.sha256, out_jsonl.bytes)]

@@ -1,7 +1,7 @@
 """Handing the evidence over: to a stick's folder, or to a stick given as its device
 (``/dev/sdb1``, as udev names it), which is checked, mounted where no one else writes,
-exported to, synced and unmounted; then the running service is told, so that it
-signals done on the LED and the serial line.
+exported to (as the evidence's owner: ``owner``), synced and unmounted; then the
+running service is told, so that it signals done on the LED and the serial line.
 
 A device that is mounted already, or that ``/etc/fstab`` names (by path,
 ``UUID=``, ``LABEL=``, ``PARTUUID=`` or ``PARTLABEL=``), is refused: at boot
@@ -17,13 +17,17 @@ import tempfile
 
 from dashcam import events as ev
 from dashcam.export.files import ExportError, mounts, read_mountinfo
-from dashcam.export.folder import write_export
+from dashcam.export.folder import Result, host_folder, write_export
+from dashcam.export.owner import as_owner, evidence_owner, give_to
+from dashcam.export.stick import Folder
 from dashcam.service import send_message
 
 log = logging.getLogger(__name__)
 
 MOUNT_OPTIONS = "nosuid,nodev,noexec,noatime"
 FSTAB_KEYS = ("UUID", "LABEL", "PARTUUID", "PARTLABEL")
+# Filesystems without owners, whose files belong to whom the mount says (uid=, gid=).
+OWNERLESS = ("vfat", "msdos", "exfat", "ntfs", "ntfs3")
 
 
 def is_block_device(path):
@@ -76,11 +80,13 @@ def read_text(path):
 
 
 class MountedStick:
-    """``with MountedStick("/dev/sdb1") as folder:`` the stick, mounted on a new temporary
-    folder (in the export unit's private /tmp); on leaving, synced, unmounted, the folder removed."""
+    """``with MountedStick("/dev/sdb1", owner) as folder:`` the stick, mounted on a new
+    temporary folder (in the export unit's private /tmp) so that ``owner`` (an
+    ``owner.Owner``, or None) may write the box's folder on it; on leaving, synced,
+    unmounted, the folder removed."""
 
-    def __init__(self, device):
-        self.device = device
+    def __init__(self, device, owner=None):
+        self.device, self.owner = device, owner
         self.folder = None
 
     def __enter__(self):
@@ -89,13 +95,24 @@ class MountedStick:
                          read_text("/etc/fstab"), ids)
         if reason:
             raise ExportError(f"not exporting to {self.device}: {reason}")
+        options = MOUNT_OPTIONS
+        if self.owner and ids.get("TYPE") in OWNERLESS:
+            options += ",uid={},gid={}".format(*self.owner)
         self.folder = tempfile.mkdtemp(prefix="dashcam-export-")
         try:
-            _run(["mount", "-o", MOUNT_OPTIONS, self.device, self.folder], "mount " + self.device)
+            _run(["mount", "-o", options, self.device, self.folder], "mount " + self.device)
         except BaseException:
             os.rmdir(self.folder)
             raise
         log.info("%s (%s) mounted at %s", self.device, ids.get("TYPE", "?"), self.folder)
+        if self.owner and ids.get("TYPE") not in OWNERLESS:
+            try:
+                with Folder.open(self.folder) as top, \
+                        top.folder(host_folder(), create=True) as root:
+                    give_to(root, self.owner)
+            except BaseException:
+                self.__exit__()
+                raise
         return self.folder
 
     def __exit__(self, *exc):
@@ -125,9 +142,11 @@ def hand_over(dest, db_path, recordings_dir=None, since=None, until=None, with_c
     device = dest if is_block_device(dest) else None
     try:
         if device:
-            with MountedStick(device) as folder:
-                result = write_export(folder, db_path, recordings_dir, since, until, with_clips,
-                                      progress=progress)
+            owner = evidence_owner(db_path)
+            with MountedStick(device, owner) as folder:
+                result = Result(*as_owner(owner, lambda: list(write_export(
+                    folder, db_path, recordings_dir, since, until, with_clips,
+                    progress=progress))))
         else:
             result = write_export(dest, db_path, recordings_dir, since, until, with_clips,
                                   progress=progress)
