@@ -11,7 +11,11 @@ being joined or exported (held, see ``join.hold``) is skipped, never deleted.
 
 The store: detection rows older than a maximum age, or the oldest ones while
 the file's content is over a size, are pruned in small batches through the
-single writer (runs, events, tracks, alerts and clips stay).
+single writer (runs, events, tracks, alerts and clips stay). Where pruning is
+on, a store volume short of room (its free bytes and the file's free pages
+under ``store_room``, or a write refused: the store wakes retention) has its
+oldest detection rows pruned first, whatever their age: on a full volume
+they are what makes room for events.
 """
 
 import logging
@@ -24,8 +28,8 @@ from collections import namedtuple
 from dashcam import events as ev
 from dashcam.recording.index import PruneDetections, SegmentsDeleted, open_reader
 from dashcam.recording.join import try_delete
-from dashcam.store import (clipped_events, content_bytes, detections_before, has_detections,
-                           segments_by_start)
+from dashcam.store import (clipped_events, content_bytes, detections_before, free_page_bytes,
+                           has_detections, segments_by_start)
 from dashcam.timestamps import parse_iso
 from dashcam.worker import Worker
 
@@ -35,6 +39,9 @@ _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]?)i?b?\s*$", re.IGNORECASE)
 _UNITS = {"": 1, "k": 1024, "m": 1024 ** 2, "g": 1024 ** 3, "t": 1024 ** 4}
 SIZE_HELP = "bytes (500M, 32G, 1.5T) or a percentage of the volume (80%)"
 PRUNE_ROWS = 5000   # detection rows per pruning batch: a short transaction for the writer
+# WAL bytes a pruned detection row costs (measured: 140 B a row in batches of 5000, 260 B
+# in batches of 500, with the two indexes): a batch on a store short of room must fit it.
+WAL_PER_PRUNED_ROW = 320
 
 
 class Size(namedtuple("Size", "kind value")):
@@ -136,18 +143,21 @@ class RetentionWorker(Worker):
     ``reader()`` opens a ``StoreReader`` (its own connection); deletions and pruning
     go through ``submit``. ``quota`` / ``reserve``: ``parse_size`` values;
     ``max_age`` seconds (0: none); ``detections_max_age`` seconds and
-    ``store_max_bytes`` (0: no bound).
+    ``store_max_bytes`` (0: no bound); ``store_room``: bytes the store's volume keeps
+    for it, free or in the file's free pages (0: none).
     """
 
     name = "retention"
 
     def __init__(self, folder, reader, submit, quota=DEFAULT_QUOTA,
                  reserve=NO_RESERVE, max_age=0.0, detections_max_age=0.0, store_max_bytes=0,
-                 interval=10.0, wall_clock=time.time, measure=folder_bytes, volume=volume):
+                 store_room=0, interval=10.0, wall_clock=time.time, measure=folder_bytes,
+                 volume=volume):
         Worker.__init__(self)
         self.folder, self.reader, self.submit = folder, reader, submit
         self.quota, self.reserve, self.max_age = quota, reserve, max_age
         self.detections_max_age, self.store_max_bytes = detections_max_age, store_max_bytes
+        self.store_room = store_room
         self.interval, self.wall_clock = interval, wall_clock
         self.measure, self.volume = measure, volume
         self.deleted = self.deleted_bytes = self.protected_deleted = self.passes = 0
@@ -224,7 +234,9 @@ class RetentionWorker(Worker):
     def prune(self, reader):
         """Submit one small pruning batch when detection rows are past a bound; True if so."""
         record = None
-        if self.detections_max_age:
+        if self.store_room and self._short_of_room(reader) and has_detections(reader.conn):
+            record = PruneDetections(None, max(100, self.store_room // WAL_PER_PRUNED_ROW))
+        if record is None and self.detections_max_age:
             before = self.wall_clock() - self.detections_max_age
             if detections_before(reader.conn, before):
                 record = PruneDetections(before, PRUNE_ROWS)
@@ -235,6 +247,11 @@ class RetentionWorker(Worker):
             self.pruned_batches += 1
             return True
         return False
+
+    def _short_of_room(self, reader):
+        """Whether the store's volume has less than ``store_room`` for it to grow into."""
+        _, free = self.volume(os.path.dirname(os.path.abspath(reader.path)))
+        return free + free_page_bytes(reader.conn) < self.store_room
 
     def summary(self):
         return {"deleted": self.deleted, "deleted_bytes": self.deleted_bytes,

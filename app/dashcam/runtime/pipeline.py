@@ -77,13 +77,17 @@ class Pipeline:
     def start(self):
         backend = self.detector.backend
         self.started = self.clock()
-        self.store.close_interrupted_runs()
-        self.run_id = self.logger.run_id = self.store.begin_run(
+        # The run's row is the logger's first record, not a write here: on a full store
+        # volume it is held with what follows it, and the run records all the same.
+        run = self.store.new_run(
             self.wall_clock(), __version__, config=self.config.to_ini(),
             model=self.parts.model_path or getattr(backend, "path", None),
             backend=getattr(backend, "name", None),
             precision=getattr(backend, "precision", None), source=self.source_uri,
-            backend_reason=getattr(backend, "reason", None))
+            backend_reason=getattr(backend, "reason", None),
+            after=self.recording.last_run() if self.recording else 0)
+        self.run_id = self.logger.run_id = run.run_id
+        self.logger.submit(run)
         self.logger.submit(ev.run_started(self.wall_clock(), {
             "run_id": self.run_id, "source": self.source_uri, "version": __version__,
             "backend": getattr(backend, "name", None)}))
@@ -215,6 +219,8 @@ class Pipeline:
         summary.update(events=self.logger.events, detection_rows=self.logger.rows,
                        commits=self.logger.commits, failed_batches=self.logger.failed_batches,
                        records_lost=self.logger.records_lost,
+                       detections_lost=self.logger.detections_lost,
+                       events_lost=self.logger.events_lost,
                        stop_s=round(time.monotonic() - stop_started, 3))
         if stopped:
             self.store.end_run(self.run_id, self.wall_clock(), summary)
