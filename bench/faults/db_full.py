@@ -38,6 +38,7 @@ from dashcam.store import StoreReader  # noqa: E402
 from volumes import fill  # noqa: E402
 
 SOURCE = "synthetic://?scenario=brake&width=640&height=360"
+PHASES = ("grows_full", "filled_then_freed", "full_at_start")
 
 
 def mount(path, size):
@@ -116,9 +117,10 @@ def committed(db, run_id):
             "pruned_batches": retention.get("pruned_batches"), "integrity": integrity}
 
 
-def phase(db, recordings, ini, duration, fill_at=None, free_at=None, prefill=None):
+def phase(db, recordings, ini, log, duration, fill_at=None, free_at=None, prefill=None):
     """One ``dashcam run`` of ``duration`` s; a ballast fills the volume at ``fill_at`` s, or
-    before the start to leave ``prefill`` bytes, and goes at ``free_at`` s."""
+    before the start to leave ``prefill`` bytes, and goes at ``free_at`` s. Its log (stderr)
+    is kept in ``log``."""
     folder = os.path.dirname(db)
     ballast = fill(folder, leave=prefill) if prefill is not None else None
     files_before = segment_files(recordings)
@@ -139,6 +141,8 @@ def phase(db, recordings, ini, duration, fill_at=None, free_at=None, prefill=Non
             ballast, free_at = None, None
         pause.wait(0.05)
     stdout, stderr = process.communicate()
+    with open(log, "w") as handle:
+        handle.write(stderr)
     sampler.halt.set()
     sampler.join()
     if ballast is not None:
@@ -163,13 +167,16 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="shorter phases (about 1 min)")
     parser.add_argument("--size", default="3m", help="the database volume (tmpfs size=)")
+    parser.add_argument("--only", choices=PHASES, action="append",
+                        help="run only this phase (again for more; full_at_start needs the "
+                             "store that filled_then_freed leaves)")
     args = parser.parse_args()
     scale = 0.5 if args.quick else 1.0
     work = tempfile.mkdtemp(prefix="fault_db_full_")
     ini = os.path.join(work, "run.ini")
     with open(ini, "w") as handle:
         handle.write("[run]\nstatus-interval = 0\n[recording]\nsegment-seconds = 2\n")
-    result = {"volume": args.size, "source": SOURCE, "quick": args.quick}
+    result = {"volume": args.size, "source": SOURCE, "quick": args.quick, "logs": work}
     # the first phase on a volume of its own (1 MiB left to grow into); the last two on
     # one store, as in a car
     for volume, phases in (("alone", [("grows_full", dict(duration=60, prefill=1 << 20))]),
@@ -184,9 +191,12 @@ def main():
             return 2
         try:
             for name, times in phases:
+                if args.only and name not in args.only:
+                    continue
                 times = {k: v if k == "prefill" else v * scale for k, v in times.items()}
                 result[name] = phase(os.path.join(folder, "dashcam.db"),
-                                     os.path.join(work, volume + "-recordings"), ini, **times)
+                                     os.path.join(work, volume + "-recordings"), ini,
+                                     os.path.join(work, name + ".log"), **times)
         finally:
             subprocess.run(["umount", "-l", folder])
     print(json.dumps(result, indent=2, sort_keys=True))

@@ -65,7 +65,7 @@ class EventStore:
             raise StoreError("synchronous must be one of {}, not {!r}".format(
                 "|".join(SYNCHRONOUS), synchronous))
         self.path = path
-        self._writers, self._makes_room, self._when_short, self._short = {}, set(), [], False
+        self._writers, self._makes_room, self._when_short, self._low = {}, set(), [], False
         self._report = Throttled(log)
         folder = os.path.dirname(os.path.abspath(path))
         try:
@@ -78,7 +78,9 @@ class EventStore:
         self._lock = _take_lock(path)
         total, free = volume(path)
         self.wal_bytes = wal_limit(total)
-        self.room_bytes = 2 * self.wal_bytes   # the WAL's, and the reserve's to be taken again
+        # what the volume should keep for the store: the WAL's bound, and as much for the
+        # evidence (and a reserve given back to be taken again); retention prunes under it
+        self.room_bytes = 2 * self.wal_bytes
         self.reserve = Reserve(path + ".reserve", self.wal_bytes)
         if free < self.wal_bytes:
             self.reserve.release()   # room for -shm and the first commits on a full volume
@@ -160,19 +162,21 @@ class EventStore:
 
     def when_short(self, callback):
         """Call ``callback()`` (on the writer's thread) when the volume's room for the store
-        runs short (``short_of_room``) or a write is refused: retention wakes to prune."""
+        falls under ``room_bytes`` or a write is refused: retention wakes to prune."""
         self._when_short.append(callback)
 
     def short_of_room(self):
-        """Whether the volume keeps less than ``room_bytes`` for the store (its free bytes and
-        the file's free pages): then only what makes room and the evidence are written."""
+        """Whether detection rows must wait: the volume keeps less than ``wal_bytes`` for the
+        store (its free bytes and the file's free pages), what is left being the evidence's.
+        Under ``room_bytes`` the ``when_short`` callbacks are called first."""
         free = volume(self.path)[1]
-        short = free < self.room_bytes and free + free_page_bytes(self.conn) < self.room_bytes
-        if short and not self._short:
+        room = free if free >= self.room_bytes else free + free_page_bytes(self.conn)
+        low = room < self.room_bytes
+        if low and not self._low:
             for callback in self._when_short:
                 callback()
-        self._short = short
-        return short
+        self._low = low
+        return room < self.wal_bytes
 
     def write(self, run_id, records):
         """Write ``records`` in one transaction, in order; returns the ``kinds.Batch``.
@@ -189,8 +193,8 @@ class EventStore:
         with self._transaction():
             for kind, group in groups:
                 self._writers[kind](batch, run_id, group)
-        if self._short:
-            # Short of room, the main file takes this commit's pages now, while there is
+        if self._low:
+            # Low on room, the main file takes this commit's pages now, while there is
             # room: unbackfilled pages on a full volume would stop every checkpoint.
             self._checkpoint("PASSIVE")
         if not self.reserve.held:
