@@ -11,7 +11,10 @@ and stop by it: the capture stops, the inference worker finishes the frame in
 hand, the tracker's open objects are closed (``object_left``), the alert rules
 judge the last frames, recording closes its segment, the last stats interval
 and ``run_stopped`` are queued, the logger commits everything queued, and
-``runs.ended_at`` is set.
+``runs.ended_at`` is set. The run's row is not written at the start but
+queued as the logger's first record (``store.runs``): a run whose store
+volume is full starts and records all the same, and its row lands, with
+everything queued behind it, once the store takes writes again.
 
 A worker that dies is seen within a tick: capture, inference or the event
 logger ends the run (there is nothing to record without them); any other part

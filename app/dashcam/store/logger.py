@@ -38,6 +38,7 @@ import time
 from dashcam.metrics import Window
 from dashcam.records import FrameRecord
 from dashcam.store.held import shed
+from dashcam.store.room import is_full
 from dashcam.worker import QueueWorker
 
 log = logging.getLogger(__name__)
@@ -158,11 +159,11 @@ class EventLoggerWorker(QueueWorker):
 
     def _refused(self, records, error):
         """Disk full or an I/O error: rolled back (the file stays consistent). The store gives
-        back its room and the batch is tried again at once; failing that, what fits is
-        written by priority (room, evidence, detection rows) and the rest held for a retry,
-        while the run goes on."""
+        back its room and the batch is tried again at once; failing that, what fits of what
+        makes room and of the evidence is written, in that order, and the rest held for a
+        retry with the detection rows (they wait for room), while the run goes on."""
         self.failed_batches += 1
-        if self.store.reclaim():
+        if is_full(error) and self.store.reclaim():
             try:
                 self._written(records, self.store.write(self.run_id, records))
             except sqlite3.OperationalError:
@@ -171,16 +172,16 @@ class EventLoggerWorker(QueueWorker):
                 self.retried += len(records)
                 self._backoff = None
                 return
-        rest = []
-        for part in self.store.by_priority(records):
-            rest.extend(part if rest else self._fit(part))
-        if len(rest) < len(records):
+        room, evidence, bulk = self.store.by_priority(records)
+        left = self._fit(room)
+        left = left + evidence if left else self._fit(evidence)
+        if len(left) < len(room) + len(evidence):
             self._backoff = None   # the store takes some: try the rest again soon
             self._retry_at = self.clock() + self.retry_interval
         else:
             self._backoff = min(30.0, 2 * self._backoff) if self._backoff else self.retry_interval
             self._retry_at = self.clock() + self._backoff
-        self._hold(rest)
+        self._hold(left + bulk)
         self.report("held", logging.ERROR, "store write failed (%s): %d records held, retry in "
                     "%.0f s (%d failed writes so far)", error, len(self.held),
                     self._retry_at - self.clock(), self.failed_batches)
