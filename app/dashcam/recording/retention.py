@@ -39,9 +39,11 @@ _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]?)i?b?\s*$", re.IGNORECASE)
 _UNITS = {"": 1, "k": 1024, "m": 1024 ** 2, "g": 1024 ** 3, "t": 1024 ** 4}
 SIZE_HELP = "bytes (500M, 32G, 1.5T) or a percentage of the volume (80%)"
 PRUNE_ROWS = 5000   # detection rows per pruning batch: a short transaction for the writer
-# WAL bytes a pruned detection row costs (measured: 140 B a row in batches of 5000, 260 B
-# in batches of 500, with the two indexes): a batch on a store short of room must fit it.
-WAL_PER_PRUNED_ROW = 320
+# The WAL a pruning batch takes, measured on a store of interleaved frames, events and
+# tracks: about 40 KiB whatever the size (index and free-list pages) and 140-160 bytes a
+# row. A batch on a store short of room must fit half the WAL's bound, with a margin.
+PRUNE_WAL_FIXED = 64 * 1024
+PRUNE_WAL_PER_ROW = 200
 
 
 class Size(namedtuple("Size", "kind value")):
@@ -235,7 +237,8 @@ class RetentionWorker(Worker):
         """Submit one small pruning batch when detection rows are past a bound; True if so."""
         record = None
         if self.store_room and self._short_of_room(reader) and has_detections(reader.conn):
-            record = PruneDetections(None, max(100, self.store_room // WAL_PER_PRUNED_ROW))
+            rows = (self.store_room // 4 - PRUNE_WAL_FIXED) // PRUNE_WAL_PER_ROW
+            record = PruneDetections(None, min(PRUNE_ROWS, max(100, rows)))
         if record is None and self.detections_max_age:
             before = self.wall_clock() - self.detections_max_age
             if detections_before(reader.conn, before):

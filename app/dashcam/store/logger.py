@@ -160,8 +160,9 @@ class EventLoggerWorker(QueueWorker):
     def _refused(self, records, error):
         """Disk full or an I/O error: rolled back (the file stays consistent). The store gives
         back its room and the batch is tried again at once; failing that, what fits of what
-        makes room and of the evidence is written, in that order, and the rest held for a
-        retry with the detection rows (they wait for room), while the run goes on."""
+        makes room (a request that does not fit is dropped: retention makes it again) and
+        then of the evidence is written, and the rest held for a retry with the detection
+        rows (they wait for room), while the run goes on."""
         self.failed_batches += 1
         if is_full(error) and self.store.reclaim():
             try:
@@ -173,9 +174,13 @@ class EventLoggerWorker(QueueWorker):
                 self._backoff = None
                 return
         room, evidence, bulk = self.store.by_priority(records)
-        left = self._fit(room)
-        left = left + evidence if left else self._fit(evidence)
-        if len(left) < len(room) + len(evidence):
+        refused = self._fit(room)
+        if refused:   # too large for what is left; retention asks again while short of room
+            self.report("room-refused", logging.WARNING, "store volume full: %d requests to "
+                        "make room do not fit either and are dropped (%r)", len(refused),
+                        refused[0])
+        left = self._fit(evidence)
+        if len(refused) < len(room) or len(left) < len(evidence):
             self._backoff = None   # the store takes some: try the rest again soon
             self._retry_at = self.clock() + self.retry_interval
         else:
