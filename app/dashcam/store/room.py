@@ -61,6 +61,7 @@ class Reserve:
     def __init__(self, path, size):
         self.path, self.size = path, size
         self.held = file_size(path) >= size
+        self.refused = None   # why this file system cannot hold one (then it is not tried again)
 
     def release(self):
         """Delete the file; the bytes it gave back (0 when it was not held)."""
@@ -78,7 +79,7 @@ class Reserve:
         """Take the reserve again when the volume has twice its size free; True if held."""
         if self.held:
             return True
-        if volume(self.path)[1] < 2 * self.size:
+        if self.refused or volume(self.path)[1] < 2 * self.size:
             return False
         try:
             fd = os.open(self.path, os.O_WRONLY | os.O_CREAT, 0o644)
@@ -89,8 +90,11 @@ class Reserve:
             finally:
                 os.close(fd)
         except OSError as error:
-            self.release()   # the volume filled meanwhile: no half reserve
-            log.warning("store reserve %s: cannot take %d bytes: %s", self.path, self.size, error)
+            self.release()   # no half reserve
+            if error.errno not in (errno.ENOSPC, errno.EDQUOT):   # not just filled meanwhile
+                self.refused = str(error)
+                log.warning("store reserve %s: cannot take %d bytes (%s); the store goes on "
+                            "without one", self.path, self.size, error)
             return False
         self.held = True
         return True

@@ -212,8 +212,8 @@ class EventStore:
         self._checkpoint("TRUNCATE")
         given += max(0, before - file_size(self.path + "-wal"))
         if given:
-            log.warning("store %s: volume full, %d bytes given back to the store (reserve "
-                        "and WAL)", self.path, given)
+            self._report("reclaim", logging.WARNING, "store %s: volume full, %d bytes given "
+                         "back to the store (reserve and WAL)", self.path, given)
         return given
 
     def _checkpoint(self, mode):
