@@ -9,6 +9,7 @@ import threading
 
 import pytest
 
+from dashcam.errors import StoreError
 from dashcam.runtime import build_pipeline
 from dashcam.store import EventStore, StoreReader
 from recorded import T0, wait_for
@@ -87,9 +88,10 @@ def test_the_wal_stays_bounded_and_detections_are_pruned_to_make_room(tmp_path, 
 def test_a_volume_filled_mid_run_keeps_every_alert_and_drops_detections_first(tmp_path,
                                                                               tiny_model_path):
     """Another file takes the last byte of the store's volume mid-run and is removed only
-    after the stop. The store gives back its reserve and its WAL, writes the evidence and
-    holds the detection rows; past the bound (4 x queue-size records) those are dropped,
-    counted in the summary. No alert raised is missing from the store."""
+    after the stop. The store writes the evidence in the room it keeps (its WAL, and its
+    reserve once a write is refused) and holds the detection rows; past the bound (4 x
+    queue-size records) those are dropped, counted in the summary. No alert raised is
+    missing from the store."""
     with small_volume(tmp_path / "db", "8m") as folder:
         db_path = os.path.join(folder, "dashcam.db")
         run = pipeline(tmp_path, db_path, tiny_model_path, store={"queue_size": 48})
@@ -104,7 +106,7 @@ def test_a_volume_filled_mid_run_keeps_every_alert_and_drops_detections_first(tm
             summary = run.stop()
         os.remove(ballast)
         alerts, events, _ = committed(db_path, run.run_id)
-    assert summary["failed_batches"] >= 1 and summary["detections_lost"] > 0
+    assert summary["detections_lost"] > 0
     assert summary["events_lost"] == 0 and alerts == summary["alerts"]
     assert [e["type"] for e in events][-1] == "run_stopped"
 
@@ -150,8 +152,8 @@ def test_a_run_whose_store_is_full_at_the_start_records_and_the_store_catches_up
 
 
 def test_a_zero_length_db_file_is_refused_unless_new(tmp_path):
-    from dashcam.errors import StoreError
-
+    """SQLite turns any empty file into a database: a typo'd ``--db`` naming one would be
+    made a store. Refused with the fix; a path that does not exist is a new store."""
     empty = tmp_path / "typo.db"
     empty.write_bytes(b"")
     with pytest.raises(StoreError, match="empty file, not a dashcam store.*delete the empty"):

@@ -14,8 +14,9 @@ the file's content is over a size, are pruned in small batches through the
 single writer (runs, events, tracks, alerts and clips stay). Where pruning is
 on, a store volume short of room (its free bytes and the file's free pages
 under ``store_room``, or a write refused: the store wakes retention) has its
-oldest detection rows pruned first, whatever their age: on a full volume
-they are what makes room for events.
+oldest detection rows pruned first, whatever their age, in batches small
+enough for what room is left and every ``ROOM_PRUNE_S`` until there is room:
+on a full volume they are what makes room for events.
 """
 
 import logging
@@ -44,6 +45,7 @@ PRUNE_ROWS = 5000   # detection rows per pruning batch: a short transaction for 
 # row. A batch on a store short of room must fit half the WAL's bound, with a margin.
 PRUNE_WAL_FIXED = 64 * 1024
 PRUNE_WAL_PER_ROW = 200
+ROOM_PRUNE_S = 0.1   # between those batches while the store is short of room (not the full pass)
 
 
 class Size(namedtuple("Size", "kind value")):
@@ -160,6 +162,7 @@ class RetentionWorker(Worker):
         self.quota, self.reserve, self.max_age = quota, reserve, max_age
         self.detections_max_age, self.store_max_bytes = detections_max_age, store_max_bytes
         self.store_room = store_room
+        self.making_room = False   # the last pass pruned because the store was short of room
         self.interval, self.wall_clock = interval, wall_clock
         self.measure, self.volume = measure, volume
         self.deleted = self.deleted_bytes = self.protected_deleted = self.passes = 0
@@ -176,6 +179,8 @@ class RetentionWorker(Worker):
                 try:
                     self.enforce(reader)
                     backlog = self.prune(reader)
+                    while backlog and self.making_room and not self.stop_event.wait(ROOM_PRUNE_S):
+                        backlog = self.prune(reader)   # small batches, often, until there is room
                 except Exception:   # a bad pass must not end retention: the next one tries again
                     log.exception("retention pass failed")
                 self._nudge.wait(1.0 if backlog else self.interval)
@@ -236,7 +241,9 @@ class RetentionWorker(Worker):
     def prune(self, reader):
         """Submit one small pruning batch when detection rows are past a bound; True if so."""
         record = None
-        if self.store_room and self._short_of_room(reader) and has_detections(reader.conn):
+        self.making_room = bool(self.store_room and self._short_of_room(reader)
+                                and has_detections(reader.conn))
+        if self.making_room:
             rows = (self.store_room // 4 - PRUNE_WAL_FIXED) // PRUNE_WAL_PER_ROW
             record = PruneDetections(None, min(PRUNE_ROWS, max(100, rows)))
         if record is None and self.detections_max_age:
