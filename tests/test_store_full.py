@@ -92,7 +92,7 @@ def test_a_volume_filled_mid_run_keeps_every_alert_and_drops_detections_first(tm
     reserve once a write is refused) and holds the detection rows; past the bound (4 x
     queue-size records) those are dropped, counted in the summary. No alert raised is
     missing from the store."""
-    with small_volume(tmp_path / "db", "8m") as folder:
+    with small_volume(tmp_path / "db", "16m") as folder:
         db_path = os.path.join(folder, "dashcam.db")
         run = pipeline(tmp_path, db_path, tiny_model_path, store={"queue_size": 48})
         run.start()
