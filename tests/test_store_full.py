@@ -163,3 +163,17 @@ def test_a_zero_length_db_file_is_refused_unless_new(tmp_path):
         assert store.begin_run(T0, "test") == 1
     with EventStore(str(tmp_path / "new.db")) as store:
         assert store.new_run(T0, "test", after=7).run_id == 8
+
+
+def test_a_new_store_on_a_full_volume_is_one_line_and_leaves_no_empty_file(tmp_path):
+    """A store that cannot even be created names the file and the fix, and takes back the
+    empty file it made, so the next start (with room) is not refused as an empty file."""
+    with small_volume(tmp_path / "db", "1m") as folder:
+        ballast = fill(folder)
+        db_path = os.path.join(folder, "dashcam.db")
+        with pytest.raises(StoreError, match="cannot use store .*has room"):
+            EventStore(db_path)
+        assert not os.path.exists(db_path)
+        os.remove(ballast)
+        with EventStore(db_path) as store:
+            assert store.begin_run(T0, "test") == 1

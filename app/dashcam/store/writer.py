@@ -29,7 +29,7 @@ from dashcam.store.held import Detections, by_priority
 from dashcam.store.kinds import Batch, FrameRows, write_events, write_stats
 from dashcam.store.maintenance import free_page_bytes, integrity_check
 from dashcam.store.room import Reserve, file_size, is_full, volume, wal_limit
-from dashcam.store.runs import RunBegun, close_interrupted, end_run, next_run_id, write_runs_begun
+from dashcam.store.runs import RunBegun, end_run, next_run_id, write_runs_begun
 from dashcam.store.schema import BUSY_TIMEOUT_MS, connect, migrate, schema_version
 from dashcam.worker import Throttled
 
@@ -257,13 +257,6 @@ class EventStore:
                     return False
         return False
 
-    def close_interrupted_runs(self):
-        """Close the runs that a crash, kill or power cut left open (``runs.close_interrupted``);
-        returns their ids. ``new_run``'s record does it too, before its row."""
-        batch = Batch(self.conn)
-        with self._transaction():
-            return close_interrupted(batch)
-
     def _transaction(self):
         return _Transaction(self.conn)
 
@@ -300,11 +293,9 @@ def _take_lock(path):
         handle.close()
         raise StoreError("store {} is in use by another dashcam process (pid {}): stop it "
                          "(`sudo systemctl stop dashcam`) or pass another --db".format(path, holder))
-    try:
-        handle.seek(0)
-        handle.truncate()
-        handle.write(str(os.getpid()))
-        handle.flush()
+    try:   # unbuffered: a write the volume refused must not come back at close
+        os.ftruncate(handle.fileno(), 0)
+        os.write(handle.fileno(), str(os.getpid()).encode())
     except OSError:
         pass   # a full volume: the pid only names the holder in the message above
     return handle
