@@ -27,7 +27,7 @@ from dashcam.recording.clips import ClipKeeper, catch_up, parse_clips
 from dashcam.recording.index import RecordingIndex
 from dashcam.recording.recorder import RecorderWorker
 from dashcam.recording.retention import RetentionWorker, to_bytes, volume
-from dashcam.recording.segments import recover, run_folder
+from dashcam.recording.segments import last_run, recover, run_folder
 from dashcam.recording.snapshots import SnapshotWorker, wanted
 from dashcam.store import indexed_segment_paths, run_ids, unclipped_events
 from dashcam.timestamps import parse_iso
@@ -104,6 +104,10 @@ class Recording:
         encoder = self.recorder.encoder if self.recorder is not None else None
         return encoder.tee if encoder is not None and not encoder.takes_frames else None
 
+    def last_run(self):
+        """The highest run id the folder has video of: the next run's id must be above it."""
+        return last_run(self.folder)
+
     def begin(self, run_id, submit, t_utc):
         if self.recorder is not None:
             self.recorder.run_id = run_id
@@ -155,11 +159,15 @@ def build_recording(config, store, submit, paths, uri, fps, open_reader, clock, 
             submit(request)
 
     store_volume, _ = volume(os.path.dirname(os.path.abspath(paths.db)))
+    store_max_bytes = to_bytes(section.store_max_size, store_volume)
+    pruning = section.detections_max_age or store_max_bytes
     retention = RetentionWorker(
         folder, open_reader, submit, quota=section.quota, reserve=section.reserve,
         max_age=section.max_age * 86400.0,
         detections_max_age=section.detections_max_age * 86400.0,
-        store_max_bytes=to_bytes(section.store_max_size, store_volume), wall_clock=wall_clock)
+        store_max_bytes=store_max_bytes, store_room=store.room_bytes if pruning else 0,
+        wall_clock=wall_clock)
+    store.when_short(retention.wake)
     subscribers = [Subscriber("clips", clip_requests, clock=clock),
                    SnapshotWorker(folder, open_reader, submit, wanted(section.snapshots),
                                   section.snapshot_width, wait_s=3 * section.segment_seconds + 5,

@@ -61,9 +61,9 @@ class RecordingIndex:
     def register(self, store):
         store.register(SegmentClosed, self.segments)
         store.register(ClipRequest, self.requests)
-        store.register(SegmentsDeleted, write_segment_deletions)
+        store.register(SegmentsDeleted, write_segment_deletions, makes_room=True)
         store.register(SnapshotTaken, write_snapshot_paths)
-        store.register(PruneDetections, write_detection_pruning)
+        store.register(PruneDetections, write_detection_pruning, makes_room=True)
         return self
 
     def segments(self, batch, run_id, records):

@@ -11,7 +11,12 @@ being joined or exported (held, see ``join.hold``) is skipped, never deleted.
 
 The store: detection rows older than a maximum age, or the oldest ones while
 the file's content is over a size, are pruned in small batches through the
-single writer (runs, events, tracks, alerts and clips stay).
+single writer (runs, events, tracks, alerts and clips stay). Where pruning is
+on, a store volume short of room (its free bytes and the file's free pages
+under ``store_room``, or a write refused: the store wakes retention) has its
+oldest detection rows pruned first, whatever their age, in batches small
+enough for what room is left and every ``ROOM_PRUNE_S`` until there is room:
+on a full volume they are what makes room for events.
 """
 
 import logging
@@ -24,8 +29,8 @@ from collections import namedtuple
 from dashcam import events as ev
 from dashcam.recording.index import PruneDetections, SegmentsDeleted, open_reader
 from dashcam.recording.join import try_delete
-from dashcam.store import (clipped_events, content_bytes, detections_before, has_detections,
-                           segments_by_start)
+from dashcam.store import (clipped_events, content_bytes, detections_before, free_page_bytes,
+                           has_detections, segments_by_start)
 from dashcam.timestamps import parse_iso
 from dashcam.worker import Worker
 
@@ -35,6 +40,12 @@ _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]?)i?b?\s*$", re.IGNORECASE)
 _UNITS = {"": 1, "k": 1024, "m": 1024 ** 2, "g": 1024 ** 3, "t": 1024 ** 4}
 SIZE_HELP = "bytes (500M, 32G, 1.5T) or a percentage of the volume (80%)"
 PRUNE_ROWS = 5000   # detection rows per pruning batch: a short transaction for the writer
+# The WAL a pruning batch takes, measured on a store of interleaved frames, events and
+# tracks: about 40 KiB whatever the size (index and free-list pages) and 140-160 bytes a
+# row. A batch on a store short of room must fit half the WAL's bound, with a margin.
+PRUNE_WAL_FIXED = 64 * 1024
+PRUNE_WAL_PER_ROW = 200
+ROOM_PRUNE_S = 0.1   # between those batches while the store is short of room (not the full pass)
 
 
 class Size(namedtuple("Size", "kind value")):
@@ -136,18 +147,22 @@ class RetentionWorker(Worker):
     ``reader()`` opens a ``StoreReader`` (its own connection); deletions and pruning
     go through ``submit``. ``quota`` / ``reserve``: ``parse_size`` values;
     ``max_age`` seconds (0: none); ``detections_max_age`` seconds and
-    ``store_max_bytes`` (0: no bound).
+    ``store_max_bytes`` (0: no bound); ``store_room``: bytes the store's volume keeps
+    for it, free or in the file's free pages (0: none).
     """
 
     name = "retention"
 
     def __init__(self, folder, reader, submit, quota=DEFAULT_QUOTA,
                  reserve=NO_RESERVE, max_age=0.0, detections_max_age=0.0, store_max_bytes=0,
-                 interval=10.0, wall_clock=time.time, measure=folder_bytes, volume=volume):
+                 store_room=0, interval=10.0, wall_clock=time.time, measure=folder_bytes,
+                 volume=volume):
         Worker.__init__(self)
         self.folder, self.reader, self.submit = folder, reader, submit
         self.quota, self.reserve, self.max_age = quota, reserve, max_age
         self.detections_max_age, self.store_max_bytes = detections_max_age, store_max_bytes
+        self.store_room = store_room
+        self.making_room = False   # the last pass pruned because the store was short of room
         self.interval, self.wall_clock = interval, wall_clock
         self.measure, self.volume = measure, volume
         self.deleted = self.deleted_bytes = self.protected_deleted = self.passes = 0
@@ -164,6 +179,8 @@ class RetentionWorker(Worker):
                 try:
                     self.enforce(reader)
                     backlog = self.prune(reader)
+                    while backlog and self.making_room and not self.stop_event.wait(ROOM_PRUNE_S):
+                        backlog = self.prune(reader)   # small batches, often, until there is room
                 except Exception:   # a bad pass must not end retention: the next one tries again
                     log.exception("retention pass failed")
                 self._nudge.wait(1.0 if backlog else self.interval)
@@ -224,7 +241,12 @@ class RetentionWorker(Worker):
     def prune(self, reader):
         """Submit one small pruning batch when detection rows are past a bound; True if so."""
         record = None
-        if self.detections_max_age:
+        self.making_room = bool(self.store_room and self._short_of_room(reader)
+                                and has_detections(reader.conn))
+        if self.making_room:
+            rows = (self.store_room // 4 - PRUNE_WAL_FIXED) // PRUNE_WAL_PER_ROW
+            record = PruneDetections(None, min(PRUNE_ROWS, max(100, rows)))
+        if record is None and self.detections_max_age:
             before = self.wall_clock() - self.detections_max_age
             if detections_before(reader.conn, before):
                 record = PruneDetections(before, PRUNE_ROWS)
@@ -235,6 +257,11 @@ class RetentionWorker(Worker):
             self.pruned_batches += 1
             return True
         return False
+
+    def _short_of_room(self, reader):
+        """Whether the store's volume has less than ``store_room`` for it to grow into."""
+        _, free = self.volume(os.path.dirname(os.path.abspath(reader.path)))
+        return free + free_page_bytes(reader.conn) < self.store_room
 
     def summary(self):
         return {"deleted": self.deleted, "deleted_bytes": self.deleted_bytes,

@@ -72,6 +72,16 @@ def run_of(path):
     return int(match.group(1)) if match else None
 
 
+def last_run(folder):
+    """The highest run id among ``folder``'s run folders (0: none): a run whose row never
+    reached the store (full from start to stop) left video under it all the same."""
+    try:
+        names = os.listdir(folder)
+    except OSError:
+        return 0
+    return max([int(m.group(1)) for m in map(_RUN_DIR.match, names) if m] or [0])
+
+
 def segment_files(folder, skip=()):
     """Relative paths of the ``.ts`` files under ``folder``, sorted, except under
     ``quarantine/`` and the relative folders in ``skip``."""

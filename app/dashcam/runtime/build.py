@@ -110,9 +110,11 @@ def init_logger(parts):
 
     section = parts.config.store
     parts.events = FanOut(parts.given.get("event_subscribers", ()))
+    # What the store refused is held like what is queued, within four queues' worth.
     parts.logger = EventLoggerWorker(parts.store, queue_size=section.queue_size,
                                      min_commit_interval=section.min_commit_interval,
-                                     publish=parts.events, clock=parts.clock)
+                                     publish=parts.events, clock=parts.clock,
+                                     max_held=4 * section.queue_size)
 
 
 def init_detector(parts, stack):

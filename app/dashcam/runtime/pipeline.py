@@ -11,7 +11,10 @@ and stop by it: the capture stops, the inference worker finishes the frame in
 hand, the tracker's open objects are closed (``object_left``), the alert rules
 judge the last frames, recording closes its segment, the last stats interval
 and ``run_stopped`` are queued, the logger commits everything queued, and
-``runs.ended_at`` is set.
+``runs.ended_at`` is set. The run's row is not written at the start but
+queued as the logger's first record (``store.runs``): a run whose store
+volume is full starts and records all the same, and its row lands, with
+everything queued behind it, once the store takes writes again.
 
 A worker that dies is seen within a tick: capture, inference or the event
 logger ends the run (there is nothing to record without them); any other part
@@ -79,13 +82,17 @@ class Pipeline:
     def start(self):
         backend = self.detector.backend
         self.started = self.clock()
-        self.store.close_interrupted_runs()
-        self.run_id = self.logger.run_id = self.store.begin_run(
+        # The run's row is the logger's first record, not a write here: on a full store
+        # volume it is held with what follows it, and the run records all the same.
+        run = self.store.new_run(
             self.wall_clock(), __version__, config=self.config.to_ini(),
             model=self.parts.model_path or getattr(backend, "path", None),
             backend=getattr(backend, "name", None),
             precision=getattr(backend, "precision", None), source=self.source_uri,
-            backend_reason=getattr(backend, "reason", None))
+            backend_reason=getattr(backend, "reason", None),
+            after=self.recording.last_run() if self.recording else 0)
+        self.run_id = self.logger.run_id = run.run_id
+        self.logger.submit(run)
         self.logger.submit(ev.run_started(self.wall_clock(), {
             "run_id": self.run_id, "source": self.source_uri, "version": __version__,
             "backend": getattr(backend, "name", None)}))
@@ -221,6 +228,8 @@ class Pipeline:
         summary.update(events=self.logger.events, detection_rows=self.logger.rows,
                        commits=self.logger.commits, failed_batches=self.logger.failed_batches,
                        records_lost=self.logger.records_lost,
+                       detections_lost=self.logger.detections_lost,
+                       events_lost=self.logger.events_lost,
                        stop_s=round(time.monotonic() - stop_started, 3))
         if stopped:
             self.store.end_run(self.run_id, self.wall_clock(), summary)

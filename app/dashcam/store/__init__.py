@@ -2,8 +2,10 @@
 kind writers for each record type, and readers on their own connections.
 
 Every SQL statement of the dashcam lives in this package, grouped by what it
-holds: ``alerts``, ``segments``, ``clips``, ``maintenance`` (integrity,
-pruning), ``snapshot`` (export's consistent copy), ``reader`` and ``schema``.
+holds: ``runs``, ``alerts``, ``segments``, ``clips``, ``maintenance``
+(integrity, pruning), ``snapshot`` (export's consistent copy), ``reader`` and
+``schema``. ``room`` keeps the store writable on a small or full volume, and
+``held`` decides what the writer keeps, and writes first, while it is not.
 """
 
 from dashcam.errors import StoreError
@@ -12,8 +14,8 @@ from dashcam.store.clips import (clip_segments, clipped_events, link_segment, li
                                  list_clips, protected_clip_segments, unclipped_events)
 from dashcam.store.kinds import DETECTIONS_MODES
 from dashcam.store.logger import EventLoggerWorker
-from dashcam.store.maintenance import (content_bytes, detections_before, has_detections,
-                                       quick_check, write_detection_pruning)
+from dashcam.store.maintenance import (content_bytes, detections_before, free_page_bytes,
+                                       has_detections, quick_check, write_detection_pruning)
 from dashcam.store.reader import (StoreReader, event_by_id, event_type_counts, frame_detections,
                                   run_ids, table_rows)
 from dashcam.store.schema import LATEST_VERSION, has_table, migrate, schema_version, table_columns
@@ -27,9 +29,10 @@ from dashcam.store.writer import SYNCHRONOUS, EventStore
 __all__ = ("DETECTIONS_MODES", "EventLoggerWorker", "EventStore", "LATEST_VERSION", "SYNCHRONOUS",
            "StoreError", "StoreReader", "add_segment", "check_snapshot", "clip_segments",
            "clipped_events", "content_bytes", "detections_before", "event_by_id",
-           "event_snapshots", "event_type_counts", "frame_detections", "has_detections",
-           "has_table", "indexed_segment_paths", "insert_alerts", "link_segment", "link_window",
-           "list_clips", "migrate", "protected_clip_segments", "quick_check", "read_alerts",
-           "run_ids", "schema_version", "segment_after", "segment_covering", "segment_ending_in",
-           "segments_by_start", "table_columns", "table_rows", "take_snapshot", "unclipped_events",
-           "write_detection_pruning", "write_segment_deletions", "write_snapshot_paths")
+           "event_snapshots", "event_type_counts", "frame_detections", "free_page_bytes",
+           "has_detections", "has_table", "indexed_segment_paths", "insert_alerts",
+           "link_segment", "link_window", "list_clips", "migrate", "protected_clip_segments",
+           "quick_check", "read_alerts", "run_ids", "schema_version", "segment_after",
+           "segment_covering", "segment_ending_in", "segments_by_start", "table_columns",
+           "table_rows", "take_snapshot", "unclipped_events", "write_detection_pruning",
+           "write_segment_deletions", "write_snapshot_paths")

@@ -32,6 +32,12 @@ def content_bytes(conn):
     return (pages - free_pages) * page
 
 
+def free_page_bytes(conn):
+    """What the file's free pages hold, in bytes: room it can fill without growing."""
+    return (conn.execute("PRAGMA freelist_count").fetchone()[0]
+            * conn.execute("PRAGMA page_size").fetchone()[0])
+
+
 def write_detection_pruning(batch, run_id, records):
     """The kind writer of ``PruneDetections``: at most ``limit`` detection rows each, stamped
     before ``before`` (UTC epoch seconds) or, with ``before`` None, the oldest rows. Small

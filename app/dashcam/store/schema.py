@@ -138,7 +138,10 @@ MIGRATIONS = {
 LATEST_VERSION = max(MIGRATIONS)
 
 
-def connect(path, timeout=5.0):
+BUSY_TIMEOUT_MS = 5000   # how long a statement waits for another connection's lock
+
+
+def connect(path, timeout=BUSY_TIMEOUT_MS / 1000.0):
     # isolation_level None: transactions are explicit (BEGIN IMMEDIATE ...
     # COMMIT), so the sqlite3 module never opens or commits one behind our back.
     # check_same_thread False: the pipeline opens the store, then hands it to the

@@ -7,11 +7,15 @@ a stage with new records (segments, clip links, alert deliveries) adds a
 writer and a schema version, and this module does not change. sqlite-utils
 serves the read side; it is not used for writes because its insert methods
 commit on every call, which would split a batch.
+
+A full volume is the writer's to ride out (``room``): a bounded WAL, a
+reserve given back when a write is refused (``reclaim``), the records that
+make room written first (``by_priority``). A run's row is a record too
+(``new_run``), so a store that takes nothing at the start stops nothing.
 """
 
 import fcntl
 import itertools
-import json
 import logging
 import os
 import sqlite3
@@ -21,22 +25,26 @@ import sqlite_utils
 from dashcam import events as ev
 from dashcam.errors import StoreError
 from dashcam.records import FrameRecord, StatsRecord
-from dashcam.store.kinds import Batch, FrameRows, insert_event, write_events, write_stats
-from dashcam.store.maintenance import integrity_check
-from dashcam.store.schema import connect, migrate, schema_version
-from dashcam.timestamps import iso_utc, parse_iso
+from dashcam.store.held import Detections, by_priority
+from dashcam.store.kinds import Batch, FrameRows, write_events, write_stats
+from dashcam.store.maintenance import free_page_bytes, integrity_check
+from dashcam.store.room import Reserve, file_size, is_full, volume, wal_limit
+from dashcam.store.runs import RunBegun, end_run, next_run_id, write_runs_begun
+from dashcam.store.schema import BUSY_TIMEOUT_MS, connect, migrate, schema_version
+from dashcam.worker import Throttled
 
 log = logging.getLogger(__name__)
 
 
 # synchronous: FULL. In WAL mode FULL syncs the WAL at every commit, NORMAL
 # only at checkpoints. Both keep the file uncorrupted through a power cut,
-# but with NORMAL the transactions since the last checkpoint (up to ~1000
-# pages, many seconds of detections) roll back, and on a dashcam the seconds
-# before the power went (the collision) are the evidence. Commits come in
+# but with NORMAL the transactions since the last checkpoint (up to
+# ``room.wal_limit``, many seconds of detections) roll back, and on a dashcam
+# the seconds before the power went (the collision) are the evidence. Commits come in
 # batches (at most one per drained queue, at least one a second), so FULL costs
 # one sequential WAL sync per batch.
 SYNCHRONOUS = ("full", "normal")
+RECLAIM_WAIT_MS = 200
 
 
 class EventStore:
@@ -48,6 +56,8 @@ class EventStore:
     on the same file) is refused instead of interleaving with this one; readers
     use ``StoreReader`` on their own connections. ``detections`` and
     ``sample_interval`` are ``[store]``'s: which frames keep detection rows.
+    The WAL is bounded, and a reserve file kept, by the volume's size (``room``);
+    ``room_bytes`` is what the volume should keep for the store.
     """
 
     def __init__(self, path, synchronous="full", detections="all", sample_interval=1.0):
@@ -55,7 +65,8 @@ class EventStore:
             raise StoreError("synchronous must be one of {}, not {!r}".format(
                 "|".join(SYNCHRONOUS), synchronous))
         self.path = path
-        self._writers = {}
+        self._writers, self._makes_room, self._when_short, self._low = {}, set(), [], False
+        self._report = Throttled(log)
         folder = os.path.dirname(os.path.abspath(path))
         try:
             if not os.path.isdir(folder):
@@ -63,7 +74,17 @@ class EventStore:
         except OSError as error:
             raise StoreError("cannot open store {}: {} (check the folder exists and is "
                              "writable, or pass another --db)".format(path, error))
+        _refuse_empty(path)
         self._lock = _take_lock(path)
+        total, free = volume(path)
+        self.wal_bytes = wal_limit(total)
+        # what the volume should keep for the store: the WAL's bound, and as much for the
+        # evidence (and a reserve given back to be taken again); retention prunes under it
+        self.room_bytes = 2 * self.wal_bytes
+        self.reserve = Reserve(path + ".reserve", self.wal_bytes)
+        if free < self.wal_bytes:
+            self.reserve.release()   # room for -shm and the first commits on a full volume
+        created = not os.path.exists(path)
         try:
             self.conn = connect(path)
             mode = self.conn.execute("PRAGMA journal_mode=WAL").fetchone()[0]
@@ -74,22 +95,40 @@ class EventStore:
                             "shared memory?); readers will block the writer", path, mode)
             self.conn.execute(f"PRAGMA synchronous={synchronous.upper()}")
             self.conn.execute("PRAGMA foreign_keys=ON")
-            # After a checkpoint the WAL file is truncated to this size instead of
-            # staying at its largest: 4 MiB keeps flash writes and disk use small.
-            self.conn.execute(f"PRAGMA journal_size_limit={4 * 1024 * 1024:d}")
+            # Checkpoint (PASSIVE, at commit) once the WAL holds wal_bytes, and cut it
+            # back to that size when it restarts, instead of SQLite's 1000 pages and a
+            # WAL that stays at its largest: the volume must hold both files (``room``).
+            page = self.conn.execute("PRAGMA page_size").fetchone()[0]
+            self.conn.execute(f"PRAGMA wal_autocheckpoint={max(1, self.wal_bytes // page):d}")
+            self.conn.execute(f"PRAGMA journal_size_limit={self.wal_bytes:d}")
             migrate(self.conn)
         except (OSError, sqlite3.Error) as error:
-            self._lock.close()
-            raise StoreError("cannot use store {}: {} (check the folder is writable and the "
-                             "file is a dashcam store, or pass another --db)".format(path, error))
+            self._give_up(path, created)
+            raise StoreError("cannot use store {}: {} (check the folder is writable and has "
+                             "room, and the file is a dashcam store, or pass another --db)"
+                             .format(path, error))
         except BaseException:
-            self._lock.close()
+            self._give_up(path, created)
             raise
+        self.reserve.keep()
         self.db = sqlite_utils.Database(self.conn)
         self._closed = False
+        self.register(RunBegun, write_runs_begun)
         self.register(ev.Event, write_events)
-        self.register(FrameRecord, FrameRows(detections, sample_interval))
+        rows = FrameRows(detections, sample_interval)
+        self.register(FrameRecord, rows)
+        self.register(Detections, rows)
         self.register(StatsRecord, write_stats)
+
+    def _give_up(self, path, created):
+        """Undo an open that failed: the lock, and a file this open created empty."""
+        if getattr(self, "conn", None) is not None:
+            self.conn.close()
+        if created and file_size(path) == 0:
+            for leftover in (path, path + "-wal", path + "-shm"):
+                if os.path.exists(leftover):
+                    os.unlink(leftover)
+        self._lock.close()
 
     def __enter__(self):
         return self
@@ -107,12 +146,37 @@ class EventStore:
     def schema_version(self):
         return schema_version(self.conn)
 
-    def register(self, record_type, write):
-        """Write records of ``record_type`` with ``write(batch, run_id, records)`` (see ``kinds``)."""
+    def register(self, record_type, write, makes_room=False):
+        """Write records of ``record_type`` with ``write(batch, run_id, records)`` (see ``kinds``).
+        ``makes_room``: they free space (pruning, deletions), so a full volume takes them first."""
         self._writers[record_type] = write
+        if makes_room:
+            self._makes_room.add(record_type)
 
     def accepts(self, record):
         return type(record) in self._writers
+
+    def by_priority(self, records):
+        """``(room, evidence, bulk)``: a refused batch in the order to write it (``held``)."""
+        return by_priority(records, lambda record: type(record) in self._makes_room)
+
+    def when_short(self, callback):
+        """Call ``callback()`` (on the writer's thread) when the volume's room for the store
+        falls under ``room_bytes`` or a write is refused: retention wakes to prune."""
+        self._when_short.append(callback)
+
+    def short_of_room(self):
+        """Whether detection rows must wait: the volume keeps less than ``wal_bytes`` for the
+        store (its free bytes and the file's free pages), what is left being the evidence's.
+        Under ``room_bytes`` the ``when_short`` callbacks are called first."""
+        free = volume(self.path)[1]
+        room = free if free >= self.room_bytes else free + free_page_bytes(self.conn)
+        low = room < self.room_bytes
+        if low and not self._low:
+            for callback in self._when_short:
+                callback()
+        self._low = low
+        return room < self.wal_bytes
 
     def write(self, run_id, records):
         """Write ``records`` in one transaction, in order; returns the ``kinds.Batch``.
@@ -129,59 +193,69 @@ class EventStore:
         with self._transaction():
             for kind, group in groups:
                 self._writers[kind](batch, run_id, group)
+        if self._low:
+            # Low on room, the main file takes this commit's pages now, while there is
+            # room: unbackfilled pages on a full volume would stop every checkpoint.
+            self._checkpoint("PASSIVE")
+        if not self.reserve.held:
+            self.reserve.keep()
         return batch
 
-    def begin_run(self, started_at, version, config=None, model=None, backend=None,
-                  precision=None, source=None, backend_reason=None):
-        """A new ``runs`` row; returns its id. ``started_at`` in UTC epoch seconds."""
-        with self._transaction():
-            cursor = self.conn.execute(
-                "INSERT INTO runs (started_at, version, config, model, backend, precision,"
-                " source, backend_reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (iso_utc(started_at), version, config, model, backend, precision, source,
-                 backend_reason))
-        return cursor.lastrowid
+    def reclaim(self):
+        """After a write the volume refused: give the reserve back, checkpoint the WAL into
+        the main file and cut it to zero bytes (``wal_checkpoint(TRUNCATE)``); wake the
+        ``when_short`` callbacks. Returns the bytes given back (0: a retry would fail too)."""
+        for callback in self._when_short:
+            callback()
+        given = self.reserve.release()
+        before = file_size(self.path + "-wal")
+        self._checkpoint("TRUNCATE")
+        given += max(0, before - file_size(self.path + "-wal"))
+        if given:
+            self._report("reclaim", logging.WARNING, "store %s: volume full, %d bytes given "
+                         "back to the store (reserve and WAL)", self.path, given)
+        return given
+
+    def _checkpoint(self, mode):
+        # TRUNCATE waits for readers to leave the WAL (PASSIVE never waits): briefly, a
+        # reader's query, not the 5 s busy timeout while the queue fills behind the writer.
+        self.conn.execute(f"PRAGMA busy_timeout={RECLAIM_WAIT_MS:d}")
+        try:
+            self.conn.execute(f"PRAGMA wal_checkpoint({mode})").fetchall()
+        except sqlite3.Error as error:
+            self._report("checkpoint", logging.WARNING, "store %s: checkpoint failed: %s",
+                         self.path, error)
+        finally:
+            self.conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS:d}")
+
+    def new_run(self, started_at, version, config=None, model=None, backend=None,
+                precision=None, source=None, backend_reason=None, after=0):
+        """A new run's ``runs.RunBegun`` record, its id allocated without a write (above
+        ``after`` too: a run folder whose row never landed). Write it before any record of
+        the run (the event logger's first)."""
+        return RunBegun(next_run_id(self.conn, after), started_at, version, config, model,
+                        backend, precision, source, backend_reason)
+
+    def begin_run(self, started_at, version, **row):
+        """``new_run``, written now; returns its id. ``started_at`` in UTC epoch seconds."""
+        record = self.new_run(started_at, version, **row)
+        self.write(record.run_id, [record])
+        return record.run_id
 
     def end_run(self, run_id, ended_at, summary=None):
-        with self._transaction():
-            self.conn.execute("UPDATE runs SET ended_at = ?, summary = ? WHERE id = ?",
-                              (iso_utc(ended_at), json.dumps(summary, sort_keys=True)
-                               if summary is not None else None, run_id))
-
-    def close_interrupted_runs(self):
-        """Close the runs that a crash, kill or power cut left open; returns their ids.
-
-        Each is ended at its last committed row, its summary says ``crashed``,
-        and a ``run_interrupted`` event records it. Only safe because this
-        handle holds the store's lock: no other writer's run is in progress.
-        """
-        closed = []
-        open_runs = self.conn.execute(
-            "SELECT id, started_at FROM runs WHERE ended_at IS NULL ORDER BY id").fetchall()
-        for run_id, started_at in open_runs:
-            ended_at = max([started_at] + [t for t in self._last_rows(run_id) if t])
-            with self._transaction():
-                self.conn.execute("UPDATE runs SET ended_at = ?, summary = ? WHERE id = ?",
-                                  (ended_at, json.dumps({"crashed": True, "run_id": run_id}),
-                                   run_id))
-                insert_event(Batch(self.conn), run_id, ev.run_interrupted(parse_iso(ended_at), run_id))
-            log.warning("run %d had no orderly stop (crash, kill or power cut): closed at %s, "
-                        "its last committed row", run_id, ended_at)
-            closed.append(run_id)
-        return closed
-
-    def _last_rows(self, run_id):
-        """The latest time each table holds for ``run_id`` (ISO text, None when empty)."""
-        one = self.conn.execute
-        # detections: walk back from the newest row (ids grow with time, and
-        # the open run is nearly always the last), not over the whole run.
-        newest = one("SELECT ts FROM detections WHERE run_id = ? ORDER BY id DESC LIMIT 1",
-                     (run_id,)).fetchone()
-        events = one("SELECT max(ts_start), max(ts_end) FROM events WHERE run_id = ?",
-                     (run_id,)).fetchone()
-        return [newest[0] if newest else None, events[0], events[1],
-                one("SELECT max(last_seen) FROM tracks WHERE run_id = ?", (run_id,)).fetchone()[0],
-                one("SELECT max(ts) FROM stats WHERE run_id = ?", (run_id,)).fetchone()[0]]
+        """Set the run's end and summary; on a full volume once more after ``reclaim``.
+        False (logged) if the store still refuses it: the next start closes the run."""
+        for attempt in (1, 2):
+            try:
+                with self._transaction():
+                    end_run(self.conn, run_id, ended_at, summary)
+                return True
+            except sqlite3.OperationalError as error:
+                if attempt == 2 or not is_full(error) or not self.reclaim():
+                    log.error("store %s: run %d's end not written (%s); the next start closes "
+                              "it", self.path, run_id, error)
+                    return False
+        return False
 
     def _transaction(self):
         return _Transaction(self.conn)
@@ -219,8 +293,17 @@ def _take_lock(path):
         handle.close()
         raise StoreError("store {} is in use by another dashcam process (pid {}): stop it "
                          "(`sudo systemctl stop dashcam`) or pass another --db".format(path, holder))
-    handle.seek(0)
-    handle.truncate()
-    handle.write(str(os.getpid()))
-    handle.flush()
+    try:   # unbuffered: a write the volume refused must not come back at close
+        os.ftruncate(handle.fileno(), 0)
+        os.write(handle.fileno(), str(os.getpid()).encode())
+    except OSError:
+        pass   # a full volume: the pid only names the holder in the message above
     return handle
+
+
+def _refuse_empty(path):
+    """A zero-length file is not a store: SQLite would silently make it one (a typo'd
+    ``--db`` on some other empty file). Only a path that does not exist becomes a new store."""
+    if os.path.isfile(path) and file_size(path) == 0 and file_size(path + "-wal") == 0:
+        raise StoreError("{} is an empty file, not a dashcam store: pass the store's path to "
+                         "--db, or delete the empty file to start a new store there".format(path))
