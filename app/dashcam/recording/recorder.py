@@ -49,19 +49,20 @@ class RecorderWorker(QueueWorker):
     ``recovery()`` returns ``(records, events)`` for what an earlier run left
     (``segments.recover``, missing clip requests), run first in this thread. ``segment_bytes``: the
     expected size of one segment (from the bitrate), for the resume rule.
-    ``on_full()`` is called when the volume is found full (retention, to make
-    room). ``queue_size``: frames waiting (15, half a second at 30 fps: about
-    90 MB at 1080p, as each waiting frame is a BGR image).
+    ``check_room()`` is called when a segment closes and when the volume is found
+    full (retention's wake: it checks its bounds then, not only every 10 s).
+    ``queue_size``: frames waiting (15, half a second at 30 fps: about 90 MB at
+    1080p, as each waiting frame is a BGR image).
     """
 
     name = "recorder"
 
     def __init__(self, encoder, folder, submit, recovery=None, segment_bytes=2500000,
-                 on_full=None, queue_size=15, free=free_bytes, clock=time.monotonic,
+                 check_room=None, queue_size=15, free=free_bytes, clock=time.monotonic,
                  wall_clock=time.time):
         QueueWorker.__init__(self, queue_size, clock=clock)
         self.encoder, self.folder, self.submit = encoder, folder, submit
-        self.recovery, self.on_full = recovery, on_full
+        self.recovery, self.check_room = recovery, check_room
         self.segment_bytes = segment_bytes
         self.free, self.clock, self.wall_clock = free, clock, wall_clock
         self.run_id = None
@@ -115,6 +116,8 @@ class RecorderWorker(QueueWorker):
             log.debug("recording: segment %s closed (%d frames, %.1f s)", segment.path,
                       segment.frames, segment.seconds)
         self._send(list(closed))
+        if closed and self.check_room is not None:
+            self.check_room()
 
     def _send(self, records):
         pending, self._unsent = self._unsent + records, []
@@ -144,8 +147,8 @@ class RecorderWorker(QueueWorker):
         if getattr(error, "errno", None) not in FULL:
             log.error("recording: the encoder failed", exc_info=error)
         self._send([ev.recording_paused(now_utc, reason, free)])
-        if self.on_full is not None:
-            self.on_full()
+        if self.check_room is not None:
+            self.check_room()
 
     def _try_resume(self, now):
         free = self._free()
