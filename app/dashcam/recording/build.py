@@ -22,6 +22,7 @@ from dashcam.errors import RecordingError
 from dashcam.fanout import Subscriber
 from dashcam.recording.clips import ClipKeeper, catch_up, parse_clips
 from dashcam.recording.index import RecordingIndex
+from dashcam.recording.owner import claim
 from dashcam.recording.recorder import RecorderWorker
 from dashcam.recording.retention import RetentionWorker, check_bounds, to_bytes, volume
 from dashcam.recording.segments import recover, run_folder
@@ -136,9 +137,9 @@ def build_recording(config, store, submit, folder, uri, fps, open_reader, clock,
     """A ``Recording`` for ``config.recording`` into ``folder``, or None when it is disabled.
 
     ``submit``: the event logger's; ``open_reader()``: a new ``StoreReader`` on
-    the store; ``fps``: the source's nominal rate (keyframe distance). A quota or
-    reserve that the volume cannot meet (``retention.check_bounds``) is refused
-    here, before any start.
+    the store; ``fps``: the source's nominal rate (keyframe distance). A folder
+    of another store (``owner.claim``) and a quota or reserve that the volume
+    cannot meet (``retention.check_bounds``) are refused here, before any start.
     """
     section = config.recording
     if not section.enabled:
@@ -153,6 +154,7 @@ def build_recording(config, store, submit, folder, uri, fps, open_reader, clock,
                                            segment_bytes, folder)
     if warning:
         log.warning("%s", warning)
+    claim(folder, store.path, indexed_segment_paths(store.conn))
     RecordingIndex().register(store)
     keeper = ClipKeeper(parse_clips(section.clips, section.pre_roll, section.post_roll))
 

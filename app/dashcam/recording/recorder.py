@@ -71,6 +71,7 @@ class RecorderWorker(QueueWorker):
         self.paused_at = None        # (monotonic, UTC) while paused
         self.retry_after = RESUME_CHECK_S
         self._unsent = []            # records the logger's full queue refused: sent again
+        self._aborted = []           # segments given up on a failed write, not yet recovered
         self._checked = None
 
     def begin(self):
@@ -130,13 +131,9 @@ class RecorderWorker(QueueWorker):
         """A write failed: give up the open segment (recovered like a crash's) and wait."""
         now_utc = self.wall_clock()
         path = self.encoder.abort()
-        if path is not None and os.path.exists(os.path.join(self.folder, path)):
-            try:
-                record, event = recover_file(self.folder, path, {self.run_id}, now_utc)
-            except OSError:   # left for the recovery at the next start
-                log.exception("recording: %s could not be recovered now", path)
-            else:
-                self._send(([record] if record else []) + [event])
+        if path is not None:
+            self._aborted.append(path)
+        self._recover_aborted(now_utc)
         reason = _reason(error)
         free = self._free()
         self.pauses += 1
@@ -157,8 +154,26 @@ class RecorderWorker(QueueWorker):
                                           self.retry_after):
             return
         self.paused_at = None
+        self._recover_aborted(self.wall_clock())
         log.warning("recording resumed: %d bytes free, %d frames missed", free, self.missed)
         self._send([ev.recording_resumed(self.wall_clock(), paused_utc, self.missed, free)])
+
+    def _recover_aborted(self, now_utc):
+        """Index the segments given up so far, up to their last whole frame (as after a crash);
+        one whose cut bytes cannot be kept yet (a full volume) waits for the resume."""
+        waiting = []
+        for path in self._aborted:
+            if not os.path.exists(os.path.join(self.folder, path)):
+                continue
+            try:
+                record, event = recover_file(self.folder, path, {self.run_id}, now_utc)
+            except OSError as error:
+                log.warning("recording: %s is recovered later (%s)", path,
+                            error.strerror or error)
+                waiting.append(path)
+            else:
+                self._send(([record] if record else []) + [event])
+        self._aborted = waiting
 
     def _free(self):
         try:
