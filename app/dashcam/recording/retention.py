@@ -44,6 +44,7 @@ _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]?)i?b?\s*$", re.IGNORECASE)
 _UNITS = {"": 1, "k": 1024, "m": 1024 ** 2, "g": 1024 ** 3, "t": 1024 ** 4}
 SIZE_HELP = "bytes (500M, 32G, 1.5T) or a percentage of the volume (80%)"
 PRUNE_ROWS = 5000   # detection rows per pruning batch: a short transaction for the writer
+RECENT = 12         # segments (a minute of 5 s ones) whose largest is the room kept for the next
 
 
 class Size(namedtuple("Size", "kind value")):
@@ -161,7 +162,7 @@ def check_bounds(total, quota, reserve, segment, where):
     """
     room = 2 * segment
     volume_text = "the recordings volume of {} holds {} in all".format(where, human(total))
-    warning = None
+    warnings = []
     if total - to_bytes(reserve, total) < room:
         if reserve != DEFAULT_RESERVE:
             raise ConfigError(
@@ -169,18 +170,19 @@ def check_bounds(total, quota, reserve, segment, where):
                 "(two segments); set a smaller reserve, e.g. 10%".format(
                     reserve, volume_text, human(room)))
         reserve = SMALL_VOLUME_RESERVE
-        warning = ("[recording] reserve: the default {} cannot be kept free on a volume this "
-                   "small ({}): keeping {} ({}) free instead, with quota {} = {}; set "
-                   "[recording] reserve and quota to choose".format(
-                       DEFAULT_RESERVE, volume_text, human(to_bytes(reserve, total)), reserve,
-                       quota, human(to_bytes(quota, total))))
+        warnings.append(
+            "[recording] reserve: the default {} cannot be kept free on a volume this small "
+            "({}): keeping {} ({}) free instead, with quota {} = {}; set [recording] reserve "
+            "and quota to choose".format(DEFAULT_RESERVE, volume_text,
+                                         human(to_bytes(reserve, total)), reserve, quota,
+                                         human(to_bytes(quota, total))))
     if to_bytes(quota, total) < room:
         text = "[recording] quota = {} is {}: {}, and recording needs {} (two segments)".format(
             quota, human(to_bytes(quota, total)), volume_text, human(room))
         if quota != DEFAULT_QUOTA:
             raise ConfigError(text + "; raise it, or lower [recording] bitrate or segment-seconds")
-        warning = text + "; only the newest video is kept"
-    return quota, reserve, warning
+        warnings.append(text + "; only the newest video is kept")
+    return quota, reserve, "; ".join(warnings) or None
 
 
 def human(size):
@@ -212,7 +214,8 @@ class RetentionWorker(Worker):
 
     ``reader()`` opens a ``StoreReader`` (its own connection); deletions and pruning
     go through ``submit``. ``quota`` / ``reserve``: ``parse_size`` values (as
-    ``check_bounds`` returns them); ``segment_bytes``: one segment's expected size;
+    ``check_bounds`` returns them); ``segment_bytes``: one segment's expected size (from
+    the bitrate; the largest of the last ``RECENT`` segments where it is larger);
     ``max_age`` seconds (0: none); ``detections_max_age`` seconds and
     ``store_max_bytes`` (0: no bound).
     """
@@ -251,20 +254,23 @@ class RetentionWorker(Worker):
                 self._nudge.wait(1.0 if backlog else self.interval)
                 self._nudge.clear()
 
-    def bounds(self, total):
-        return Bounds(to_bytes(self.quota, total), to_bytes(self.reserve, total),
-                      self.segment_bytes)
+    def bounds(self, total, items):
+        """The ``Bounds`` on a volume of ``total`` bytes; ``items``: the segments, oldest first.
+        Rate control holds the bitrate on average, not per segment (a busy scene runs
+        over), so the segment to make room for is the largest recent one if larger."""
+        segment = max([self.segment_bytes] + [i.bytes for i in items[-RECENT:]])
+        return Bounds(to_bytes(self.quota, total), to_bytes(self.reserve, total), segment)
 
     def enforce(self, reader):
         """One pass over the recordings folder; returns the ``Item``s deleted."""
         self.passes += 1
         total, free = self.volume(self.folder)
-        bounds = self.bounds(total)
         used = self.measure(self.folder)
         self.peak_bytes = max(self.peak_bytes, used)
         items = [Item(r["id"], r["path"], parse_iso(r["started_at"]), parse_iso(r["ended_at"]),
                       r["bytes"] or 0, r["protected"])
                  for r in segments_by_start(reader.db)]
+        bounds = self.bounds(total, items)
         gone = [i for i in items if not os.path.exists(os.path.join(self.folder, i.path))]
         busy, deleted = set(), list(gone)
         while True:
@@ -334,6 +340,7 @@ class RetentionWorker(Worker):
     def summary(self):
         return {"deleted": self.deleted, "deleted_bytes": self.deleted_bytes,
                 "protected_deleted": self.protected_deleted,
-                "pruned_batches": self.pruned_batches, "peak_bytes": self.peak_bytes,
+                "pruned_batches": self.pruned_batches, "passes": self.passes,
+                "peak_bytes": self.peak_bytes,
                 "quota": str(self.quota), "reserve": str(self.reserve),
                 "unmet_passes": dict(self.unmet)}
