@@ -1,5 +1,7 @@
 """Frames and segments for the recording tests: the synthetic road, real libx264 files."""
 
+import hashlib
+import os
 import threading
 import time
 
@@ -38,3 +40,16 @@ def wait_for(condition, timeout=20.0, poll=0.05):
             return False
         ticker.wait(poll)
     return True
+
+
+def fingerprints(folder):
+    """``{relative path: (sha256, mtime in ns)}`` of every file under ``folder``: two
+    equal fingerprints mean not a byte and not a timestamp changed."""
+    found = {}
+    for root, _, names in os.walk(folder):
+        for name in names:
+            full = os.path.join(root, name)
+            with open(full, "rb") as handle:
+                found[os.path.relpath(full, folder)] = (hashlib.sha256(handle.read()).hexdigest(),
+                                                        os.stat(full).st_mtime_ns)
+    return found

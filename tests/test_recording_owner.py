@@ -1,6 +1,5 @@
 """A recordings folder belongs to one store: two real stores, real runs, one real folder."""
 
-import hashlib
 import os
 import signal
 import subprocess
@@ -11,23 +10,8 @@ import pytest
 from dashcam.errors import RecordingError
 from dashcam.recording.owner import MARKER, claim, owner
 from dashcam.store import StoreReader
+from recorded import fingerprints, wait_for
 from test_pipeline import APP, start_run
-
-av = pytest.importorskip("av", reason="PyAV writes the segments (no wheel for 3.6)")
-
-from recorded import wait_for  # noqa: E402
-
-
-def fingerprints(folder):
-    """``{relative path: (sha256, mtime)}`` of every file under ``folder``."""
-    found = {}
-    for root, _, names in os.walk(folder):
-        for name in names:
-            full = os.path.join(root, name)
-            with open(full, "rb") as handle:
-                found[os.path.relpath(full, folder)] = (hashlib.sha256(handle.read()).hexdigest(),
-                                                        os.stat(full).st_mtime_ns)
-    return found
 
 
 def indexed(db_path):
@@ -38,6 +22,7 @@ def indexed(db_path):
 def test_a_second_store_cannot_take_the_first_one_s_recordings(tmp_path, tiny_model_path):
     """The finding: ``--db a.db`` then ``--db b.db`` in one folder (both default to the
     ``recordings/`` beside them); b's recovery cut a's segments and indexed them as its own."""
+    pytest.importorskip("av", reason="PyAV writes the segments (no wheel for 3.6)")
     a_db, b_db = str(tmp_path / "a.db"), str(tmp_path / "b.db")
     folder = str(tmp_path / "recordings")
     ini = tmp_path / "run.ini"

@@ -31,7 +31,8 @@ def main():
     args = parser.parse_args()
     result = campaign(QUICK_ROUNDS if args.quick else ROUNDS, seed=args.seed, at="random",
                       segment_seconds=5.0)
-    figures = dict(result["figures"], all_checks_ok=result["all_ok"], folder=result["folder"])
+    figures = dict(result["figures"], all_checks_ok=result["all_ok"],
+                   rounds_failing=result["rounds_failing"], folder=result["folder"])
     figures["accepted"] = (result["all_ok"] and figures["integrity_ok"] +
                            figures["kills_before_the_store_existed"] == figures["kills"]
                            and (figures["video_lost_s_max"] or 0.0) <= MAX_LOST_S)

@@ -10,8 +10,9 @@ unprotected one stayed, from one look to the next, is counted as deleted while
 unprotected video existed. Prints one JSON object of figures: those deletions
 (must be 0), protected segments deleted in all, usage peak against the quota
 (protected clips are kept over the quota until recording would stop: the peak
-of protected video is given too), recording paused and resumed, the start's
-warning.
+of protected video is given too), the most free space seen just before a
+protected deletion (a clip deleted with room to spare was deleted for
+nothing), recording paused and resumed, the start's warning.
 
     PYTHONPATH=app python bench/faults/recordings_full.py [--quick] [--seconds 300]
 """
@@ -68,11 +69,14 @@ class Watch:
         self.present = set()     # paths whose files existed at the last look
         self.peak = self.protected_peak = self.looks = 0
         self.protected_gone = self.while_unprotected = 0
+        self.free = None            # free bytes at the last look
+        self.free_before_gone = []  # free bytes at the look before each protected deletion
 
     def look(self):
         self.looks += 1
         stats = os.statvfs(self.folder)
         self.peak = max(self.peak, (stats.f_blocks - stats.f_bfree) * stats.f_frsize)
+        free, self.free = self.free, stats.f_bavail * stats.f_frsize
         self.known.update(segments(self.db))
         present = {p for p in self.known if os.path.exists(os.path.join(self.folder, p))}
         gone = [p for p in self.present - present if self.known[p][0]]
@@ -80,6 +84,8 @@ class Watch:
         self.protected_peak = max(self.protected_peak, sum(
             self.known[p][1] or 0 for p in present if self.known[p][0]))
         self.protected_gone += len(gone)
+        if gone:
+            self.free_before_gone.append(free)
         if gone and stayed:
             self.while_unprotected += len(gone)
         self.present = present
@@ -120,6 +126,7 @@ def main():
         "protected_deleted_while_unprotected_existed": watch.while_unprotected,
         "protected_segments_deleted": watch.protected_gone,
         "protected_deleted_events": counts["protected_deleted"],
+        "free_bytes_before_a_protected_deletion_max": max(watch.free_before_gone, default=None),
         "quota_bytes": quota, "usage_peak_bytes": watch.peak,
         "usage_peak_over_quota_bytes": max(0, watch.peak - quota),
         "protected_video_peak_bytes": watch.protected_peak,

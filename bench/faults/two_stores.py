@@ -13,7 +13,6 @@ touched by b (must be 0), files b added to the folder, a's recovery.
 """
 
 import argparse
-import hashlib
 import json
 import os
 import shutil
@@ -26,11 +25,12 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 APP = os.path.join(ROOT, "app")
-sys.path.insert(0, APP)
+sys.path[:0] = [APP, os.path.join(ROOT, "tests")]
 
 from dashcam.errors import StoreError  # noqa: E402
 from dashcam.paths import default_model_path  # noqa: E402
 from dashcam.store import StoreReader  # noqa: E402
+from recorded import fingerprints  # noqa: E402
 
 
 def run(base, db, *extra, wait=True):
@@ -52,17 +52,6 @@ def indexed(db):
             return {r[0] for r in reader.conn.execute("SELECT path FROM segments")}
     except StoreError:
         return set()
-
-
-def fingerprints(folder):
-    found = {}
-    for root, _, names in os.walk(folder):
-        for name in names:
-            full = os.path.join(root, name)
-            with open(full, "rb") as handle:
-                found[os.path.relpath(full, folder)] = (hashlib.sha256(handle.read()).hexdigest(),
-                                                        os.stat(full).st_mtime_ns)
-    return found
 
 
 def main():

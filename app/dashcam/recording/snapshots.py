@@ -27,8 +27,8 @@ import time
 
 import cv2
 
-from dashcam.draw import draw_detections
 from dashcam import events as ev
+from dashcam.draw import draw_detections
 from dashcam.recording.index import SnapshotTaken, open_reader
 from dashcam.recording.segments import SNAPSHOTS, run_folder
 from dashcam.records import LABELS, Detection
@@ -136,8 +136,8 @@ class SnapshotWorker(QueueWorker):
                 self.pending.append((deadline, row["id"], _event(row)))
                 self.retaken += 1
         if self.linked or self.retaken:
-            log.info("snapshots: %d JPEGs of the last run linked to their events, %d events "
-                     "of it to take again", self.linked, self.retaken)
+            log.info("snapshots: %d JPEGs linked to their events, %d events of the last run "
+                     "to take again", self.linked, self.retaken)
 
     def consume(self, item):
         event_id, event = item
