@@ -1,5 +1,7 @@
 """Frames and segments for the recording tests: the synthetic road, real libx264 files."""
 
+import hashlib
+import os
 import threading
 import time
 
@@ -79,3 +81,16 @@ def recorded_evidence(folder, events=6, width=640, height=360, gap_s=4.0):
                                            for i, t in zip(ids, times)])
         store.end_run(run, times[-1] + 3.0)
     return db_path, recordings, ids
+
+
+def fingerprints(folder):
+    """``{relative path: (sha256, mtime in ns)}`` of every file under ``folder``: two
+    equal fingerprints mean not a byte and not a timestamp changed."""
+    found = {}
+    for root, _, names in os.walk(folder):
+        for name in names:
+            full = os.path.join(root, name)
+            with open(full, "rb") as handle:
+                found[os.path.relpath(full, folder)] = (hashlib.sha256(handle.read()).hexdigest(),
+                                                        os.stat(full).st_mtime_ns)
+    return found

@@ -8,7 +8,9 @@ from dashcam.recording.build import choose_encoder
 from dashcam.recording.clips import DEFAULT_CLIPS, ClipKeeper, parse_clips
 from dashcam.recording.index import ClipRequest
 from dashcam.recording.recorder import can_resume
-from dashcam.recording.retention import Item, Size, parse_size, plan, to_bytes
+from dashcam.errors import ConfigError
+from dashcam.recording.retention import (DEFAULT_QUOTA, DEFAULT_RESERVE, Bounds, Item, Size,
+                                         check_bounds, parse_size, plan, to_bytes)
 from dashcam.recording.software import output_size
 
 T = 1700000000.0
@@ -56,25 +58,78 @@ def seg(i, protected=False, size=100, start=0.0):
     return Item(i, f"run-000001/{i}.ts", start + 5 * i, start + 5 * i + 5, size, protected)
 
 
-def test_retention_deletes_the_oldest_unprotected_first_and_protected_only_when_needed():
+def ids(chosen):
+    return [s.id for s in chosen.doomed]
+
+
+ROOMY = 10 ** 9   # free bytes on a volume with room to spare
+
+
+def test_retention_meets_the_quota_with_the_oldest_unprotected_segments_and_the_next_one():
     segments = [seg(0, True), seg(1), seg(2, True), seg(3), seg(4)]
-    doomed, missing = plan(segments, used=500, quota=300, free=10 ** 9, reserve=0, now=100)
-    assert [s.id for s in doomed] == [1, 3] and missing == 0
-    doomed, missing = plan(segments, used=500, quota=50, free=10 ** 9, reserve=0, now=100)
-    assert [s.id for s in doomed] == [1, 3, 4, 0, 2] and missing == 0
-    assert [s.id for s in doomed if s.protected] == [0, 2]
-    doomed, missing = plan(segments, used=500, quota=0, free=10 ** 9, reserve=0, now=100,
-                           busy={segments[1].path})
-    assert 1 not in [s.id for s in doomed] and missing == 100      # held by a reader: kept
+    chosen = plan(segments, used=500, free=ROOMY, bounds=Bounds(300, 0, 0), now=100)
+    assert ids(chosen) == [1, 3] and chosen.unmet == []
+    # room for the segment being written (50 bytes) is kept under the quota too
+    chosen = plan(segments, used=500, free=ROOMY, bounds=Bounds(300, 0, 50), now=100)
+    assert ids(chosen) == [1, 3, 4]
+    chosen = plan(segments, used=500, free=ROOMY, bounds=Bounds(300, 0, 0), now=100,
+                  busy={segments[1].path})
+    assert ids(chosen) == [3, 4]                      # held by a reader: kept, the next one goes
 
 
-def test_retention_by_age_and_by_free_space():
+def test_retention_deletes_nothing_for_a_bound_deleting_cannot_meet():
+    # the finding: a 256M reserve on a 30M volume; deleting every segment frees 500 bytes
+    segments = [seg(0, True), seg(1), seg(2, True), seg(3), seg(4)]
+    chosen = plan(segments, used=500, free=1000, bounds=Bounds(ROOMY, 256 * 2 ** 20, 10), now=0)
+    assert ids(chosen) == [] and [b for b, _ in chosen.unmet] == ["reserve"]
+    # over the quota by more than the unprotected segments hold: the clips stay, and so
+    # does the newest video (deleting it would not meet the quota either)
+    chosen = plan(segments, used=500, free=ROOMY, bounds=Bounds(150, 0, 0), now=0)
+    assert ids(chosen) == [] and chosen.unmet == [("quota", 350)]
+
+
+def test_protected_clips_go_only_when_recording_would_stop_oldest_first():
+    segments = [seg(0, True), seg(1), seg(2, True), seg(3, True), seg(4)]
+    # 150 bytes free, recording needs two segments of 100: the unprotected go first
+    chosen = plan(segments, used=500, free=150, bounds=Bounds(ROOMY, 0, 100), now=0)
+    assert ids(chosen) == [1] and chosen.unmet == []
+    chosen = plan(segments, used=500, free=0, bounds=Bounds(ROOMY, 0, 100), now=0)
+    assert ids(chosen) == [1, 4]                      # enough without touching a clip
+    chosen = plan(segments, used=500, free=0, bounds=Bounds(ROOMY, 0, 150), now=0)
+    assert ids(chosen) == [1, 4, 0]                   # then the oldest clip, and only it
+    # the reserve alone never takes a clip
+    chosen = plan([seg(0, True), seg(1, True)], used=200, free=500,
+                  bounds=Bounds(ROOMY, 1000, 100), now=0)
+    assert ids(chosen) == [] and [b for b, _ in chosen.unmet] == ["reserve"]
+    # and a volume that even every segment cannot free enough of loses none of them
+    chosen = plan(segments, used=500, free=0, bounds=Bounds(ROOMY, 0, 1000), now=0)
+    assert ids(chosen) == [] and [b for b, _ in chosen.unmet] == ["reserve", "recording"]
+
+
+def test_retention_by_age_takes_unprotected_segments_only():
     segments = [seg(0), seg(1, True), seg(2)]
-    doomed, _ = plan(segments, used=300, quota=10 ** 9, free=10 ** 9, reserve=0, now=1000,
-                     max_age=990)
-    assert [s.id for s in doomed] == [0]            # 5 s old at the end: too old; protected kept
-    doomed, _ = plan(segments, used=300, quota=10 ** 9, free=50, reserve=200, now=0)
-    assert [s.id for s in doomed] == [0, 2]         # the volume is short of its reserve
+    chosen = plan(segments, used=300, free=ROOMY, bounds=Bounds(ROOMY, 0, 0), now=1000,
+                  max_age=990)
+    assert ids(chosen) == [0]                         # 5 s old at the end: too old; clip kept
+    chosen = plan(segments, used=300, free=50, bounds=Bounds(ROOMY, 200, 0), now=0)
+    assert ids(chosen) == [0, 2]                      # the volume is short of its reserve
+
+
+def test_bounds_a_volume_cannot_meet_are_refused_or_the_default_is_scaled_down():
+    mib, segment = 2 ** 20, int(4000 * 125 * 5.0)    # the default bitrate and segment length
+    quota, reserve, warning = check_bounds(30 * mib, DEFAULT_QUOTA, DEFAULT_RESERVE, segment,
+                                           "/media/video")
+    assert quota == DEFAULT_QUOTA and reserve == parse_size("10%")
+    assert "default 256M" in warning and "3.0M (10%)" in warning and "24.0M" in warning
+    with pytest.raises(ConfigError) as error:         # the user's own: one line, the fix
+        check_bounds(30 * mib, DEFAULT_QUOTA, parse_size("100T"), segment, "/media/video")
+    assert "[recording] reserve = 100T cannot be met" in str(error.value)
+    assert "/media/video holds 30.0M" in str(error.value) and "\n" not in str(error.value)
+    with pytest.raises(ConfigError) as error:
+        check_bounds(30 * mib, parse_size("1M"), DEFAULT_RESERVE, segment, "/media/video")
+    assert "[recording] quota = 1M" in str(error.value)
+    assert check_bounds(64 * 1024 * mib, DEFAULT_QUOTA, DEFAULT_RESERVE, segment, "/") == \
+        (DEFAULT_QUOTA, DEFAULT_RESERVE, None)        # a card: the defaults as they are
 
 
 def test_sizes_parse_and_print_as_written():

@@ -82,3 +82,21 @@ def test_a_segment_is_closed_when_frames_stop_coming(tmp_path):
     [segment] = encoder.poll(last + 2.0)            # a lost camera: closed, so it is indexed
     assert segment.frames == 20 and encoder.current_path is None
     assert decode(str(tmp_path / segment.path))[0] == 20
+
+
+def test_recovery_keeps_every_byte_it_cuts(tmp_path):
+    """Recovery cut closed segments of another store in place: now the cut bytes are kept
+    in quarantine/ first, so the original file is the cut file followed by them."""
+    encoder, _ = encode(tmp_path, 40, segment_seconds=10.0)
+    path = encoder.current_path                     # open, as when the power goes
+    full = str(tmp_path / path)
+    with open(full, "ab") as handle:                # a torn frame, then what the card held
+        handle.write(b"\x47" + b"\x00" * 300 + b"\xff" * 4000)
+    with open(full, "rb") as handle:
+        original = handle.read()
+    [record], [event] = recover(str(tmp_path), indexed=set(), known_runs={1}, now=T0 + 60)
+    kept = event.data["kept"]
+    assert kept == "quarantine/{}.cut-at-{}".format(path, record.bytes)
+    with open(full, "rb") as cut, open(str(tmp_path / kept), "rb") as tail:
+        assert cut.read() + tail.read() == original
+    assert event.data["cut_bytes"] == len(original) - record.bytes > 4000

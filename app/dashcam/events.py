@@ -150,10 +150,11 @@ def recording_failed(t_utc, reason):
     return Event(RECORDING_FAILED, t_utc, t_utc, None, None, CRITICAL, {"reason": reason})
 
 
-def segment_recovered(t_utc, path, frames, cut_bytes):
-    """A segment left by a crash was readable: indexed up to its last whole frame."""
+def segment_recovered(t_utc, path, frames, cut_bytes, kept=None):
+    """A segment left by a crash was readable: indexed up to its last whole frame; the
+    bytes cut after it are kept in ``kept`` (relative to the recordings folder)."""
     return Event(SEGMENT_RECOVERED, t_utc, t_utc, None, None, WARNING,
-                 {"path": path, "frames": frames, "cut_bytes": cut_bytes})
+                 {"path": path, "frames": frames, "cut_bytes": cut_bytes, "kept": kept})
 
 
 def segment_quarantined(t_utc, path, moved_to, reason):

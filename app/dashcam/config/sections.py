@@ -18,7 +18,7 @@ from dashcam.events import SEVERITIES
 from dashcam.inference.backends import BACKENDS
 from dashcam.inference.clustering import DBSCAN, HYBRID, NMS, NONE
 from dashcam.recording.clips import CLIPS_HELP, DEFAULT_CLIPS, parse_clips
-from dashcam.recording.retention import parse_size, size_parser
+from dashcam.recording.retention import DEFAULT_RESERVE, parse_size, size_parser
 from dashcam.recording.snapshots import DEFAULT_SNAPSHOTS
 from dashcam.recording.build import ENCODERS
 from dashcam.recording.software import PRESETS
@@ -336,7 +336,7 @@ class Recording(Section):
               "snapshot width, pixels (0: the recording's)"),
         Field("quota", parse_size("80%"), size_parser(),
               "what the recordings folder may hold; the oldest unprotected video goes first"),
-        Field("reserve", parse_size("256M"), size_parser(),
+        Field("reserve", DEFAULT_RESERVE, size_parser(),
               "free space to keep on the recordings volume"),
         Field("max-age", 0.0, number(0.0, 36500.0),
               "days after which unprotected video is deleted (0: only by quota)"),

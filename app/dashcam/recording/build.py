@@ -25,8 +25,9 @@ from dashcam.errors import RecordingError
 from dashcam.fanout import Subscriber
 from dashcam.recording.clips import ClipKeeper, catch_up, parse_clips
 from dashcam.recording.index import RecordingIndex
+from dashcam.recording.owner import claim
 from dashcam.recording.recorder import RecorderWorker
-from dashcam.recording.retention import RetentionWorker, to_bytes, volume
+from dashcam.recording.retention import RetentionWorker, check_bounds, to_bytes, volume
 from dashcam.recording.segments import last_run, recover, run_folder
 from dashcam.recording.snapshots import SnapshotWorker, wanted
 from dashcam.store import indexed_segment_paths, run_ids, unclipped_events
@@ -140,7 +141,9 @@ def build_recording(config, store, submit, paths, uri, fps, open_reader, clock, 
     ``paths``: the store and the recordings folder (``paths.data_paths``);
     ``submit``: the event logger's; ``open_reader()``: a new ``StoreReader`` on
     the store; ``fps``: the source's nominal rate (keyframe distance);
-    ``board``: the ``dashcam.board.Board`` (read when None), for the encoder.
+    ``board``: the ``dashcam.board.Board`` (read when None), for the encoder. A folder
+    of another store (``owner.claim``) and a quota or reserve that the volume
+    cannot meet (``retention.check_bounds``) are refused here, before any start.
     """
     section = config.recording
     if not section.enabled:
@@ -151,6 +154,12 @@ def build_recording(config, store, submit, paths, uri, fps, open_reader, clock, 
     except OSError as error:
         raise RecordingError("cannot create recordings folder {}: {} (set --recordings or "
                              "[recording] path)".format(folder, error.strerror or error))
+    segment_bytes = int(section.bitrate * 125 * section.segment_seconds)
+    quota, reserve, warning = check_bounds(volume(folder)[0], section.quota, section.reserve,
+                                           segment_bytes, folder)
+    if warning:
+        log.warning("%s", warning)
+    claim(folder, store.path, indexed_segment_paths(store.conn))
     RecordingIndex().register(store)
     keeper = ClipKeeper(parse_clips(section.clips, section.pre_roll, section.post_roll))
 
@@ -162,7 +171,7 @@ def build_recording(config, store, submit, paths, uri, fps, open_reader, clock, 
     store_max_bytes = to_bytes(section.store_max_size, store_volume)
     pruning = section.detections_max_age or store_max_bytes
     retention = RetentionWorker(
-        folder, open_reader, submit, quota=section.quota, reserve=section.reserve,
+        folder, open_reader, submit, quota=quota, reserve=reserve, segment_bytes=segment_bytes,
         max_age=section.max_age * 86400.0,
         detections_max_age=section.detections_max_age * 86400.0,
         store_max_bytes=store_max_bytes, store_room=store.room_bytes if pruning else 0,
@@ -194,7 +203,7 @@ def build_recording(config, store, submit, paths, uri, fps, open_reader, clock, 
         return records + catch_up(unclipped, keeper.policy), events
 
     recorder = RecorderWorker(encoder, folder, submit, recovery,
-                              segment_bytes=int(section.bitrate * 125 * section.segment_seconds),
-                              on_full=retention.wake, queue_size=section.queue_size,
+                              segment_bytes=segment_bytes, check_room=retention.wake,
+                              queue_size=section.queue_size,
                               clock=clock, wall_clock=wall_clock)
     return Recording(folder, recorder, retention, subscribers)

@@ -49,19 +49,20 @@ class RecorderWorker(QueueWorker):
     ``recovery(run_id)`` returns ``(records, events)`` for what the earlier runs left
     (``segments.recover``, missing clip requests), run first in this thread. ``segment_bytes``: the
     expected size of one segment (from the bitrate), for the resume rule.
-    ``on_full()`` is called when the volume is found full (retention, to make
-    room). ``queue_size``: frames waiting (15, half a second at 30 fps: about
-    90 MB at 1080p, as each waiting frame is a BGR image).
+    ``check_room()`` is called when a segment closes and when the volume is found
+    full (retention's wake: it checks its bounds then, not only every 10 s).
+    ``queue_size``: frames waiting (15, half a second at 30 fps: about 90 MB at
+    1080p, as each waiting frame is a BGR image).
     """
 
     name = "recorder"
 
     def __init__(self, encoder, folder, submit, recovery=None, segment_bytes=2500000,
-                 on_full=None, queue_size=15, free=free_bytes, clock=time.monotonic,
+                 check_room=None, queue_size=15, free=free_bytes, clock=time.monotonic,
                  wall_clock=time.time):
         QueueWorker.__init__(self, queue_size, clock=clock)
         self.encoder, self.folder, self.submit = encoder, folder, submit
-        self.recovery, self.on_full = recovery, on_full
+        self.recovery, self.check_room = recovery, check_room
         self.segment_bytes = segment_bytes
         self.free, self.clock, self.wall_clock = free, clock, wall_clock
         self.run_id = None
@@ -70,6 +71,7 @@ class RecorderWorker(QueueWorker):
         self.paused_at = None        # (monotonic, UTC) while paused
         self.retry_after = RESUME_CHECK_S
         self._unsent = []            # records the logger's full queue refused: sent again
+        self._aborted = []           # segments given up on a failed write, not yet recovered
         self._checked = None
 
     def begin(self):
@@ -115,6 +117,8 @@ class RecorderWorker(QueueWorker):
             log.debug("recording: segment %s closed (%d frames, %.1f s)", segment.path,
                       segment.frames, segment.seconds)
         self._send(list(closed))
+        if closed and self.check_room is not None:
+            self.check_room()
 
     def _send(self, records):
         pending, self._unsent = self._unsent + records, []
@@ -127,13 +131,9 @@ class RecorderWorker(QueueWorker):
         """A write failed: give up the open segment (recovered like a crash's) and wait."""
         now_utc = self.wall_clock()
         path = self.encoder.abort()
-        if path is not None and os.path.exists(os.path.join(self.folder, path)):
-            try:
-                record, event = recover_file(self.folder, path, {self.run_id}, now_utc)
-            except OSError:   # left for the recovery at the next start
-                log.exception("recording: %s could not be recovered now", path)
-            else:
-                self._send(([record] if record else []) + [event])
+        if path is not None:
+            self._aborted.append(path)
+        self._recover_aborted(now_utc)
         reason = _reason(error)
         free = self._free()
         self.pauses += 1
@@ -144,8 +144,8 @@ class RecorderWorker(QueueWorker):
         if getattr(error, "errno", None) not in FULL:
             log.error("recording: the encoder failed", exc_info=error)
         self._send([ev.recording_paused(now_utc, reason, free)])
-        if self.on_full is not None:
-            self.on_full()
+        if self.check_room is not None:
+            self.check_room()
 
     def _try_resume(self, now):
         free = self._free()
@@ -154,8 +154,26 @@ class RecorderWorker(QueueWorker):
                                           self.retry_after):
             return
         self.paused_at = None
+        self._recover_aborted(self.wall_clock())
         log.warning("recording resumed: %d bytes free, %d frames missed", free, self.missed)
         self._send([ev.recording_resumed(self.wall_clock(), paused_utc, self.missed, free)])
+
+    def _recover_aborted(self, now_utc):
+        """Index the segments given up so far, up to their last whole frame (as after a crash);
+        one whose cut bytes cannot be kept yet (a full volume) waits for the resume."""
+        waiting = []
+        for path in self._aborted:
+            if not os.path.exists(os.path.join(self.folder, path)):
+                continue
+            try:
+                record, event = recover_file(self.folder, path, {self.run_id}, now_utc)
+            except OSError as error:
+                log.warning("recording: %s is recovered later (%s)", path,
+                            error.strerror or error)
+                waiting.append(path)
+            else:
+                self._send(([record] if record else []) + [event])
+        self._aborted = waiting
 
     def _free(self):
         try:

@@ -11,7 +11,9 @@ Paths in the store are relative to the recordings folder. A segment is indexed
 closed; a file that a crash or power cut left unindexed is recovered at the
 next start (``recover``): indexed up to its last whole frame if it is
 readable, otherwise moved to ``quarantine/`` (never deleted), each with an
-event.
+event. Nothing is cut without being kept: the bytes after the last whole
+frame go to ``quarantine/`` (``PATH.cut-at-OFFSET``) before the file is
+truncated, so the original is that file's bytes up to OFFSET and these after.
 """
 
 import datetime
@@ -122,7 +124,12 @@ def recover(folder, indexed, known_runs, now, skip=()):
     records, events = [], []
     for path in segment_files(folder, skip):
         if path not in indexed:
-            record, event = recover_file(folder, path, known_runs, now)
+            try:
+                record, event = recover_file(folder, path, known_runs, now)
+            except OSError as error:   # a full volume: nothing cut, tried at the next start
+                log.error("recording %s: not recovered now (%s); left as it is", path,
+                          error.strerror or error)
+                continue
             records.extend([record] if record else [])
             events.append(event)
     return records, events
@@ -132,8 +139,9 @@ def recover_file(folder, path, known_runs, now):
     """``(SegmentClosed or None, event)`` for an unindexed file, which may end anywhere.
 
     A readable file is cut after its last whole frame (the frame being written
-    may be partial) and indexed as ``recovered``; one with no whole frame is
-    moved to ``quarantine/`` under the same relative path.
+    may be partial), the cut bytes kept first (``keep_tail``), and indexed as
+    ``recovered``; one with no whole frame is moved to ``quarantine/`` under the
+    same relative path. OSError (a full volume) leaves the file as it was.
     """
     full = os.path.join(folder, path)
     try:
@@ -145,7 +153,9 @@ def recover_file(folder, path, known_runs, now):
     if found is None or found.good_frames < 1:
         return None, _quarantine(folder, path, reason, now)
     size = os.path.getsize(full)
+    kept = None
     if found.good_end < size:
+        kept = keep_tail(folder, path, found.good_end)
         with open(full, "r+b") as handle:
             handle.truncate(found.good_end)
             os.fsync(handle.fileno())
@@ -155,12 +165,31 @@ def recover_file(folder, path, known_runs, now):
         started = os.path.getmtime(full) - seconds
     run_id = run_of(path)
     log.warning("recording %s: not closed (a crash, a kill or a full disk), indexed up to its "
-                "last whole frame (%d frames, %d bytes cut)", path, found.good_frames,
-                size - found.good_end)
+                "last whole frame (%d frames; %d bytes cut, kept in %s)", path,
+                found.good_frames, size - found.good_end, kept)
     return (SegmentClosed(path, run_id if run_id in known_runs else None, started,
                           started + seconds, found.good_frames, found.good_end, None, None,
                           None, True),
-            ev.segment_recovered(now, path, found.good_frames, size - found.good_end))
+            ev.segment_recovered(now, path, found.good_frames, size - found.good_end, kept))
+
+
+def keep_tail(folder, path, offset):
+    """Copy the bytes of ``path`` from ``offset`` on into ``quarantine/`` (synced) before they
+    are cut; the copy's path relative to ``folder``."""
+    target = "{}/{}.cut-at-{}".format(QUARANTINE, path, offset)
+    full_target = os.path.join(folder, target)
+    os.makedirs(os.path.dirname(full_target), exist_ok=True)
+    try:
+        with open(os.path.join(folder, path), "rb") as source, open(full_target, "wb") as copy:
+            source.seek(offset)
+            shutil.copyfileobj(source, copy)
+            copy.flush()
+            os.fsync(copy.fileno())
+    except OSError:
+        if os.path.exists(full_target):
+            os.remove(full_target)   # half a copy keeps nothing: the file stays uncut
+        raise
+    return target
 
 
 def _quarantine(folder, path, reason, now):

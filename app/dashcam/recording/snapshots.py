@@ -9,19 +9,31 @@ where the store keeps no detection rows). The JPEG goes to
 path into ``events.snapshot`` through the single writer. This costs nothing
 on the hot path, and an event of any type gets one by name (``[recording]
 snapshots``).
+
+The worker is an event subscriber, stopped after the event logger: the
+events of a run's last moments are committed by the logger's last commit,
+so their snapshots cannot be stored in that run (and a kill stops any
+run). The next start repairs it before anything else (``repair``): a JPEG
+on disk whose event has no snapshot is linked to it (one whose event is
+gone is left alone), and the last run's wanted events with no JPEG at all
+are taken from their segments, which are still there.
 """
 
+import json
 import logging
 import os
+import re
 import time
 
 import cv2
 
+from dashcam import events as ev
 from dashcam.draw import draw_detections, track_name
 from dashcam.recording.index import SnapshotTaken, open_reader
 from dashcam.recording.segments import SNAPSHOTS, run_folder
 from dashcam.records import LABELS, Detection
-from dashcam.store import frame_detections, segment_after, segment_covering, segment_ending_in
+from dashcam.store import (events_without_snapshot, frame_detections, run_ids, segment_after,
+                           segment_covering, segment_ending_in, unsnapped_events)
 from dashcam.timestamps import iso_utc, parse_iso
 from dashcam.worker import QueueWorker
 
@@ -31,6 +43,7 @@ log = logging.getLogger(__name__)
 # every few seconds, and retention deletes only video, so their JPEGs would pile up).
 DEFAULT_SNAPSHOTS = "alert, camera_lost"
 LAST_FRAME_S = 2.0   # a segment that ended this long before an event may hold its last frame
+_JPEG = re.compile(r"^event-(\d+)\.jpg$")
 
 
 def wanted(types_text):
@@ -99,12 +112,32 @@ class SnapshotWorker(QueueWorker):
         self.folder, self.reader, self.submit = folder, reader, submit
         self.types, self.width, self.quality, self.wait_s = types, width, quality, wait_s
         self.clock = clock
-        self.written = self.missed = 0
+        self.written = self.missed = self.linked = self.retaken = 0
         self.pending = []   # (deadline, event_id, event)
         self._store = None
 
     def begin(self):
         self._store = open_reader(self.reader, self.name)
+        self.repair()
+
+    def repair(self):
+        """Link the JPEGs on disk whose events have no snapshot; take again the wanted events
+        of the run before this one (the newest run) that have none."""
+        found = snapshot_files(self.folder)
+        for event_id in sorted(events_without_snapshot(self._store.conn, found)):
+            self.submit(SnapshotTaken(event_id, found[event_id]))
+            self.linked += 1
+        runs = run_ids(self._store.conn)
+        if not runs:
+            return
+        deadline = self.clock() + self.wait_s
+        for row in unsnapped_events(self._store.db, max(runs), self.types, self.queue.maxsize):
+            if row["id"] not in found:
+                self.pending.append((deadline, row["id"], _event(row)))
+                self.retaken += 1
+        if self.linked or self.retaken:
+            log.info("snapshots: %d JPEGs linked to their events, %d events of the last run "
+                     "to take again", self.linked, self.retaken)
 
     def consume(self, item):
         event_id, event = item
@@ -192,3 +225,22 @@ class SnapshotWorker(QueueWorker):
         label = event.label or event.type
         return [Detection(LABELS.index(label) if label in LABELS else 0, label,
                           (event.data or {}).get("confidence", 1.0), *box)], None
+
+
+def snapshot_files(folder):
+    """``{event_id: path}`` of the snapshot JPEGs under ``folder`` (paths relative to it)."""
+    found = {}
+    for root, _, names in os.walk(os.path.join(folder, SNAPSHOTS)):
+        for name in names:
+            match = _JPEG.match(name)
+            if match:
+                relative = os.path.relpath(os.path.join(root, name), folder)
+                found[int(match.group(1))] = relative.replace(os.sep, "/")
+    return found
+
+
+def _event(row):
+    """An ``events.Event`` from a store row (``unsnapped_events``)."""
+    return ev.Event(row["type"], parse_iso(row["ts_start"]),
+                    parse_iso(row["ts_end"]) if row["ts_end"] else None, row["label"],
+                    row["track_id"], row["severity"], json.loads(row["data"]) if row["data"] else {})

@@ -77,3 +77,29 @@ def event_snapshots(conn):
     return conn.execute(
         "SELECT id, snapshot FROM events WHERE snapshot IS NOT NULL AND snapshot != ''"
         " ORDER BY id")
+
+
+def events_without_snapshot(conn, event_ids):
+    """Those of ``event_ids`` whose event exists and has no snapshot, a set."""
+    ids, found = sorted(event_ids), set()
+    for start in range(0, len(ids), 500):   # SQLite's limit on bound parameters is 999
+        chunk = ids[start:start + 500]
+        found.update(r[0] for r in conn.execute(
+            "SELECT id FROM events WHERE (snapshot IS NULL OR snapshot = '') AND id IN ({})".format(
+                ", ".join("?" * len(chunk))), chunk))
+    return found
+
+
+def unsnapped_events(db, before_run_id, types, limit):
+    """The newest ``limit`` events of the run before ``before_run_id`` that have no snapshot,
+    of ``types`` (None: any), oldest first: dicts of id, type, ts_start, ts_end, label,
+    track_id, severity and data (JSON text)."""
+    sql = ("SELECT id, type, ts_start, ts_end, label, track_id, severity, data FROM events"
+           " WHERE run_id = (SELECT max(id) FROM runs WHERE id < ?)"
+           " AND (snapshot IS NULL OR snapshot = '')")
+    params = [before_run_id]
+    if types is not None:
+        sql += " AND type IN ({})".format(", ".join("?" * len(types)))
+        params.extend(sorted(types))
+    rows = list(db.query(sql + " ORDER BY id DESC LIMIT ?", params + [limit]))
+    return rows[::-1]
