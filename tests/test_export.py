@@ -60,7 +60,7 @@ def test_snapshot_rows_equal_the_live_rows_and_the_manifest_verifies(tmp_path, s
         assert columns[:6] == ["id", "event_id", "ts", "sink", "message", "delivered"]
         assert len(handle.readlines()) == 3
     summary = result.summary
-    assert "Events: 60 (object_appeared 60)" in summary and "Alerts: 3" in summary
+    assert "Events: 60 (object_appeared 60)" in summary and "Alert deliveries: 3 (" in summary
     assert "detections 600" in summary
     # nothing is left that looks like work in progress
     assert sorted(os.listdir(str(stick / "dashcam-van-7"))) == [".lock", "2023-11-14T23-13-20Z"]

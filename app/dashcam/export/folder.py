@@ -320,7 +320,8 @@ def summary_text(name, host, now, since, until, info, counts, types, clips, shot
             info["schema_version"], rows),
         "Events: {} ({})".format(counts.get("events", 0), ", ".join(
             f"{t} {n}" for t, n in sorted(types.items())) or "none"),
-        "Alerts: {}".format(counts.get("alerts", 0)),
+        "Alert deliveries: {} (a row per alert and sink in alerts.csv; the alerts are the "
+        "events of type alert)".format(counts.get("alerts", 0)),
         "Clips: {}, snapshots: {} ({} of them already on this stick, unchanged, not copied "
         "again)".format("not asked for (--with-clips)" if clips is None else clips, shots,
                         skipped),
