@@ -232,3 +232,11 @@ def test_doctor_reports_a_clean_last_run(tmp_path, tiny_model_path):
     assert check.status == "ok" and check.detail.endswith("every part ran and stopped in order")
     with StoreReader(db_path) as reader:
         assert "stuck" not in json.loads(reader.last_run()["summary"])
+
+
+def test_the_summary_names_what_a_full_store_cost():
+    out = io.StringIO()
+    print_summary({"run_id": 3, "source": "csi://0", "db": "/var/lib/dashcam/dashcam.db",
+                   "detections_lost": 1883, "events_lost": 0}, out)
+    assert "  warning: detections lost 1883\n" in out.getvalue()
+    assert "events lost" not in out.getvalue()

@@ -105,7 +105,8 @@ def print_summary(summary, out):
                       "{unavailable} unavailable, {dropped} dropped\n".format(name, **counts))
     for text in summary.get("warnings", ()):
         out.write("  warning: {}\n".format(text))
-    for key in ("records_dropped", "failed_batches", "records_lost"):
+    for key in ("records_dropped", "failed_batches", "records_lost", "detections_lost",
+                "events_lost"):
         if summary.get(key):
             out.write("  warning: {} {}\n".format(key.replace("_", " "), summary[key]))
     for name, error in sorted((summary.get("failed_workers") or {}).items()):
