@@ -9,7 +9,7 @@ from dashcam.inference.contract import check_model_file
 from dashcam.inference.engine import probe_accelerator, require, settings_from_config
 from dashcam.inference.engine.frames import calibration_frames
 from dashcam.inference.engine.tasks import calibrate
-from dashcam.paths import default_model_path
+from dashcam.inference.models import model_file
 
 DEFAULT_FRAMES = 300
 
@@ -60,7 +60,7 @@ def run_calibrate(args, out=None):
     if args.from_recordings is not None:
         recordings, count = command_paths(args, config).recordings, args.from_recordings
     accelerator = require(probe_accelerator(), "dashcam calibrate")
-    onnx = check_model_file(args.onnx or config.path(config.property.onnx_file) or default_model_path())
+    onnx = check_model_file(model_file(config, args.onnx))
     where, frames = calibration_frames(count, images=args.images, video=args.video,
                                        recordings=recordings)
     out.write(f"calibrating on {where}\n")

@@ -12,7 +12,7 @@ from dashcam.inference.contract import check_model_file
 from dashcam.inference.engine import probe_accelerator, require, settings_from_config
 from dashcam.inference.engine.sidecar import read_sidecar
 from dashcam.inference.engine.tasks import build_requested
-from dashcam.paths import default_model_path
+from dashcam.inference.models import model_file
 
 BUILD_DESCRIPTION = """\
 Build a TensorRT engine (batch 1) from the ONNX model with this machine's TensorRT, and write
@@ -70,7 +70,7 @@ def build_command(args, out=None):
     out = out or sys.stdout
     accelerator = require(probe_accelerator(), "dashcam engine build")
     config = load_config(args.config, args.nvinfer_config)
-    onnx = check_model_file(args.onnx or config.path(config.property.onnx_file) or default_model_path())
+    onnx = check_model_file(model_file(config, args.onnx))
     settings = settings_from_config(config, onnx, args.precision, args.dla_core, args.workspace,
                                     args.calib_cache, args.output)
     _, _, result, cache = build_requested(accelerator, settings, config.property.net_scale_factor,

@@ -203,9 +203,9 @@ def check_engine(host, ctx):
     if isinstance(trt, str):
         return Check("engine", WARN, "no TensorRT here: no engine to check", None)
     from dashcam.inference.engine.resolve import default_engine_dir
-    from dashcam.paths import default_model_path
+    from dashcam.inference.models import model_file
 
-    model = ctx.config.path(ctx.config.property.onnx_file) or default_model_path()
+    model = model_file(ctx.config)
     engine_dir = ctx.config.path(ctx.config.model.engine_dir) or default_engine_dir()
     engines = host.glob(os.path.join(engine_dir, "*.engine")) + \
         host.glob(os.path.join(os.path.dirname(model), "*.engine"))
