@@ -204,7 +204,8 @@ def test_a_clip_past_the_file_limit_goes_as_segments_and_the_snapshot_in_parts(t
     assert sha256sum_check(result.folder)[0] == 0
     # the snapshot made beside the store is gone
     assert sorted(os.listdir(os.path.dirname(db_path))) == ["dashcam.db", "dashcam.db.lock",
-                                                            "dashcam.db.reserve", "recordings"]
+                                                            "dashcam.db.reserve", "dashcam.db.reserve-end",
+                                                            "recordings"]
 
 
 def test_a_real_recorded_clip_is_exported_as_a_playable_mp4(tmp_path):

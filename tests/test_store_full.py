@@ -177,3 +177,26 @@ def test_a_new_store_on_a_full_volume_is_one_line_and_leaves_no_empty_file(tmp_p
         os.remove(ballast)
         with EventStore(db_path) as store:
             assert store.begin_run(T0, "test") == 1
+
+
+def test_the_run_end_lands_on_a_volume_filled_to_the_last_byte_at_the_stop(tmp_path):
+    """At the stop retention no longer prunes for the store, and the volume may be full to
+    the last byte with the main reserve long spent (the WAL already cut to zero): the run's
+    end still lands, in the small reserve the store keeps for it alone, and that reserve is
+    taken again at the next start."""
+    with small_volume(tmp_path / "db", "2m") as folder:
+        db_path = os.path.join(folder, "dashcam.db")
+        with EventStore(db_path) as store:
+            run_id = store.begin_run(T0, "test")
+            assert store.end_reserve.held
+            store.reclaim()              # the main reserve spent, the WAL cut to zero
+            ballast = fill(folder)       # and the last byte taken
+            with pytest.raises(Exception, match="full"):
+                store.begin_run(T0 + 1, "test")
+            assert store.end_run(run_id, T0 + 9, {"frames": 3}) is True
+            assert not store.end_reserve.held
+        _, _, row = committed(db_path, run_id)
+        assert row["ended_at"] is not None and row["summary"] is not None
+        os.remove(ballast)
+        with EventStore(db_path) as store:
+            assert store.end_reserve.held

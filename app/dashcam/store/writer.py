@@ -45,6 +45,10 @@ log = logging.getLogger(__name__)
 # one sequential WAL sync per batch.
 SYNCHRONOUS = ("full", "normal")
 RECLAIM_WAIT_MS = 200
+# A run's end (its row's end time and summary) must land even when the volume is full at
+# the stop, after retention has stopped pruning for it: a small reserve of its own, given
+# back only for that write (a few pages of WAL and the summary).
+END_RESERVE_BYTES = 64 * 1024
 
 
 class EventStore:
@@ -82,6 +86,7 @@ class EventStore:
         # evidence (and a reserve given back to be taken again); retention prunes under it
         self.room_bytes = 2 * self.wal_bytes
         self.reserve = Reserve(path + ".reserve", self.wal_bytes)
+        self.end_reserve = Reserve(path + ".reserve-end", END_RESERVE_BYTES)
         if free < self.wal_bytes:
             self.reserve.release()   # room for -shm and the first commits on a full volume
         created = not os.path.exists(path)
@@ -111,6 +116,7 @@ class EventStore:
             self._give_up(path, created)
             raise
         self.reserve.keep()
+        self.end_reserve.keep()
         self.db = sqlite_utils.Database(self.conn)
         self._closed = False
         self.register(RunBegun, write_runs_begun)
@@ -243,18 +249,21 @@ class EventStore:
         return record.run_id
 
     def end_run(self, run_id, ended_at, summary=None):
-        """Set the run's end and summary; on a full volume once more after ``reclaim``.
-        False (logged) if the store still refuses it: the next start closes the run."""
-        for attempt in (1, 2):
+        """Set the run's end and summary; on a full volume again after ``reclaim``, and then
+        after giving back the end's own reserve. False (logged) if the store still refuses
+        it: the next start closes the run."""
+        error = None
+        for make_room in (None, self.reclaim, self.end_reserve.release):
+            if make_room is not None and (not is_full(error) or not make_room()):
+                continue
             try:
                 with self._transaction():
                     end_run(self.conn, run_id, ended_at, summary)
                 return True
-            except sqlite3.OperationalError as error:
-                if attempt == 2 or not is_full(error) or not self.reclaim():
-                    log.error("store %s: run %d's end not written (%s); the next start closes "
-                              "it", self.path, run_id, error)
-                    return False
+            except sqlite3.OperationalError as refused:
+                error = refused
+        log.error("store %s: run %d's end not written (%s); the next start closes it",
+                  self.path, run_id, error)
         return False
 
     def _transaction(self):
