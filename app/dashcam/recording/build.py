@@ -110,8 +110,9 @@ class Recording:
         return last_run(self.folder)
 
     def begin(self, run_id, submit, t_utc):
-        if self.recorder is not None:
-            self.recorder.run_id = run_id
+        for part in [self.recorder] + self.subscribers:
+            if isinstance(part, (RecorderWorker, SnapshotWorker)):
+                part.run_id = run_id
         if self.unavailable:
             submit(ev.recording_failed(t_utc, self.unavailable))
 

@@ -114,6 +114,7 @@ class SnapshotWorker(QueueWorker):
         self.clock = clock
         self.written = self.missed = self.linked = self.retaken = 0
         self.pending = []   # (deadline, event_id, event)
+        self.run_id = None  # this run's (``Recording.begin``): the run before it is repaired
         self._store = None
 
     def begin(self):
@@ -130,8 +131,10 @@ class SnapshotWorker(QueueWorker):
         runs = run_ids(self._store.conn)
         if not runs:
             return
+        # this run's id, not the newest row's: the logger may not have written it yet
+        current = self.run_id if self.run_id is not None else max(runs)
         deadline = self.clock() + self.wait_s
-        for row in unsnapped_events(self._store.db, max(runs), self.types, self.queue.maxsize):
+        for row in unsnapped_events(self._store.db, current, self.types, self.queue.maxsize):
             if row["id"] not in found:
                 self.pending.append((deadline, row["id"], _event(row)))
                 self.retaken += 1
