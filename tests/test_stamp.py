@@ -247,3 +247,23 @@ def test_recording_stamp_draws_time_and_speed_into_the_recorded_frames(tmp_path)
         drawn = cv2.cvtColor(yuv, cv2.COLOR_YUV2BGR_I420)[-12:].astype(int)
         other = stamped[59 - index][-12:]
         assert np.abs(stamped[index][-12:] - drawn).mean() < np.abs(other - drawn).mean() / 2
+
+
+def test_an_exported_clip_carries_the_stamp_and_a_second_export_reuses_it(tmp_path):
+    """Export joins with ``write_clip``: its MP4 has the track, and joining again gives the
+    same bytes, so the next export finds the clip on the stick and leaves it."""
+    from dashcam.export import write_export
+
+    db, rec, event_id = stamped_store(tmp_path)
+    stick = tmp_path / "stick"
+    stick.mkdir()
+    first = write_export(str(stick), db, rec, with_clips=True, host="box", now=T0 + 60)
+    assert first.clips == 1 and not first.notes
+    clip = str(stick / "dashcam-box" / "clips" / f"event-{event_id:06d}.mp4")
+    cues = read_cues(clip)
+    assert [c[0] for c in cues] == [0.0, 1.0, 2.0, 3.0, 3.5, 4.0]
+    assert cues[4][2].splitlines() == ["2023-11-14 22:13:26Z  no GPS", "object appeared car #1",
+                                       "ALERT critical forward-collision: car #7, TTC 1.4 s"]
+    stamp = os.stat(clip).st_mtime_ns
+    second = write_export(str(stick), db, rec, with_clips=True, host="box", now=T0 + 120)
+    assert second.skipped >= 1 and os.stat(clip).st_mtime_ns == stamp
