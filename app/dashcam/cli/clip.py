@@ -27,7 +27,8 @@ def register(subparsers):
     parser = subparsers.add_parser(
         "clip", help="write an event's clip to an MP4 file",
         description="Join the recorded segments that cover an event into one MP4 file "
-                    "(no re-encoding), trimmed to the event's clip window.",
+                    "(no re-encoding unless --burn-in), trimmed to the event's clip window, "
+                    "with the time, speed, position and events as subtitles.",
         epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("event_id", metavar="EVENT_ID", type=int,
                         help="the event (`dashcam clips` lists those with a clip)")

@@ -19,6 +19,7 @@ import errno
 import fcntl
 import logging
 import os
+import shutil
 from collections import namedtuple
 from fractions import Fraction
 
@@ -26,7 +27,7 @@ from dashcam.errors import RecordingError
 from dashcam.recording.burn import burn_in as burn
 from dashcam.recording.software import import_av
 from dashcam.recording.stamp import EVENT_SHOW_S, MAX_FIX_AGE_S, clip_cues
-from dashcam.recording.subtitles import add_track, can_mux, mux_cues, mux_with_ffmpeg
+from dashcam.recording.subtitles import NO_TRACK, add_track, can_mux, mux_cues, mux_with_ffmpeg
 from dashcam.store import clip_segments, event_by_id
 from dashcam.timestamps import iso_utc, parse_iso
 
@@ -105,13 +106,18 @@ def write_clip(reader, event_id, out_path, recordings_dir, stamp=True, burn_in=F
     try:
         with hold(paths):
             track = stamp and container == "mp4" and not burn_in
-            if burn_in or (track and not can_mux(av)):
+            fallback = track and not can_mux(av)
+            ffmpeg = shutil.which("ffmpeg") if fallback else None
+            if fallback and ffmpeg is None:
+                log.warning(NO_TRACK, out_path)
+                track = False
+            if burn_in or ffmpeg:
                 frames, t0, t_end = _remux(av, present, paths, clip.window_start, end, staged,
                                            "mp4")
                 if burn_in:
                     burn(av, staged, partial, container, cues(t0, t_end), t0)
                 else:
-                    mux_with_ffmpeg(staged, cues(t0, t_end), t0, partial)
+                    mux_with_ffmpeg(staged, cues(t0, t_end), t0, partial, ffmpeg)
             else:
                 frames, _, _ = _remux(av, present, paths, clip.window_start, end, partial,
                                       container, cues if track else None)

@@ -6,12 +6,13 @@ length (16 bits, big-endian) and its UTF-8 bytes (3GPP TS 26.245, 5.17), so
 the cues are muxed as packets of their own: no subtitle encoder is opened
 (FFmpeg's needs an ASS header that PyAV cannot pass). PyAV 17 added
 ``add_mux_stream`` for such a stream; with an older PyAV (the last for Python
-3.8 is 12) the cues go in by the ``ffmpeg`` program, copying every stream.
+3.8 is 12) the cues go in by the ``ffmpeg`` program, copying every stream;
+with neither, the clip is written without the track (the video is the
+evidence; the stamp is not worth losing it) and a warning says how to get it.
 """
 
 import logging
 import os
-import shutil
 import struct
 import subprocess
 import tempfile
@@ -21,6 +22,8 @@ from dashcam.errors import RecordingError
 
 log = logging.getLogger(__name__)
 
+NO_TRACK = ("%s is written without its subtitle stamp: this PyAV (before 17) cannot mux one "
+            "and there is no ffmpeg program (apt install ffmpeg, or pip install 'av>=17')")
 MS = Fraction(1, 1000)
 
 
@@ -65,14 +68,10 @@ def srt(cues, t0):
                    for n, c in enumerate(cues, 1))
 
 
-def mux_with_ffmpeg(video_path, cues, t0, out_path, ffmpeg=None):
+def mux_with_ffmpeg(video_path, cues, t0, out_path, ffmpeg):
     """Write ``out_path``: ``video_path``'s streams copied and ``cues`` as a ``mov_text``
-    track, by the ``ffmpeg`` program (for a PyAV without ``add_mux_stream``). RecordingError
-    naming the fix when there is no ffmpeg or it fails."""
-    ffmpeg = ffmpeg or shutil.which("ffmpeg")
-    if not ffmpeg:
-        raise RecordingError("the clip's subtitle stamp needs PyAV 17 or later, or the ffmpeg "
-                             "program (apt install ffmpeg); or leave the stamp out (--no-stamp)")
+    track, by the ``ffmpeg`` program at path ``ffmpeg`` (for a PyAV without
+    ``add_mux_stream``). RecordingError in one line when it fails."""
     handle, subtitles = tempfile.mkstemp(suffix=".srt", dir=os.path.dirname(out_path) or ".")
     try:
         with os.fdopen(handle, "w", encoding="utf-8") as text:
