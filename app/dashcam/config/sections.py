@@ -325,6 +325,8 @@ class Recording(Section):
         Field("preset", "ultrafast", choice(*PRESETS), "libx264 preset (software encoder)"),
         Field("threads", 1, integer(0, 64),
               "libx264 threads (0: one per core; 1 leaves the other cores to inference)"),
+        Field("stamp", False, boolean(),
+              "draw UTC time and GPS speed into the recorded frames (software encoder)"),
         Field("queue-size", 15, integer(1, 1000),
               "frames waiting for the encoder before new ones are dropped (each a full image)"),
         Field("clips", DEFAULT_CLIPS, _clips, "event types whose clip is protected"),

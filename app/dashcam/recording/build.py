@@ -30,6 +30,7 @@ from dashcam.recording.recorder import RecorderWorker
 from dashcam.recording.retention import RetentionWorker, check_bounds, to_bytes, volume
 from dashcam.recording.segments import last_run, recover, run_folder
 from dashcam.recording.snapshots import SnapshotWorker, wanted
+from dashcam.recording.stamp import live_line
 from dashcam.store import indexed_segment_paths, run_ids, unclipped_events
 from dashcam.timestamps import parse_iso
 
@@ -67,17 +68,28 @@ def element_properties(element, inspect_output=None):
     return set(re.findall(r"^  ([a-zA-Z][\w-]*)\s*: ", inspect_output, re.MULTILINE))
 
 
-def make_encoder(kind, folder, section, fps, nvenc=()):
-    """The encoder of ``kind``; ``nvenc``: the hardware encoder's properties here."""
+def make_encoder(kind, folder, section, fps, nvenc=(), speed=None):
+    """The encoder of ``kind``; ``nvenc``: the hardware encoder's properties here;
+    ``speed()``: the GPS speed now in km/h or None (no GPS), for ``[recording] stamp``."""
     from dashcam.recording.gst import AppsrcEncoder, TeeEncoder
     from dashcam.recording.software import SoftwareEncoder
     common = dict(segment_seconds=section.segment_seconds, bitrate=section.bitrate,
                   keyframe_interval=section.keyframe_interval, fps=fps)
     if kind == "software":
         return SoftwareEncoder(folder, width=section.width, height=section.height,
-                               preset=section.preset, threads=section.threads, **common)
+                               preset=section.preset, threads=section.threads,
+                               stamp=live_stamp(speed) if section.stamp else None, **common)
+    if section.stamp:
+        log.warning("[recording] stamp draws into frames on the software encoder only; the "
+                    "NVENC recording is not stamped (its clips carry the subtitle stamp)")
     return (TeeEncoder if kind == "tee" else AppsrcEncoder)(
         folder, idr="idrinterval" in nvenc, **common)
+
+
+def live_stamp(speed=None):
+    """The recorder's stamp text for a frame's UTC time: ``speed()`` read at each frame
+    (the GPS stage's ``GpsState.speed_kmh``); without one, "no GPS"."""
+    return lambda t_utc: live_line(t_utc, speed() if speed is not None else None)
 
 
 class Recording:
@@ -136,13 +148,14 @@ class Recording:
 
 
 def build_recording(config, store, submit, paths, uri, fps, open_reader, clock, wall_clock,
-                    board=None):
+                    board=None, speed=None):
     """A ``Recording`` for ``config.recording``, or None when it is disabled.
 
     ``paths``: the store and the recordings folder (``paths.data_paths``);
     ``submit``: the event logger's; ``open_reader()``: a new ``StoreReader`` on
     the store; ``fps``: the source's nominal rate (keyframe distance);
-    ``board``: the ``dashcam.board.Board`` (read when None), for the encoder. A folder
+    ``board``: the ``dashcam.board.Board`` (read when None), for the encoder; ``speed()``:
+    the GPS speed in km/h or None, for ``[recording] stamp`` (None: no GPS). A folder
     of another store (``owner.claim``) and a quota or reserve that the volume
     cannot meet (``retention.check_bounds``) are refused here, before any start.
     """
@@ -185,7 +198,7 @@ def build_recording(config, store, submit, paths, uri, fps, open_reader, clock, 
     nvenc = element_properties("nvv4l2h264enc") if section.encoder != "software" else set()
     kind = choose_encoder(section.encoder, uri, bool(nvenc), board or read_board())
     try:
-        encoder = make_encoder(kind, folder, section, fps, nvenc)
+        encoder = make_encoder(kind, folder, section, fps, nvenc, speed)
     except RecordingError as error:
         log.error("recording unavailable: %s; the dashcam runs without video", error)
         return Recording(folder, None, retention, subscribers[:1], unavailable=str(error))

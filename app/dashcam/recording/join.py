@@ -19,11 +19,15 @@ import errno
 import fcntl
 import logging
 import os
+import shutil
 from collections import namedtuple
 from fractions import Fraction
 
 from dashcam.errors import RecordingError
+from dashcam.recording.burn import burn_in as burn
 from dashcam.recording.software import import_av
+from dashcam.recording.stamp import EVENT_SHOW_S, MAX_FIX_AGE_S, clip_cues
+from dashcam.recording.subtitles import NO_TRACK, add_track, can_mux, mux_cues, mux_with_ffmpeg
 from dashcam.store import clip_segments, event_by_id
 from dashcam.timestamps import iso_utc, parse_iso
 
@@ -58,13 +62,19 @@ def find_clip(reader, event_id):
     return Clip(event, parse_iso(rows[0]["window_start"]), parse_iso(end) if end else None, rows)
 
 
-def write_clip(reader, event_id, out_path, recordings_dir):
+def write_clip(reader, event_id, out_path, recordings_dir, stamp=True, burn_in=False,
+               fixes=None):
     """Join event ``event_id``'s clip into ``out_path`` (an .mp4, or a .ts: ``CONTAINERS``);
     returns ``out_path``.
 
     ``reader``: a ``store.StoreReader``; ``recordings_dir``: the folder the
-    segment paths are relative to. Raises ``RecordingError`` (one line) when the
-    event has no clip, its video is gone, or PyAV is missing.
+    segment paths are relative to. ``stamp``: an MP4 gets a subtitle track with
+    the UTC time, GPS speed and position and the events at each moment
+    (``stamp.clip_cues``; MPEG-TS carries no ``mov_text``, so a .ts has none).
+    ``burn_in``: re-encode with the stamp drawn into the picture instead
+    (``burn.burn_in``). ``fixes``: ``senses.Fix`` in time order; None reads them
+    from the store. Raises ``RecordingError`` (one line) when the event has no
+    clip, its video is gone, or PyAV is missing.
     """
     container = CONTAINERS.get(os.path.splitext(out_path)[1].lower())
     if container is None:
@@ -86,28 +96,61 @@ def write_clip(reader, event_id, out_path, recordings_dir):
     folder = os.path.dirname(os.path.abspath(out_path))
     if not os.path.isdir(folder):
         raise RecordingError(f"cannot write {out_path}: folder {folder} does not exist")
-    partial = out_path + ".part"
+    partial, staged = out_path + ".part", out_path + ".join.part"
     paths = [os.path.join(recordings_dir, s["path"]) for s in present]
+
+    def cues(t0, t_end):
+        return clip_cues(t0, t_end, stored_fixes(reader, t0, t_end) if fixes is None else fixes,
+                         reader.events(since=t0 - EVENT_SHOW_S, until=t_end), parse_iso)
+
     try:
         with hold(paths):
-            frames = _remux(av, present, paths, clip.window_start, end, partial, container)
+            track = stamp and container == "mp4" and not burn_in
+            fallback = track and not can_mux(av)
+            ffmpeg = shutil.which("ffmpeg") if fallback else None
+            if fallback and ffmpeg is None:
+                log.warning(NO_TRACK, out_path)
+                track = False
+            if burn_in or ffmpeg:
+                frames, t0, t_end = _remux(av, present, paths, clip.window_start, end, staged,
+                                           "mp4")
+                if burn_in:
+                    burn(av, staged, partial, container, cues(t0, t_end), t0)
+                else:
+                    mux_with_ffmpeg(staged, cues(t0, t_end), t0, partial, ffmpeg)
+            else:
+                frames, _, _ = _remux(av, present, paths, clip.window_start, end, partial,
+                                      container, cues if track else None)
         os.replace(partial, out_path)
     except BaseException:
         if os.path.exists(partial):
             os.remove(partial)
         raise
+    finally:
+        if os.path.exists(staged):
+            os.remove(staged)
     log.info("clip of event %d: %s, %d frames from %d segments (%s .. %s)", event_id, out_path,
              frames, len(present), iso_utc(clip.window_start), iso_utc(end))
     return out_path
 
 
-def _remux(av, segments, paths, start, end, out_path, container):
+def stored_fixes(reader, since, until):
+    """The store's GPS fixes from ``MAX_FIX_AGE_S`` before ``since`` to ``until`` (the GPS
+    stage's ``StoreReader.fixes``); none from a store or build without them."""
+    read = getattr(reader, "fixes", None)
+    return [] if read is None else list(read(since=since - MAX_FIX_AGE_S, until=until))
+
+
+def _remux(av, segments, paths, start, end, out_path, container, cues=None):
     """Copy the packets of ``segments`` (rows with ``started_at``) between ``start`` and
-    ``end`` (epoch seconds) into ``out_path`` (muxer ``container``); returns the number of
-    frames written."""
+    ``end`` (epoch seconds) into ``out_path`` (muxer ``container``); returns ``(frames
+    written, UTC time of the clip's time 0, UTC time its last frame ends)``. ``cues(t0,
+    t_end)``: the subtitle cues to mux beside the video (``subtitles``), or None."""
     output = av.open(out_path, "w", format=container)
     try:
+        track = add_track(output) if cues is not None else None
         stream, size, t0, last_dts, written = None, None, None, None, 0
+        t_prev = t_end = None
         for row, path in zip(segments, paths):
             source = av.open(path)
             try:
@@ -146,13 +189,18 @@ def _remux(av, segments, paths, start, end, out_path, container):
                         output.mux(p)
                         written += 1
                     lead = []
+                    # it ends where the next one starts: one frame interval on
+                    step = t - t_prev if t_prev is not None else (packet.duration or 0) * tick
+                    t_prev, t_end = t, t + max(0.0, step)
             finally:
                 source.close()
         if written == 0:
             raise RecordingError("no frame of the clip's segments lies in its window")
+        if track is not None:
+            mux_cues(av, output, track, cues(t0, t_end), t0)
     finally:
         output.close()
-    return written
+    return written, t0, t_end
 
 
 def _stream_like(output, video):

@@ -24,6 +24,7 @@ import cv2
 
 from dashcam.errors import RecordingError
 from dashcam.recording.segments import SegmentClosed, segment_name
+from dashcam.recording.stamp import draw_strip
 from dashcam.recording.tsprobe import PTS_HZ
 
 log = logging.getLogger(__name__)
@@ -66,14 +67,17 @@ class SoftwareEncoder:
     ``width``/``height``: 0 keeps the source's; ``bitrate`` in kbit/s (4000 by
     default, about 1.8 GB an hour); ``keyframe_interval`` in seconds (a clip is
     trimmed to keyframes); ``fps`` is the nominal rate, for the keyframe
-    distance. ``write(frame)`` returns the segments it closed (``SegmentClosed``).
+    distance. ``stamp``: None, or a function of a frame's UTC time that gives the
+    text drawn into the bottom strip of what is recorded (``stamp.draw_strip``;
+    the captured image is not touched). ``write(frame)`` returns the segments it
+    closed (``SegmentClosed``).
     """
 
     name = "libx264"
     takes_frames = True
 
     def __init__(self, folder, segment_seconds=5.0, width=0, height=0, bitrate=4000,
-                 keyframe_interval=1.0, preset="ultrafast", fps=30.0, threads=0):
+                 keyframe_interval=1.0, preset="ultrafast", fps=30.0, threads=0, stamp=None):
         self.av = import_av()
         self.folder = folder
         self.run_id = None
@@ -81,6 +85,7 @@ class SoftwareEncoder:
         self.width, self.height = width, height
         self.bitrate, self.keyframe_interval = bitrate, keyframe_interval
         self.preset, self.fps, self.threads = preset, fps, threads
+        self.stamp = stamp
         self._open = None   # the segment being written (_Segment)
 
     @property
@@ -97,7 +102,7 @@ class SoftwareEncoder:
             closed.append(self._close(frame.t_utc))
         if self._open is None:
             self._open = self._start(frame, size)
-        self._open.add(frame, self._yuv(frame.image, size))
+        self._open.add(frame, self._yuv(frame, size))
         return closed
 
     def poll(self, now):
@@ -122,10 +127,15 @@ class SoftwareEncoder:
         current.abandon()
         return current.path
 
-    def _yuv(self, image, size):
+    def _yuv(self, frame, size):
+        image = frame.image
         if (image.shape[1], image.shape[0]) != size:
             image = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
-        return cv2.cvtColor(image, cv2.COLOR_BGR2YUV_I420)
+        yuv = cv2.cvtColor(image, cv2.COLOR_BGR2YUV_I420)
+        if self.stamp is not None:
+            # drawn on the converted copy, where only the strip's rows are touched
+            draw_strip(yuv, size[0], size[1], self.stamp(frame.t_utc))
+        return yuv
 
     def _start(self, frame, size):
         path = segment_name(self.run_id, frame.t_utc)
