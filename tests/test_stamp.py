@@ -151,7 +151,7 @@ def test_the_ffmpeg_program_writes_the_same_track_for_an_older_pyav(tmp_path, mo
     assert all((a == b).all() for a, b in zip(decoded(muxed, True), pictures))   # copied
     assert len(pictures) == 150
     assert sorted(os.listdir(str(tmp_path))) == sorted(
-        ["a.mp4", "b.mp4", "plain.mp4", "dashcam.db", "dashcam.db.lock", "dashcam.db.reserve",
+        ["a.mp4", "b.mp4", "plain.mp4", "dashcam.db", "dashcam.db.lock", "dashcam.db.reserve", "dashcam.db.reserve-end",
          "rec"])
 
 
