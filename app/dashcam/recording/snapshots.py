@@ -154,8 +154,11 @@ class SnapshotWorker(QueueWorker):
         return 0.5 if self.pending else None
 
     def tick(self, now):
-        if not self.stopping:
-            self.pending = [p for p in self.pending if not self._try(self._store, *p)]
+        left = []
+        for entry in self.pending:   # a decode each: a stop asked for meanwhile ends the pass
+            if self.stopping or not self._try(self._store, *entry):
+                left.append(entry)
+        self.pending = left
 
     def finish(self):
         # Stopped: what is left is skipped (a decode takes a while; the stop must not).
