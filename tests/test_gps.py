@@ -95,8 +95,9 @@ def test_the_state_gives_the_fix_before_a_time_within_its_age_never_a_stale_one(
     state = GpsState("gpsd://", max_age=2.0, wall_clock=lambda: now[0])
     assert state.latest() is None and state.speed_kmh() is None and state.describe() == "no fix"
     a, b = Fix(1.0, 48.0, 11.0, None, 10.0, 0.0, 2), Fix(2.0, 48.1, 11.1, 500.0, 20.0, 0.0, 3)
-    state.update(a, 1000.0)
-    state.update(b, 1001.0)
+    assert state.update(a) == 1000.0
+    now[0] = 1001.0
+    state.update(b)
     assert state.at(999.9) is None
     assert state.at(1000.5) == (a, 0.5)
     assert state.at(1001.0) == (b, 0.0)
@@ -220,9 +221,11 @@ def test_the_worker_says_lost_when_the_line_closes_and_restored_when_it_comes_ba
 def test_fixes_are_stored_and_read_back_in_time_order_and_stamp_events(tmp_path):
     db = str(tmp_path / "dashcam.db")
     fixes = [Fix(100.0 + i, 48.0 + i / 1000, 11.0, 500.0, 10.0 + i, 90.0, 3) for i in range(3)]
-    state = GpsState("gpsd://", max_age=1.5)
+    now = [0.0]
+    state = GpsState("gpsd://", max_age=1.5, wall_clock=lambda: now[0])
     for i, fix in enumerate(fixes):
-        state.update(fix, 2000.0 + i)
+        now[0] = 2000.0 + i
+        state.update(fix)
     with EventStore(db) as store:
         store.register(FixRecord, write_fixes)
         run = store.begin_run(2000.0, "test")

@@ -30,9 +30,12 @@ class GpsState:
         self._lock = threading.Lock()
         self._times, self._fixes = [], []
 
-    def update(self, fix, received):
-        """Record ``fix``, received at ``received`` (UTC epoch seconds, the run's clock)."""
+    def update(self, fix):
+        """Record ``fix`` as received now; returns when (UTC epoch seconds, the run's clock).
+        The time is taken under the lock, so a reader stamping a moment after it has the fix
+        (a time taken before it, then a thread switch, would let a stamp miss it)."""
         with self._lock:
+            received = self.wall_clock()
             if self._times and received < self._times[-1]:
                 received = self._times[-1]   # a clock stepped back: keep the list sorted
             self._times.append(received)
@@ -40,6 +43,7 @@ class GpsState:
             if received - self._times[0] > 2 * self.keep_s:   # trim in bulk, not per fix
                 cut = bisect.bisect_left(self._times, received - self.keep_s)
                 del self._times[:cut], self._fixes[:cut]
+        return received
 
     def at(self, t):
         """``(Fix, age_s)``: the last fix received at or before ``t`` (UTC epoch seconds),

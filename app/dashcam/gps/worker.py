@@ -110,10 +110,9 @@ class GpsWorker(Worker):
     def _take(self, fix):
         if fix is None:
             return
-        received = self.wall_clock()
+        received = self.state.update(fix)
         self.fixes += 1
         self._last_fix, self._last_fix_utc = self.clock(), received
-        self.state.update(fix, received)
         record = FixRecord(received, fix)
         if self.lost_at is not None:
             self.submit(ev.gps_restored(received, self.url, self.lost_at))
