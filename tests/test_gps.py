@@ -21,7 +21,6 @@ from dashcam.store import EventStore, StoreReader
 from dashcam.store.fixes import write_fixes
 from gps_drive import drive, gpsfake, sentences, write_log
 
-gpxpy = pytest.importorskip("gpxpy", reason="gpxpy (test-only) is not installed")
 
 
 def close_to(fix, point):
@@ -240,6 +239,7 @@ def test_fixes_are_stored_and_read_back_in_time_order_and_stamp_events(tmp_path)
 
 
 def test_the_gpx_parses_back_to_the_fixes_with_speed_and_course(tmp_path):
+    gpxpy = pytest.importorskip("gpxpy", reason="gpxpy (test-only, Python 3.7+) is not installed")
     fixes = [Fix(1714564800.0 + i, 48.1 + i / 1e4, 11.5, 520.0, 5.0 + i, 30.0, 3)
              for i in range(4)]
     fixes.append(Fix(1714564900.0, 48.2, 11.6, None, None, None, 2))   # after a gap

@@ -24,7 +24,6 @@ from dashcam.timestamps import parse_iso
 from gps_drive import drive, gpsfake, write_log
 from test_pipeline import check_store_after_run, make_config
 
-gpxpy = pytest.importorskip("gpxpy", reason="gpxpy (test-only) is not installed")
 
 INTERVAL = 0.2   # seconds between the replayed fixes
 LOST_AFTER = 1.0
@@ -116,6 +115,7 @@ def test_a_gpsfake_drive_stamps_every_event_and_an_unplugged_gps_is_lost_not_fat
     assert any(e["type"] == ev.ALERT and e["lat"] is not None for e in events)
 
     # export: the GPX holds the stored fixes, the raw log gpsd's lines of the range
+    gpxpy = pytest.importorskip("gpxpy", reason="gpxpy (test-only, Python 3.7+) is not installed")
     stick = tmp_path / "stick"
     stick.mkdir()
     result = write_export(str(stick), db_path, host="van")
