@@ -33,17 +33,21 @@ RECORDING_FAILED = "recording_failed"
 SEGMENT_RECOVERED = "segment_recovered"
 SEGMENT_QUARANTINED = "segment_quarantined"
 PROTECTED_DELETED = "protected_deleted"
+# GPS (dashcam.gps): the receiver's fix lost (no fix for [gps] lost-after s, or the device
+# gone) and back.
+GPS_LOST = "gps_lost"
+GPS_RESTORED = "gps_restored"
 TYPES = (OBJECT_APPEARED, OBJECT_LEFT, CAMERA_LOST, CAMERA_RESTORED, RUN_STARTED, RUN_STOPPED,
          RUN_INTERRUPTED, WORKER_FAILED, EXPORT_FINISHED, ALERT, RECORDING_PAUSED, RECORDING_RESUMED,
          RECORDING_FAILED, SEGMENT_RECOVERED, SEGMENT_QUARANTINED, PROTECTED_DELETED,
-         CONTROL_REFUSED)
+         CONTROL_REFUSED, GPS_LOST, GPS_RESTORED)
 
 INFO, WARNING, CRITICAL = "info", "warning", "critical"
 SEVERITIES = (INFO, WARNING, CRITICAL)
 
 # closing type -> the open type whose ts_end it sets (matched on run and track id)
 CLOSES = {OBJECT_LEFT: OBJECT_APPEARED, CAMERA_RESTORED: CAMERA_LOST,
-          RECORDING_RESUMED: RECORDING_PAUSED}
+          RECORDING_RESUMED: RECORDING_PAUSED, GPS_RESTORED: GPS_LOST}
 
 
 class Event(namedtuple("Event", "type ts_start ts_end label track_id severity data")):
@@ -176,3 +180,16 @@ def control_refused(first_utc, last_utc, counts, senders):
     many datagrams a flood sent."""
     return Event(CONTROL_REFUSED, first_utc, last_utc, None, None, WARNING,
                  dict(counts, senders=[dict(s) for s in senders]))
+
+
+def gps_lost(t_utc, source, reason, last_fix_utc=None):
+    """No fix from ``source`` since ``last_fix_utc`` (None: none yet this run), or its device
+    is gone: open until it is restored. Events meanwhile carry no position."""
+    return Event(GPS_LOST, t_utc, None, None, None, WARNING,
+                 {"source": source, "reason": reason, "last_fix": iso_utc(last_fix_utc)})
+
+
+def gps_restored(t_utc, source, lost_at):
+    """A fix again from ``source`` after it was lost at ``lost_at``."""
+    return Event(GPS_RESTORED, t_utc, t_utc, None, None, INFO,
+                 {"source": source, "down_s": round(t_utc - lost_at, 3)})

@@ -17,8 +17,8 @@ from dashcam import __version__
 from dashcam.errors import DashcamError
 
 # Order is the order of ``dashcam --help``.
-COMMANDS = ("detect", "run", "events", "alerts", "clips", "clip", "evaluate", "synth", "config",
-            "model", "engine", "calibrate", "export", "service", "doctor")
+COMMANDS = ("detect", "run", "events", "alerts", "clips", "clip", "track", "evaluate", "synth",
+            "config", "model", "engine", "calibrate", "export", "service", "doctor")
 
 
 class Parser(argparse.ArgumentParser):

@@ -6,6 +6,7 @@ travel between vehicles)::
     2024-05-01T12-30-00Z/        this export (UTC), renamed from a hidden .partial folder when done
         dashcam.db               the store snapshot (dashcam.db.000, .001... on FAT32 past 4 GiB)
         events.csv events.jsonl  events, with where each one's clip and snapshot are
+        track.gpx gps-raw.log    the GPS track and the receiver's own lines (with a GPS)
         alerts.csv alerts.jsonl  alerts
         SUMMARY.txt              what is here, in a few lines
         MANIFEST.sha256          `sha256sum -c MANIFEST.sha256` (in this folder) checks it all
@@ -32,6 +33,7 @@ from dashcam.export.files import (ExportError, HashingWriter, check_space, copy_
                                   human_bytes, max_file_bytes, no_space, partial_name,
                                   read_hash, remove_partials)
 from dashcam.export.stick import Folder
+from dashcam.export.track import write_track
 from dashcam.paths import DB_NAME, recordings_beside
 from dashcam.store import StoreReader, check_snapshot, event_type_counts, has_table, take_snapshot
 from dashcam.timestamps import iso_utc
@@ -252,6 +254,9 @@ def _export(root, work, name, db_path, recordings_dir, since, until, with_clips,
                         ("clip_file", "snapshot_file") if table == "events" else ())
                     manifest += written
             types = event_type_counts(reader.conn)
+            written, gps_line = write_track(work, reader, db_path, since, until)
+            manifest += written
+            gps_lines = [gps_line]
         size = os.path.getsize(snapshot)
         with open(snapshot, "rb") if local else work.reader(DB_NAME) as handle:
             if local:
@@ -270,7 +275,7 @@ def _export(root, work, name, db_path, recordings_dir, since, until, with_clips,
     listed = sum(size for _, _, size in manifest)
     summary = summary_text(name, os.path.basename(root.path)[len("dashcam-"):], now, since, until,
                            info, counts, types, clips if with_clips else None, shots, skipped,
-                           manifest, notes)
+                           manifest, notes, gps_lines)
     with HashingWriter(work, "SUMMARY.txt") as out:
         out.write(summary.encode("utf-8"))
         out.commit()
@@ -307,7 +312,7 @@ def _evidence_columns(files):
 
 
 def summary_text(name, host, now, since, until, info, counts, types, clips, shots, skipped,
-                 manifest, notes):
+                 manifest, notes, extra=()):
     """SUMMARY.txt: a few lines a person reads first. ``clips`` None: not asked for."""
     window = "everything in the store" if since is None and until is None else \
         "events " + window_text(since, until, "the export")
@@ -325,6 +330,7 @@ def summary_text(name, host, now, since, until, info, counts, types, clips, shot
         "Clips: {}, snapshots: {} ({} of them already on this stick, unchanged, not copied "
         "again)".format("not asked for (--with-clips)" if clips is None else clips, shots,
                         skipped),
+    ] + list(extra) + [
         f"Size: {human_bytes(sum(s for _, _, s in manifest))} in {len(manifest)} files",
     ]
     if any(p.endswith(".000") for p, _, _ in manifest):

@@ -69,7 +69,7 @@ class RecordingIndex:
     def segments(self, batch, run_id, records):
         for s in records:
             started, ended = iso_utc(s.started_at), iso_utc(s.ended_at)
-            segment_id = add_segment(batch.conn, s)
+            segment_id = add_segment(batch.conn, s, batch.stamp(s.started_at))
             linked = [(event_id, segment_id, start, end)
                       for event_id, (start, end) in self.windows.items()
                       if start < ended and (end is None or end > started)]

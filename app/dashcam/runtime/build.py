@@ -2,7 +2,7 @@
 
 ``build_pipeline`` is a sequence of small named steps (as Frigate's ``init_*``),
 each building one stage from the configuration and what the steps before it
-made: store -> event logger -> detector -> inference -> recording -> capture
+made: store -> GPS -> event logger -> detector -> inference -> recording -> capture
 -> alerts -> service parts -> preview. Recording comes before capture because
 capture feeds it (every frame, or the CSI pipeline's ``tee``). A producer is
 built with an empty ``FanOut`` that the consumers built after it join, so no
@@ -27,7 +27,7 @@ DEMO_URI = "synthetic://?seed=7"
 
 # Parts ``build_pipeline`` takes instead of building them.
 GIVEN = ("board", "store", "detector", "tracker", "open_source", "pin_factory", "open_port",
-         "watchdog", "control", "frame_subscribers", "event_subscribers")
+         "watchdog", "control", "frame_subscribers", "event_subscribers", "open_gps", "gps_state")
 
 
 class Parts:
@@ -62,6 +62,7 @@ def build_pipeline(config, source=None, db_path=None, recordings=None, preview=N
     check_inputs(parts, preview)
     with contextlib.ExitStack() as stack:
         init_store(parts, stack, db_path, recordings)
+        init_gps(parts)
         init_logger(parts)
         init_detector(parts, stack)
         init_inference(parts)
@@ -104,8 +105,19 @@ def init_store(parts, stack, db_path, recordings):
     parts.store = store
 
 
+def init_gps(parts):
+    """``parts.gps``: the GPS state other stages read (``latest()``, ``speed_kmh()``) and
+    its worker (None for ``[gps] source = none``), whose records go to ``parts.gps_out``."""
+    from dashcam.gps import build_gps
+
+    parts.gps_out = FanOut()
+    parts.gps = build_gps(parts.config, parts.store, parts.gps_out, parts.given.get("open_gps"),
+                          parts.given.get("gps_state"), parts.clock, parts.wall_clock)
+
+
 def init_logger(parts):
-    """The single writer; committed events go to ``parts.events``, which consumers join."""
+    """The single writer; committed events go to ``parts.events``, which consumers join.
+    It stamps each event and segment with the GPS fix at its time."""
     from dashcam.store import EventLoggerWorker
 
     section = parts.config.store
@@ -114,7 +126,9 @@ def init_logger(parts):
     parts.logger = EventLoggerWorker(parts.store, queue_size=section.queue_size,
                                      min_commit_interval=section.min_commit_interval,
                                      publish=parts.events, clock=parts.clock,
-                                     max_held=4 * section.queue_size)
+                                     max_held=4 * section.queue_size,
+                                     position=parts.gps.state.at)
+    parts.gps_out.add(parts.logger)
 
 
 def init_detector(parts, stack):

@@ -67,6 +67,7 @@ class Pipeline:
         parts = self.parts
         return {
             "capture": [parts.capture], "control": list(parts.control),
+            "gps": [parts.gps.worker] if parts.gps.worker else [],
             "inference": [parts.inference], "alerts": list(parts.frames.subscribers),
             "alert-sinks": list(parts.alerts.sinks),
             "recording": parts.recording.workers if parts.recording else [],
@@ -187,7 +188,7 @@ class Pipeline:
             logger.events, logger.latency.values(), logger.added.values(),
             inference.preprocess.values(), inference.infer.values(),
             inference.postprocess.values(), inference.tracking.values(),
-            logger.queue_depth, inference.active_tracks)
+            logger.queue_depth, inference.active_tracks, self.parts.gps.state.describe())
 
     def stop(self):
         """Stop by the plan, commit everything, end the run row; idempotent."""
@@ -259,6 +260,8 @@ class Pipeline:
             summary["subscriber_drops"] = dropped
         if self.recording:
             summary["recording"] = self.recording.summary()
+        if self.parts.gps.worker:
+            summary["gps"] = self.parts.gps.worker.summary()
         if self.preview:
             summary["preview"] = self.preview.sink.description
         if self.warnings:

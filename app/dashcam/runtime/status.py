@@ -12,10 +12,14 @@ from dashcam.metrics import percentile
 
 class Snapshot(namedtuple("Snapshot", "t frames_in frames_processed frames_dropped events "
                                       "latency added preprocess infer postprocess tracking "
-                                      "queue_depth active_tracks")):
-    """Counters (cumulative) and recent latency windows (lists of seconds) at monotonic ``t``."""
+                                      "queue_depth active_tracks gps")):
+    """Counters (cumulative) and recent latency windows (lists of seconds) at monotonic ``t``;
+    ``gps``: the fix state in words (``GpsState.describe``), None where there is no GPS."""
 
     __slots__ = ()
+
+
+Snapshot.__new__.__defaults__ = (None,)  # namedtuple defaults= needs Python 3.7
 
 
 def _ms(value):
@@ -63,16 +67,18 @@ def stats_row(previous, current, t_utc):
 
 
 def status_line(previous, current):
-    """One line: frames in / processed / dropped, fps, latency p50/p95, events, objects."""
+    """One line: frames in / processed / dropped, fps, latency p50/p95, events, objects, and
+    the GPS (speed and fix, ``52 km/h 3D``, or ``lost``) where there is one."""
 
     def ms(values, q):
         value = percentile(values, q)
         return "-" if value is None else f"{value * 1000.0:.0f}"
 
     _, fps_processed = rates(previous, current)
+    gps = "" if current.gps in (None, "off") else f" | gps {current.gps}"
     return ("frames in {} processed {} dropped {} | {:.1f} fps | latency p50 {} p95 {} ms "
             "(added p50 {} ms) | infer {} ms | events {} | objects {}".format(
                 current.frames_in, current.frames_processed, current.frames_dropped,
                 fps_processed, ms(current.latency, 50), ms(current.latency, 95),
                 ms(current.added, 50), ms(current.infer, 50), current.events,
-                current.active_tracks))
+                current.active_tracks) + gps)

@@ -12,6 +12,7 @@ import json
 from collections import Counter
 
 from dashcam import events as ev
+from dashcam.store.fixes import stamp
 from dashcam.timestamps import iso_utc
 
 DETECTIONS_MODES = ("all", "sampled", "none")
@@ -26,22 +27,29 @@ class Batch:
     """One transaction as the kind writers see it: the connection and what they wrote.
 
     ``events``: ``(event_id, Event)`` in insertion order; ``rows``: table -> rows inserted.
+    ``position``: ``t`` -> ``(Fix, age_s)`` or None (``gps.GpsState.at``), or None without
+    a GPS; ``stamp(t)`` is the position columns at ``t`` (``store.fixes``).
     """
 
-    def __init__(self, conn):
+    def __init__(self, conn, position=None):
         self.conn = conn
+        self.position = position
         self.events = []
         self.rows = Counter()
+
+    def stamp(self, t):
+        return stamp(self.position, t)
 
 
 def insert_event(batch, run_id, event):
     """Insert ``event``; an event that closes another (``events.CLOSES``) sets its end."""
     event_id = batch.conn.execute(
         "INSERT INTO events (run_id, ts_start, ts_end, type, label, track_id, severity,"
-        " data) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        " data, lat, lon, speed_kmh, fix_age_s) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (run_id, iso_utc(event.ts_start), iso_utc(event.ts_end), event.type, event.label,
          event.track_id, event.severity,
-         json.dumps(event.data, sort_keys=True) if event.data is not None else None),
+         json.dumps(event.data, sort_keys=True) if event.data is not None else None)
+        + batch.stamp(event.ts_start),
     ).lastrowid
     opened = ev.CLOSES.get(event.type)
     if opened:

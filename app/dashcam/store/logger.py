@@ -53,15 +53,18 @@ class EventLoggerWorker(QueueWorker):
     latencies (seconds), the latter without the detector's own time.
     ``dropped`` counts records refused because the queue (``queue_size``,
     1024 by default) was full: the store too slow for the frame rate.
+    ``position`` (``gps.GpsState.at``) stamps each event and segment with the GPS fix at
+    its time, as it is written (None: no GPS, the stamps are NULL).
     """
 
     name = "event-logger"
 
     def __init__(self, store, run_id=None, queue_size=1024, max_batch_s=1.0,
                  min_commit_interval=0.0, publish=None, clock=time.monotonic,
-                 retry_interval=1.0, max_held=4096):
+                 retry_interval=1.0, max_held=4096, position=None):
         QueueWorker.__init__(self, queue_size, clock=clock)
         self.store = store
+        self.position = position
         self.run_id = run_id
         self.max_batch_s = max_batch_s
         self.min_commit_interval = min_commit_interval
@@ -81,6 +84,9 @@ class EventLoggerWorker(QueueWorker):
         self.held = []             # refused records waiting for a retry, oldest first
         self._retry_at = self._backoff = None
         self._last_commit = clock()
+
+    def _write(self, records):
+        return self.store.write(self.run_id, records, self.position)
 
     def submit(self, item):
         """``offer`` for records the store can write; anything else is a programming
@@ -138,7 +144,7 @@ class EventLoggerWorker(QueueWorker):
             room, evidence, waiting = self.store.by_priority(records)
             records = room + evidence
         try:
-            written = self.store.write(self.run_id, records) if records else None
+            written = self._write(records) if records else None
         except sqlite3.OperationalError as error:
             self._refused(records, error)
         except sqlite3.Error as error:
@@ -166,7 +172,7 @@ class EventLoggerWorker(QueueWorker):
         self.failed_batches += 1
         if is_full(error) and self.store.reclaim():
             try:
-                self._written(records, self.store.write(self.run_id, records))
+                self._written(records, self._write(records))
             except sqlite3.OperationalError:
                 pass
             else:
@@ -198,7 +204,7 @@ class EventLoggerWorker(QueueWorker):
         while records and size:
             part = records[:size]
             try:
-                written = self.store.write(self.run_id, part)
+                written = self._write(part)
             except sqlite3.OperationalError:
                 size //= 2
                 continue
@@ -221,7 +227,7 @@ class EventLoggerWorker(QueueWorker):
                 self._hold(part)
                 continue
             try:
-                self._written(part, self.store.write(self.run_id, part))
+                self._written(part, self._write(part))
             except sqlite3.OperationalError:
                 self._commit(part)  # the disk, after all: held like any batch
             except sqlite3.Error as inner:

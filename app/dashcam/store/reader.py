@@ -15,6 +15,7 @@ import sqlite_utils
 
 from dashcam import events as ev
 from dashcam.errors import StoreError
+from dashcam.store.fixes import STAMP_COLUMNS, read_fixes
 from dashcam.store.maintenance import integrity_check
 from dashcam.store.schema import LATEST_VERSION, connect, quote, schema_version
 from dashcam.timestamps import iso_utc
@@ -72,7 +73,8 @@ class StoreReader:
         """Events that started in [``since``, ``until``) (UTC epoch seconds), oldest first.
 
         ``types`` and ``labels`` keep events of any of the given values. Each
-        event is a dict with the table's columns and ``data`` decoded from JSON.
+        event is a dict with the table's columns and ``data`` decoded from JSON, and the
+        GPS stamp at its start (``lat``, ``lon``, ``speed_kmh``, ``fix_age_s``; None: no fix).
         """
         where, params = time_range("ts_start", since, until)
         for column, values in (("type", types), ("label", labels)):
@@ -82,8 +84,10 @@ class StoreReader:
         if run_id is not None:
             where.append("run_id = ?")
             params.append(run_id)
+        # the GPS stamp (lat, lon, speed_kmh, fix_age_s) where the store has it
+        stamps = [c for c in STAMP_COLUMNS if c in self.columns("events")]
         sql = ("SELECT id, run_id, ts_start, ts_end, type, label, track_id, severity, data"
-               " FROM events")
+               + "".join(", " + c for c in stamps) + " FROM events")
         if where:
             sql += " WHERE " + " AND ".join(where)
         sql += " ORDER BY ts_start, id"
@@ -94,6 +98,13 @@ class StoreReader:
             row["data"] = json.loads(row["data"]) if row["data"] else None
             rows.append(row)
         return rows
+
+    def fixes(self, since=None, until=None):
+        """The GPS fixes received in [``since``, ``until``) (UTC epoch seconds, the run's
+        clock), a list of ``senses.Fix`` in time order; empty in a store without fixes."""
+        if not self.columns("fixes"):
+            return []
+        return read_fixes(self.conn, *time_range("ts", since, until))
 
     def runs(self):
         return list(self.db.query("SELECT * FROM runs ORDER BY id"))

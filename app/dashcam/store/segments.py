@@ -7,21 +7,24 @@ find the segment that holds an event's frame. Readers take a connection
 (``conn``) or, where rows come back as dicts, a reader's sqlite-utils ``db``.
 """
 
+from dashcam.store.fixes import NO_STAMP
 from dashcam.timestamps import iso_utc
 
 
-def add_segment(conn, segment):
-    """Index ``segment`` (a ``SegmentClosed``) unless its path already is; returns its row id.
+def add_segment(conn, segment, place=NO_STAMP):
+    """Index ``segment`` (a ``SegmentClosed``) unless its path already is, with ``place``
+    (``store.fixes.STAMP_COLUMNS`` at its start); returns its row id.
 
     ``INSERT OR IGNORE``: a batch that the logger retries after a full disk
     indexes the segment once.
     """
     conn.execute(
         "INSERT OR IGNORE INTO segments (run_id, path, started_at, ended_at, frames,"
-        " bytes, width, height, encoder, recovered) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        " bytes, width, height, encoder, recovered, lat, lon, speed_kmh, fix_age_s)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (segment.run_id, segment.path, iso_utc(segment.started_at), iso_utc(segment.ended_at),
          segment.frames, segment.bytes, segment.width, segment.height, segment.encoder,
-         int(bool(segment.recovered))))
+         int(bool(segment.recovered))) + tuple(place))
     return conn.execute("SELECT id FROM segments WHERE path = ?", (segment.path,)).fetchone()[0]
 
 

@@ -22,7 +22,7 @@ from dashcam.timestamps import iso_utc
 # With --since/--until, these tables keep the rows of the time range; others
 # (runs by overlap, segments and clips whole, tables unknown here) are copied.
 TIME_COLUMNS = {"detections": "ts", "events": "ts_start", "alerts": "ts", "stats": "ts",
-                "tracks": "last_seen"}
+                "tracks": "last_seen", "fixes": "ts"}
 # Objects are created in this order; rows are copied between tables and indexes.
 ORDER = ("table", "index", "view", "trigger")
 _CREATE = re.compile(r"^(\s*CREATE\s+(?:UNIQUE\s+|TEMP\s+|TEMPORARY\s+|VIRTUAL\s+)?"

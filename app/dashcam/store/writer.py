@@ -184,8 +184,9 @@ class EventStore:
         self._low = low
         return room < self.wal_bytes
 
-    def write(self, run_id, records):
+    def write(self, run_id, records, position=None):
         """Write ``records`` in one transaction, in order; returns the ``kinds.Batch``.
+        ``position`` stamps events and segments with the GPS fix at their time (``kinds.Batch``).
 
         Consecutive records of one type go to their writer together (one
         ``executemany`` for many frames' detections). A type with no writer
@@ -195,7 +196,7 @@ class EventStore:
         for kind, _ in groups:
             if kind not in self._writers:
                 raise TypeError(f"the store has no writer for {kind!r}")
-        batch = Batch(self.conn)
+        batch = Batch(self.conn, position)
         with self._transaction():
             for kind, group in groups:
                 self._writers[kind](batch, run_id, group)
