@@ -33,10 +33,16 @@ RECORDING_FAILED = "recording_failed"
 SEGMENT_RECOVERED = "segment_recovered"
 SEGMENT_QUARANTINED = "segment_quarantined"
 PROTECTED_DELETED = "protected_deleted"
+# The vehicle's own senses (dashcam.imu) and the driver's lock (a button, `dashcam lock`).
+IMPACT = "impact"
+HARSH_BRAKING = "harsh_braking"
+HARSH_ACCELERATION = "harsh_acceleration"
+HARSH_CORNERING = "harsh_cornering"
+MANUAL_LOCK = "manual_lock"
 TYPES = (OBJECT_APPEARED, OBJECT_LEFT, CAMERA_LOST, CAMERA_RESTORED, RUN_STARTED, RUN_STOPPED,
          RUN_INTERRUPTED, WORKER_FAILED, EXPORT_FINISHED, ALERT, RECORDING_PAUSED, RECORDING_RESUMED,
          RECORDING_FAILED, SEGMENT_RECOVERED, SEGMENT_QUARANTINED, PROTECTED_DELETED,
-         CONTROL_REFUSED)
+         CONTROL_REFUSED, IMPACT, HARSH_BRAKING, HARSH_ACCELERATION, HARSH_CORNERING, MANUAL_LOCK)
 
 INFO, WARNING, CRITICAL = "info", "warning", "critical"
 SEVERITIES = (INFO, WARNING, CRITICAL)
@@ -176,3 +182,18 @@ def control_refused(first_utc, last_utc, counts, senders):
     many datagrams a flood sent."""
     return Event(CONTROL_REFUSED, first_utc, last_utc, None, None, WARNING,
                  dict(counts, senders=[dict(s) for s in senders]))
+
+
+def motion(kind, start_utc, end_utc, severity, data):
+    """An ``impact`` or ``harsh_*`` event (``dashcam.imu``) from ``start_utc`` to ``end_utc``;
+    ``data``: peak and threshold in g, duration, the source."""
+    return Event(kind, start_utc, end_utc, None, None, severity, dict(data))
+
+
+def manual_lock(t_utc, by, note=None):
+    """The driver asked to keep this moment: ``by`` ``button`` or ``command`` (``dashcam
+    lock``), with an optional ``note``. Its clip is protected like an alert's."""
+    data = {"by": by}
+    if note:
+        data["note"] = note
+    return Event(MANUAL_LOCK, t_utc, t_utc, None, None, INFO, data)

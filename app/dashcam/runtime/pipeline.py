@@ -51,6 +51,7 @@ class Pipeline:
         self.capture, self.inference, self.logger = parts.capture, parts.inference, parts.logger
         self.preview, self.alerts, self.recording = parts.preview, parts.alerts, parts.recording
         self.watchdog = parts.watchdog          # service.Watchdog under systemd, else None
+        self.imu = parts.imu                    # imu.ImuWorker (``still()``), or None
         self.status_stream = status_stream
         self.clock, self.wall_clock = clock, wall_clock
         self.stop_requested = stop_requested or threading.Event()
@@ -67,6 +68,7 @@ class Pipeline:
         parts = self.parts
         return {
             "capture": [parts.capture], "control": list(parts.control),
+            "imu": [parts.imu] if parts.imu else [],
             "inference": [parts.inference], "alerts": list(parts.frames.subscribers),
             "alert-sinks": list(parts.alerts.sinks),
             "recording": parts.recording.workers if parts.recording else [],
@@ -212,6 +214,8 @@ class Pipeline:
                 summary.setdefault("stuck", []).extend(late)
             if stage == "capture":
                 self.slot.close()
+            elif stage == "control" and self.parts.button is not None:
+                self.parts.button.close()   # no new locks from outside either
             elif stage == "inference" and not late:
                 self.inference.finish()   # open objects have now left
                 self.detector.close()
@@ -259,6 +263,10 @@ class Pipeline:
             summary["subscriber_drops"] = dropped
         if self.recording:
             summary["recording"] = self.recording.summary()
+        if self.imu:
+            summary["imu"] = self.imu.summary()
+        if self.parts.button is not None:
+            summary["button_locks"] = self.parts.button.locks
         if self.preview:
             summary["preview"] = self.preview.sink.description
         if self.warnings:
