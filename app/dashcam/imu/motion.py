@@ -27,7 +27,8 @@ from dashcam import events as ev
 
 SENSITIVITY = {"low": 2.0, "medium": 1.2, "high": 0.7}   # impact thresholds, g beyond gravity
 SMOOTH_S = 0.1          # time constant of the harsh-driving components
-GRAVITY_S = 2.0         # time constant of the gravity estimate before a rest has fixed it
+GRAVITY_S = 10.0        # time constant of the gravity estimate before a rest has fixed it
+                        # (long: a braking must not pass for gravity)
 REST_S = 1.0            # a still stretch this long fixes gravity (and starts "still")
 LEARN_G, LEARN_S = 0.15, 0.5   # horizontal g held this long after a rest: forward learned
 LONGEST_S = 1.0         # an episode still going is reported after this long
