@@ -61,7 +61,9 @@ def build_button(section, led_section, submit, factory=None, board=None, clock=t
             warnings.simplefilter("ignore")   # gpiozero's per-factory fallbacks; one line below
             if factory is None:
                 factory = build_factory(led_section.pin_factory, board)
-            button = Button(section.pin, pull_up=section.pull_up,
+            pull_up = {"up": True, "down": False, "external": None}[section.pull]
+            button = Button(section.pin, pull_up=pull_up,
+                            active_state=None if pull_up is not None else not section.active_low,
                             bounce_time=section.bounce or None, pin_factory=factory)
     except Exception as error:  # no GPIO here, whatever the library says: the run goes on
         log.warning("lock button: %s; the run goes on without it (dashcam lock still works)",

@@ -54,8 +54,11 @@ class Button(Section):
         Field("pin", "", text("a gpiozero pin name (BOARD16, GPIO23); empty: no button"),
               "the pin the button pulls to ground (or up, with pull-up = false); the pin "
               "factory is [led] pin-factory"),
-        Field("pull-up", True, boolean(),
-              "true: pressed connects the pin to ground (internal or external pull-up)"),
+        Field("pull", "up", choice("up", "down", "external"),
+              "up: pressed pulls the pin to ground, against the pin's own pull-up; down: to "
+              "3.3 V; external: a resistor on the board (a Jetson sets no pull: use this)"),
+        Field("active-low", True, boolean(),
+              "with pull = external: pressed reads low (a button to ground)"),
         Field("bounce", 0.05, number(0.0, 1.0), "seconds of contact bounce ignored"),
         Field("hold-off", 2.0, number(0.0, 60.0),
               "seconds after a lock in which another press makes no second lock"),
