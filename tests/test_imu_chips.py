@@ -123,3 +123,30 @@ def test_a_chip_that_vanishes_mid_run_is_reported_reopened_and_the_run_goes_on(c
     # set up anew after the replug: the samples after it read 1 g again, not a sleeping 0
     assert detector.mounting.gravity[2] == pytest.approx(1.0, abs=0.01)
     assert events == []
+
+
+def test_a_chip_absent_at_the_start_is_said_once_and_read_once_it_answers(caplog):
+    device = Mpu6050Map()
+    bus = FakeBus({0x68: device})
+    bus.present = False            # not plugged in yet: every try is NACKed
+    tries = threading.Semaphore(0)
+
+    def opener():
+        tries.release()
+        return open_on(bus, "i2c://1/0x68?chip=mpu6050")
+
+    detector = MotionDetector(Thresholds(1.2, 0.01, 0.45, 0.4, 0.45, 0.3, 0.05))
+    worker = ImuWorker("i2c://1/0x68?chip=mpu6050", opener, detector, [].append, rate=400,
+                       reopen_min=0.01, reopen_max=0.02)
+    with caplog.at_level(logging.WARNING):
+        worker.start()
+        try:
+            for _ in range(4):
+                assert tries.acquire(timeout=10)
+            assert not worker.still()   # no samples: nothing is known of the vehicle
+            bus.plug()
+            assert bus.wait_reads(10)
+        finally:
+            assert worker.stop(2.0)
+    assert caplog.text.count("no answer from the mpu6050 at 0x68") == 1
+    assert worker.error is None and worker.lost == 0 and worker.samples >= 10

@@ -3,6 +3,7 @@ recorded through PyAV, ONNX Runtime on a tiny model, SQLite, a csv:// IMU trace,
 gpiozero's MockFactory, the lock button on a MockFactory pin, the serial line on a pty pair,
 and the control socket bound for real."""
 
+import io
 import os
 import subprocess
 import sys
@@ -11,6 +12,7 @@ import threading
 import pytest
 from gpiozero.pins.mock import MockFactory
 
+from dashcam.cli.run import print_summary
 from dashcam.fanout import Subscriber
 from dashcam.runtime import build_pipeline
 from dashcam.store import StoreReader
@@ -131,6 +133,10 @@ def test_a_knock_on_the_imu_is_an_impact_with_a_protected_clip_a_snapshot_and_si
         summary = pipeline.stop()
     assert impact.severity == "critical" and impact.data["peak_g"] == pytest.approx(1.5, abs=0.05)
     assert summary["imu"]["events"]["impact"] == 1 and summary["imu"]["lost"] == 0
+    out = io.StringIO()
+    print_summary(summary, out)
+    assert "  imu csv://{}: {} samples; impact 1, harsh braking 0, acceleration 0, cornering 0; " \
+           "lost 0, reopened 0\n".format(knock, summary["imu"]["samples"]) in out.getvalue()
     start, end, protected = protected_clip(pipeline.store.path, event_id)
     assert start <= impact.ts_start - 1.0 and end >= impact.ts_end + 1.0 and protected
     with StoreReader(pipeline.store.path) as reader:
