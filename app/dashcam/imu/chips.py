@@ -24,9 +24,14 @@ RANGES = (2, 4, 8, 16)     # full scale, +-g, that all three chips offer
 RATES = (100, 200, 400)    # Hz, that all three chips offer
 
 
-def _signed(low, high):
-    value = low | (high << 8)
-    return value - 0x10000 if value & 0x8000 else value
+def _words(raw, big_endian=False):
+    """Three signed 16-bit words (X, Y, Z) from six bytes."""
+    words = []
+    for i in (0, 2, 4):
+        low, high = (raw[i + 1], raw[i]) if big_endian else (raw[i], raw[i + 1])
+        value = low | (high << 8)
+        words.append(value - 0x10000 if value & 0x8000 else value)
+    return words
 
 
 class Chip:
@@ -66,7 +71,7 @@ class Mpu6050(Chip):
 
     def read(self, bus, address):
         raw = bus.read_i2c_block_data(address, self.ACCEL_XOUT_H, 6)
-        return tuple(_signed(raw[i + 1], raw[i]) / self.lsb_per_g for i in (0, 2, 4))
+        return tuple(w / self.lsb_per_g for w in _words(raw, big_endian=True))
 
 
 class Adxl345(Chip):
@@ -85,7 +90,7 @@ class Adxl345(Chip):
 
     def read(self, bus, address):
         raw = bus.read_i2c_block_data(address, self.DATAX0, 6)
-        return tuple(_signed(raw[i], raw[i + 1]) / self.LSB_PER_G for i in (0, 2, 4))
+        return tuple(w / self.LSB_PER_G for w in _words(raw))
 
 
 class Lis3dh(Chip):
@@ -105,7 +110,7 @@ class Lis3dh(Chip):
     def read(self, bus, address):
         raw = bus.read_i2c_block_data(address, self.OUT_X_L | self.AUTO_INCREMENT, 6)
         # 12 bits, left-justified in 16: an arithmetic shift keeps the sign
-        return tuple((_signed(raw[i], raw[i + 1]) >> 4) * self.g_per_digit for i in (0, 2, 4))
+        return tuple((w >> 4) * self.g_per_digit for w in _words(raw))
 
 
 CHIPS = {chip.name: chip for chip in (Mpu6050, Adxl345, Lis3dh)}
