@@ -64,7 +64,7 @@ def test_install_into_a_staging_root_verifies_and_is_hardened(tmp_path, capsys):
                          re.M)
     with open(staged(root, "etc", "group")) as handle:
         groups = {line.split(":")[0]: line.strip().split(":")[3] for line in handle}
-    assert all(groups[g] == "dashcam" for g in ("video", "gpio", "dialout"))
+    assert all(groups[g] == "dashcam" for g in ("video", "gpio", "dialout", "i2c"))
     assert os.path.islink(os.path.join(units, "multi-user.target.wants", "dashcam.service"))
     assert os.path.isdir(staged(root, "var", "lib", "dashcam", "recordings"))
     with open(staged(root, "etc", "udev", "rules.d", "90-dashcam-export.rules")) as handle:

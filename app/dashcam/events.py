@@ -37,10 +37,17 @@ PROTECTED_DELETED = "protected_deleted"
 # gone) and back.
 GPS_LOST = "gps_lost"
 GPS_RESTORED = "gps_restored"
+# The vehicle's own senses (dashcam.imu) and the driver's lock (a button, `dashcam lock`).
+IMPACT = "impact"
+HARSH_BRAKING = "harsh_braking"
+HARSH_ACCELERATION = "harsh_acceleration"
+HARSH_CORNERING = "harsh_cornering"
+MANUAL_LOCK = "manual_lock"
 TYPES = (OBJECT_APPEARED, OBJECT_LEFT, CAMERA_LOST, CAMERA_RESTORED, RUN_STARTED, RUN_STOPPED,
          RUN_INTERRUPTED, WORKER_FAILED, EXPORT_FINISHED, ALERT, RECORDING_PAUSED, RECORDING_RESUMED,
          RECORDING_FAILED, SEGMENT_RECOVERED, SEGMENT_QUARANTINED, PROTECTED_DELETED,
-         CONTROL_REFUSED, GPS_LOST, GPS_RESTORED)
+         CONTROL_REFUSED, GPS_LOST, GPS_RESTORED, IMPACT, HARSH_BRAKING, HARSH_ACCELERATION,
+         HARSH_CORNERING, MANUAL_LOCK)
 
 INFO, WARNING, CRITICAL = "info", "warning", "critical"
 SEVERITIES = (INFO, WARNING, CRITICAL)
@@ -193,3 +200,18 @@ def gps_restored(t_utc, source, lost_at):
     """A fix again from ``source`` after it was lost at ``lost_at``."""
     return Event(GPS_RESTORED, t_utc, t_utc, None, None, INFO,
                  {"source": source, "down_s": round(t_utc - lost_at, 3)})
+
+
+def motion(kind, start_utc, end_utc, severity, data):
+    """An ``impact`` or ``harsh_*`` event (``dashcam.imu``) from ``start_utc`` to ``end_utc``;
+    ``data``: peak and threshold in g, duration, the source."""
+    return Event(kind, start_utc, end_utc, None, None, severity, dict(data))
+
+
+def manual_lock(t_utc, by, note=None):
+    """The driver asked to keep this moment: ``by`` ``button`` or ``command`` (``dashcam
+    lock``), with an optional ``note``. Its clip is protected like an alert's."""
+    data = {"by": by}
+    if note:
+        data["note"] = note
+    return Event(MANUAL_LOCK, t_utc, t_utc, None, None, INFO, data)

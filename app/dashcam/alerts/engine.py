@@ -16,7 +16,7 @@ a sink never reported. Committed
 events reach ``EventWatch`` (an event subscriber): ``camera_lost`` /
 ``camera_restored`` switch the sinks' camera state and the heartbeat's status,
 ``export_finished`` (from USB export) signals ``export_done`` or
-``export_failed`` on every sink.
+``export_failed`` on every sink, ``impact`` and ``manual_lock`` their own signals.
 """
 
 import logging
@@ -28,7 +28,7 @@ from dashcam import events as ev
 from dashcam.alerts import nmea
 from dashcam.alerts.records import DROPPED, PENDING, Alert, AlertRecord, Delivery
 from dashcam.alerts.rules import Sample, check, cooled_down
-from dashcam.alerts.sinks import EXPORT_DONE, EXPORT_FAILED
+from dashcam.alerts.sinks import EXPORT_DONE, EXPORT_FAILED, IMPACT, MANUAL_LOCK
 from dashcam.fanout import Subscriber
 from dashcam.metrics import Window
 
@@ -215,7 +215,8 @@ class AlertEngine(Subscriber):
 
 
 class EventWatch:
-    """Committed events that the sinks show: the camera's state, USB export's outcome."""
+    """Committed events that the sinks show: the camera's state, USB export's outcome, an
+    impact (``$PDCAM,SIG,...,impact``, the critical pattern) and a lock (acknowledged)."""
 
     def __init__(self, sinks, status):
         self.sinks = list(sinks)
@@ -232,3 +233,7 @@ class EventWatch:
             failed = event.severity != ev.INFO or (event.data or {}).get("ok") is False
             for sink in self.sinks:
                 sink.signal(EXPORT_FAILED if failed else EXPORT_DONE)
+        elif event.type in (ev.IMPACT, ev.MANUAL_LOCK):
+            kind = IMPACT if event.type == ev.IMPACT else MANUAL_LOCK
+            for sink in self.sinks:
+                sink.signal(kind, event.ts_start)

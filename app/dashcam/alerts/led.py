@@ -15,7 +15,8 @@ import time
 import warnings
 from collections import namedtuple
 
-from dashcam.alerts.sinks import EXPORT_DONE, EXPORT_FAILED, TEST, Sink, SinkUnavailable
+from dashcam.alerts.sinks import (EXPORT_DONE, EXPORT_FAILED, IMPACT, MANUAL_LOCK, TEST, Sink,
+                                  SinkUnavailable)
 from dashcam.board import read_board
 from dashcam.events import CRITICAL, INFO, WARNING
 
@@ -45,9 +46,12 @@ PATTERNS = {
     EXPORT_DONE: Pattern(((1.0, 0.6), (0.0, 0.3)), 3),       # three long blinks
     EXPORT_FAILED: Pattern(((1.0, 0.1), (0.0, 0.1), (1.0, 0.1), (0.0, 0.7)), 4),
     TEST: Pattern(((1.0, 1.0), (0.0, 0.5)), 2),
+    IMPACT: Pattern(((1.0, 0.05), (0.0, 0.05)), 30),         # as a critical alert
+    MANUAL_LOCK: Pattern(((1.0, 0.05), (0.0, 0.1)), 3),      # three quick blinks: kept
 }
 # How urgent each foreground pattern is: a pattern does not replace a more urgent one.
-RANK = {INFO: 1, EXPORT_DONE: 1, EXPORT_FAILED: 2, TEST: 2, WARNING: 3, CRITICAL: 4}
+RANK = {INFO: 1, EXPORT_DONE: 1, EXPORT_FAILED: 2, TEST: 2, MANUAL_LOCK: 2, WARNING: 3,
+        CRITICAL: 4, IMPACT: 4}
 HEARTBEAT_PWM_LEVEL = 0.2   # with PWM, the heartbeat glows instead of flashing
 # gpiozero's factories by the names its GPIOZERO_PIN_FACTORY takes, the same in 1.6 and 2.x.
 GPIOZERO_FACTORIES = {"rpigpio": ("gpiozero.pins.rpigpio", "RPiGPIOFactory"),

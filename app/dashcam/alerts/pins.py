@@ -8,7 +8,10 @@ name: the ``RPi.GPIO`` alias it also installs is shadowed when the real
 load the wrong library. Pins are numbered on the 40-pin header (``BOARD12``);
 ``GPIO18`` / ``BCM18`` / ``18`` name the same header pins as on a Raspberry Pi
 (the Jetson header follows its layout). PWM exists only on some pins, and only
-after they are set to PWM with ``jetson-io`` (Nano: 32 and 33).
+after they are set to PWM with ``jetson-io`` (Nano: 32 and 33). An input (the lock
+button) gets its edges from Jetson.GPIO's ``add_event_detect`` with its debounce;
+Jetson.GPIO sets no pull-up or pull-down, so such a pin is ``floating`` and needs a
+resistor on the board.
 
 Written for both pin APIs: gpiozero 1.6.2 (the last for Python 3.6, which
 releases a pin by ``pin.number``) and 2.x (which finds reservations through
@@ -22,8 +25,8 @@ from collections import defaultdict, namedtuple
 from threading import Lock
 from weakref import ref
 
-from gpiozero.exc import (GPIOPinInUse, PinInvalidFunction, PinInvalidPin, PinInvalidState,
-                          PinPWMUnsupported)
+from gpiozero.exc import (GPIOPinInUse, PinFixedPull, PinInvalidEdges, PinInvalidFunction,
+                          PinInvalidPin, PinInvalidState, PinPWMUnsupported)
 from gpiozero.pins import Factory, Pin
 
 # BCM GPIO number -> header pin, for the Raspberry Pi layout that Jetson headers follow.
@@ -31,6 +34,7 @@ BCM_TO_BOARD = {2: 3, 3: 5, 4: 7, 17: 11, 27: 13, 22: 15, 10: 19, 9: 21, 11: 23,
                 6: 31, 13: 33, 19: 35, 26: 37, 14: 8, 15: 10, 18: 12, 23: 16, 24: 18, 25: 22,
                 8: 24, 7: 26, 1: 28, 12: 32, 16: 36, 20: 38, 21: 40}
 PinInfo = namedtuple("PinInfo", "name number")   # gpiozero 2.x's pin.info, the part it reads
+EDGES = ("both", "rising", "falling", "none")
 
 
 def header_pin(name):
@@ -64,6 +68,10 @@ class JetsonGPIOPin(Pin):
         self._pwm = None
         self._frequency = None
         self._duty = 0.0
+        self._bounce = None
+        self._edges = "both"
+        self._when_changed = None   # gpiozero's callback(ticks, state) while edges are detected
+        self._detecting = False
 
     def __repr__(self):
         return self.number
@@ -79,6 +87,7 @@ class JetsonGPIOPin(Pin):
 
     def close(self):
         self.frequency = None
+        self.when_changed = None
         if self._function == "output":
             self._gpio.cleanup(self.board)
         self._function = "input"
@@ -112,6 +121,56 @@ class JetsonGPIOPin(Pin):
             return
         gpio = self._gpio
         gpio.output(self.board, gpio.HIGH if value else gpio.LOW)
+
+    def _get_pull(self):
+        return "floating"
+
+    def _set_pull(self, value):
+        if value != "floating":   # Jetson.GPIO ignores setup()'s pull_up_down (it warns)
+            raise PinFixedPull("{!r} has no pull-{} that software can set on a Jetson: wire a "
+                               "resistor (10 kOhm to 3.3 V for a button to ground) and set "
+                               "[button] pull = external".format(self, value))
+
+    def _get_bounce(self):
+        return self._bounce
+
+    def _set_bounce(self, value):
+        self._bounce = value
+        self._detect()
+
+    def _get_edges(self):
+        return self._edges
+
+    def _set_edges(self, value):
+        if value not in EDGES:
+            raise PinInvalidEdges(f"invalid edges {value!r} for pin {self!r}")
+        self._edges = value
+        self._detect()
+
+    def _get_when_changed(self):
+        return self._when_changed
+
+    def _set_when_changed(self, value):
+        self._when_changed = value
+        self._detect()
+
+    def _detect(self):
+        """(Re)arm Jetson.GPIO's edge detection as edges, bounce and the callback say."""
+        gpio = self._gpio
+        if self._detecting:
+            gpio.remove_event_detect(self.board)
+            self._detecting = False
+        if self._when_changed is None or self._edges == "none":
+            return
+        edge = {"both": gpio.BOTH, "rising": gpio.RISING, "falling": gpio.FALLING}[self._edges]
+        bounce = int(round(self._bounce * 1000)) if self._bounce else None
+        gpio.add_event_detect(self.board, edge, callback=self._changed, bouncetime=bounce)
+        self._detecting = True
+
+    def _changed(self, channel):
+        callback = self._when_changed
+        if callback is not None:
+            callback(self.factory.ticks(), self._gpio.input(self.board))
 
     def _get_frequency(self):
         return self._frequency

@@ -13,9 +13,10 @@ marked, logged once (and once when it works again), retries on its own
 schedule (``tick``), and never stops the other sinks or the engine.
 
 Public for other stages: ``signal(kind)`` shows one of ``SIGNALS`` (USB export
-done or failed) on the sink, ``camera(lost)`` tells it whether the camera is
-lost. Both only queue (in the lane for other traffic: what does not fit is counted in
-``dropped_signals``), and never raise for a sink that is down.
+done or failed, an impact, a lock) on the sink, ``camera(lost)`` tells it whether the
+camera is lost. Both only queue (in the lane for other traffic, an impact in the alerts'
+lane: what does not fit is counted in ``dropped_signals``), and never raise for a sink
+that is down.
 """
 
 import logging
@@ -24,7 +25,7 @@ from collections import namedtuple
 
 from dashcam.alerts.lanes import Lanes
 from dashcam.alerts.records import DELIVERED, FAILED, UNAVAILABLE, Delivery
-from dashcam.events import CRITICAL, INFO, WARNING
+from dashcam.events import CRITICAL, IMPACT, INFO, MANUAL_LOCK, WARNING
 from dashcam.worker import QueueWorker
 
 log = logging.getLogger(__name__)
@@ -32,7 +33,9 @@ log = logging.getLogger(__name__)
 EXPORT_DONE = "export_done"
 EXPORT_FAILED = "export_failed"
 TEST = "test"
-SIGNALS = (EXPORT_DONE, EXPORT_FAILED, TEST)
+# Also signals, named as their events: an impact (critical, in the alerts' lane) and a lock
+# by the button or `dashcam lock` (acknowledged).
+SIGNALS = (EXPORT_DONE, EXPORT_FAILED, TEST, IMPACT, MANUAL_LOCK)
 
 
 class SinkUnavailable(Exception):
@@ -63,12 +66,13 @@ class Sink(QueueWorker):
         # alerts by what became of them (records' statuses); the queue's drops are ``dropped``
         self.delivered = self.failed = self.unavailable = 0
 
-    def signal(self, kind):
-        """Show ``kind`` (one of ``SIGNALS``) on this sink; ValueError for another kind."""
+    def signal(self, kind, t_utc=None):
+        """Show ``kind`` (one of ``SIGNALS``) on this sink, stamped ``t_utc`` (now by
+        default); ValueError for another kind."""
         if kind not in SIGNALS:
             raise ValueError("unknown signal {!r}: known signals are {}".format(
                 kind, ", ".join(SIGNALS)))
-        return self.offer(Signal(kind, self.wall_clock()))
+        return self.offer(Signal(kind, self.wall_clock() if t_utc is None else t_utc))
 
     def camera(self, lost):
         """The camera is lost (True) or back (False)."""
@@ -163,8 +167,11 @@ def describe(alert):
 
 
 def _urgent(item):
-    """Alerts (and the worker's own wake-up) go before signals and camera states."""
-    return not isinstance(item, (Signal, CameraState))
+    """Alerts, impacts (and the worker's own wake-up) go before other signals and camera
+    states."""
+    if isinstance(item, Signal):
+        return item.kind == IMPACT
+    return not isinstance(item, CameraState)
 
 
 class LogSink(Sink):

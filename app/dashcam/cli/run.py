@@ -99,6 +99,16 @@ def print_summary(summary, out):
                           recording["missed_paused"], recording["encoder"])))
     if summary.get("preview"):
         out.write("  preview {}\n".format(summary["preview"]))
+    imu = summary.get("imu")
+    if imu:
+        found = imu["events"]
+        out.write("  {}imu {}: {} samples; impact {}, harsh braking {}, acceleration {}, "
+                  "cornering {}; lost {}, reopened {}\n".format(
+                      "" if imu["samples"] else "warning: ", imu["source"], imu["samples"],
+                      found["impact"], found["harsh_braking"], found["harsh_acceleration"],
+                      found["harsh_cornering"], imu["lost"], imu["reopened"]))
+    if summary.get("button_locks"):
+        out.write("  lock button: {} locks\n".format(summary["button_locks"]))
     for name, counts in sorted((summary.get("alert_sinks") or {}).items()):
         if counts["failed"] or counts["unavailable"] or counts["dropped"]:
             out.write("  warning: alert sink {}: {delivered} delivered, {failed} failed, "

@@ -41,7 +41,7 @@ log = logging.getLogger(__name__)
 
 # Events worth a picture by default: an object appearing is not (on a road it happens
 # every few seconds, and retention deletes only video, so their JPEGs would pile up).
-DEFAULT_SNAPSHOTS = "alert, camera_lost"
+DEFAULT_SNAPSHOTS = "alert, camera_lost, impact, manual_lock"
 LAST_FRAME_S = 2.0   # a segment that ended this long before an event may hold its last frame
 _JPEG = re.compile(r"^event-(\d+)\.jpg$")
 

@@ -3,7 +3,7 @@
 ``build_pipeline`` is a sequence of small named steps (as Frigate's ``init_*``),
 each building one stage from the configuration and what the steps before it
 made: store -> GPS -> event logger -> detector -> inference -> recording -> capture
--> alerts -> service parts -> preview. Recording comes before capture because
+-> alerts -> IMU -> lock button -> service parts -> preview. Recording comes before capture because
 capture feeds it (every frame, or the CSI pipeline's ``tee``). A producer is
 built with an empty ``FanOut`` that the consumers built after it join, so no
 step refers to a part that does not exist yet and no part is changed after
@@ -27,7 +27,8 @@ DEMO_URI = "synthetic://?seed=7"
 
 # Parts ``build_pipeline`` takes instead of building them.
 GIVEN = ("board", "store", "detector", "tracker", "open_source", "pin_factory", "open_port",
-         "watchdog", "control", "frame_subscribers", "event_subscribers", "open_gps", "gps_state")
+         "watchdog", "control", "frame_subscribers", "event_subscribers", "open_gps", "gps_state",
+         "open_imu")
 
 
 class Parts:
@@ -69,6 +70,8 @@ def build_pipeline(config, source=None, db_path=None, recordings=None, preview=N
         init_recording(parts)
         init_capture(parts)
         init_alerts(parts, stack)
+        init_imu(parts)
+        init_button(parts, stack)
         init_service(parts, stack)
         init_preview(parts, preview)
         stack.pop_all()   # all built: from here the pipeline's stop plan closes each part
@@ -84,6 +87,10 @@ def check_inputs(parts, preview):
 
     if "open_source" not in parts.given:
         check_source(parts.uri)
+    imu = parts.config.imu.source
+    if "open_imu" not in parts.given and imu not in ("", "none"):
+        from dashcam.imu import check_imu_source
+        check_imu_source(imu)
     if preview:
         check_target(preview)
     source = parts.config.source
@@ -208,6 +215,26 @@ def init_alerts(parts, stack):
         stack.callback(sink.close)
     parts.frames.add(parts.alerts.engine)
     parts.events.add(parts.alerts.watch)
+
+
+def init_imu(parts):
+    """With ``[imu] source``, the IMU worker (impacts, harsh driving, ``still()``), else None;
+    the source opened by ``open_imu`` when given."""
+    from dashcam.imu import build_imu
+
+    parts.imu = build_imu(parts.config.imu, parts.logger.submit, parts.given.get("open_imu"),
+                          parts.clock, parts.wall_clock)
+
+
+def init_button(parts, stack):
+    """With ``[button] pin``, the lock button on the LED's pin factory, else None."""
+    from dashcam.button import build_button
+
+    parts.button = build_button(parts.config.button, parts.config.led, parts.logger.submit,
+                                parts.given.get("pin_factory"), parts.board, parts.clock,
+                                parts.wall_clock)
+    if parts.button is not None:
+        stack.callback(parts.button.close)
 
 
 def init_service(parts, stack):

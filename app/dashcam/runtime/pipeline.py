@@ -51,6 +51,7 @@ class Pipeline:
         self.capture, self.inference, self.logger = parts.capture, parts.inference, parts.logger
         self.preview, self.alerts, self.recording = parts.preview, parts.alerts, parts.recording
         self.watchdog = parts.watchdog          # service.Watchdog under systemd, else None
+        self.imu = parts.imu                    # imu.ImuWorker (``still()``), or None
         self.status_stream = status_stream
         self.clock, self.wall_clock = clock, wall_clock
         self.stop_requested = stop_requested or threading.Event()
@@ -68,6 +69,7 @@ class Pipeline:
         return {
             "capture": [parts.capture], "control": list(parts.control),
             "gps": [parts.gps.worker] if parts.gps.worker else [],
+            "imu": [parts.imu] if parts.imu else [],
             "inference": [parts.inference], "alerts": list(parts.frames.subscribers),
             "alert-sinks": list(parts.alerts.sinks),
             "recording": parts.recording.workers if parts.recording else [],
@@ -213,6 +215,8 @@ class Pipeline:
                 summary.setdefault("stuck", []).extend(late)
             if stage == "capture":
                 self.slot.close()
+            elif stage == "control" and self.parts.button is not None:
+                self.parts.button.close()   # no new locks from outside either
             elif stage == "inference" and not late:
                 self.inference.finish()   # open objects have now left
                 self.detector.close()
@@ -262,6 +266,10 @@ class Pipeline:
             summary["recording"] = self.recording.summary()
         if self.parts.gps.worker:
             summary["gps"] = self.parts.gps.worker.summary()
+        if self.imu:
+            summary["imu"] = self.imu.summary()
+        if self.parts.button is not None:
+            summary["button_locks"] = self.parts.button.locks
         if self.preview:
             summary["preview"] = self.preview.sink.description
         if self.warnings:

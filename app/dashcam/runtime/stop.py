@@ -24,11 +24,12 @@ STOP_PLAN = (
     Step("capture", 0.5, ()),                  # no new frames
     Step("control", 0.2, ()),                  # no new messages from other processes
     Step("gps", 0.3, ()),                      # no new fixes (a read is at most 0.2 s)
+    Step("imu", 0.1, ()),                      # no new samples (one period, one I2C read)
     Step("inference", 0.8, ("capture",)),      # the frame in hand; open objects leave
     Step("alerts", 0.5, ("inference",)),       # the last frames judged by the rules
     Step("alert-sinks", 0.3, ("alerts",)),     # every alert delivered on the LED, serial line
     Step("recording", 0.5, ("capture",)),      # queued frames encoded, the last segment closed
-    Step("event-logger", 1.0, ("control", "gps", "inference", "alert-sinks", "recording")),
+    Step("event-logger", 1.0, ("control", "gps", "imu", "inference", "alert-sinks", "recording")),
     Step("subscribers", 0.5, ("event-logger",)),  # committed events handed to clips, snapshots
     Step("preview", 1.0, ("inference",)),      # the video file closed (ffmpeg flushing)
 )
@@ -44,8 +45,8 @@ def bound(stage, plan=STOP_PLAN):
     raise KeyError(stage)
 
 
-COMMIT_BOUND_S = bound("event-logger")      # 4.1 s: everything queued is committed
-STOP_BOUND_S = bound(STOP_PLAN[-1].stage)   # 5.6 s
+COMMIT_BOUND_S = bound("event-logger")      # 4.2 s: everything queued is committed
+STOP_BOUND_S = bound(STOP_PLAN[-1].stage)   # 5.7 s
 
 
 def stop_stages(stages, before_ask=None, after_stop=None, plan=STOP_PLAN, now=time.monotonic):

@@ -1,13 +1,14 @@
-"""The running service's control socket: how another process tells it that an export finished.
+"""The running service's control socket: how another process tells it that an export finished,
+or that the driver wants this moment's clip kept (``dashcam lock``).
 
 The service owns the LED and the serial line, so ``dashcam export`` (its own
 process, started by udev) cannot signal on them. It sends one datagram to
 the socket that the service binds at ``[service] control-socket``
 (``/run/dashcam/control.sock`` when installed): a JSON object such as
 ``{"type": "export_finished", "ok": true, "folder": "...", "files": 12,
-"bytes": 734003200}``. The service turns it into an ``export_finished`` event
-through the event logger, like any other event, and the alert sinks react
-to that committed event. Only the fields below pass, each bounded.
+"bytes": 734003200}`` or ``{"type": "manual_lock", "note": "..."}``. The service
+turns it into that event through the event logger, like any other event, and the
+alert sinks react to the committed event. Only the fields below pass, each bounded.
 
 A datagram is heard only from root or the service's own user or group: the
 kernel stamps each with its sender's credentials (``SO_PASSCRED``, which a
@@ -58,6 +59,9 @@ def parse_message(data, t_utc):
         raise ValueError("not a JSON object")
     if not isinstance(message, dict):
         raise ValueError("not a JSON object")
+    if message.get("type") == ev.MANUAL_LOCK:
+        note = message.get("note")
+        return ev.manual_lock(t_utc, "command", None if note is None else str(note)[:MAX_TEXT])
     if message.get("type") != ev.EXPORT_FINISHED:
         raise ValueError("unknown type {!r}".format(message.get("type")))
     fields = {}
