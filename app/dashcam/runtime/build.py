@@ -11,7 +11,8 @@ it is built. If a step fails, one ``ExitStack`` closes everything built
 before it (the store's lock, the detector, GPIO pins, the control socket).
 
 Any part can be given instead of built (``GIVEN``): tests pass a slow backend,
-a fake camera, gpiozero's ``MockFactory``, a blocking subscriber.
+a fake camera, gpiozero's ``MockFactory``, a blocking subscriber; ``speed`` is the
+vehicle's speed getter (km/h, None without a fix) that the alert rules' speeds read.
 """
 
 import contextlib
@@ -27,7 +28,7 @@ DEMO_URI = "synthetic://?seed=7"
 
 # Parts ``build_pipeline`` takes instead of building them.
 GIVEN = ("board", "store", "detector", "tracker", "open_source", "pin_factory", "open_port",
-         "watchdog", "control", "frame_subscribers", "event_subscribers")
+         "watchdog", "control", "frame_subscribers", "event_subscribers", "speed")
 
 
 class Parts:
@@ -189,7 +190,8 @@ def init_alerts(parts, stack):
     parts.alerts = build_alerts(parts.config, parts.store, parts.logger.submit,
                                 pin_factory=given.get("pin_factory"),
                                 open_port=given.get("open_port", open_serial),
-                                clock=parts.clock, wall_clock=parts.wall_clock, board=parts.board)
+                                clock=parts.clock, wall_clock=parts.wall_clock, board=parts.board,
+                                speed=given.get("speed"))
     for sink in parts.alerts.sinks:
         stack.callback(sink.close)
     parts.frames.add(parts.alerts.engine)
