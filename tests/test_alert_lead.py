@@ -16,7 +16,11 @@ from dashcam.config import load_config
 from dashcam.config.checks import check_rules
 from dashcam.config.sections import EGO_LANE
 from dashcam.errors import ConfigError
+from dashcam.runtime import build_pipeline
+from dashcam.store import StoreReader, read_alerts
 from test_alert_engine import records, rule
+from test_pipeline import make_config
+from videos import write_video
 
 FRAME = (1920, 1080)
 LANE = Polygon.parse(EGO_LANE)
@@ -168,3 +172,22 @@ def test_a_speed_getter_that_fails_counts_as_no_fix_and_is_said_once(caplog):
     with caplog.at_level(logging.ERROR):
         assert len(run_engine([fcw(target=LEAD, min_speed=5.0)], frames, speed=broken)) == 1
     assert caplog.text.count("the vehicle's speed could not be read") == 1
+
+
+@pytest.mark.parametrize("speed, fires", [(lambda: 5.0, False), (lambda: 20.0, True),
+                                          (None, True)])
+def test_the_run_reads_the_speed_it_is_given(tmp_path, tiny_model_path, speed, fires):
+    """``build_pipeline(speed=...)``, as the GPS stage's ``GpsState.speed_kmh`` is wired."""
+    video = write_video(tmp_path / "clip.mp4", frames=25)
+    config = make_config(tmp_path, run={"status_interval": 0}, tracking={"min_hits": 2},
+                         led={"enabled": "false"}, recording={"enabled": "false"},
+                         **{"rule:bright-car": {"labels": "car", "cooldown": 0.2,
+                                                "min-speed": 10}})
+    given = {} if speed is None else {"speed": speed}
+    pipeline = build_pipeline(config, source=video + "?realtime=0",
+                              db_path=str(tmp_path / "dashcam.db"), model_path=tiny_model_path,
+                              status_stream=None, **given)
+    pipeline.run()
+    with StoreReader(str(tmp_path / "dashcam.db")) as reader:
+        alerts = read_alerts(reader.conn, rules=["bright-car"])
+    assert bool(alerts) is fires
