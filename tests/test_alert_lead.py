@@ -78,19 +78,33 @@ def test_the_lead_stays_one_object_through_new_tracks_and_a_missed_frame():
     assert len(history.update(car, 0.0, 100.0)) == 1
     # next frame its boxes came from other tracks: still the car, by overlap
     grown = car._replace(box=(895.0, 498.0, 1005.0, 584.0), track_ids=(7, 8))
-    assert same_object(car.box, car.track_ids, grown)
+    assert same_object(car.box, car.track_ids, grown, 0.1)
     assert len(history.update(grown, 0.1, 100.1)) == 2
     history.fired = 0.1
     assert history.update(None, 0.2, 100.2) == [] and len(history.samples) == 2   # a miss
-    # a box that grew a lot between two frames, on a shared track
-    near = grown._replace(box=(600.0, 300.0, 1300.0, 900.0), track_ids=(8, 9))
+    # nearer 0.2 s later, on a shared track but barely overlapping the old box
+    near = grown._replace(box=(1000.0, 490.0, 1140.0, 590.0), track_ids=(8, 9))
     assert len(history.update(near, 0.3, 100.3)) == 3 and history.fired == 0.1
     # another car in the lane: begun again, and not yet warned of
     other = Blob((200.0, 700.0, 400.0, 900.0), 0.9, "car", (12,), True)
-    assert not same_object(near.box, near.track_ids, other)
+    assert not same_object(near.box, near.track_ids, other, 0.1)
     assert len(history.update(other, 0.4, 100.4)) == 1 and history.fired is None
     # gone longer than keep_s: its old boxes are no history
     assert len(history.update(other, 3.0, 103.0)) == 1
+
+
+def test_a_box_that_grows_faster_than_any_approach_is_another_object():
+    """The follow scenario's cut to its next scene: the tracker keeps the track on the new,
+    taller car in the same place, a 50 % growth in 33 ms (a TTC of 0.08 s) that warned."""
+    car = Blob((886.0, 447.0, 1034.0, 570.0), 1.0, "car", (1,), True)
+    taller = car._replace(box=(872.0, 383.0, 1043.0, 571.0))
+    assert not same_object(car.box, car.track_ids, taller, 1 / 30.0)
+    assert same_object(car.box, car.track_ids, taller, 0.5)     # over half a second: TTC 1.2 s
+    history = LeadHistory(keep_s=2.0)
+    for i in range(4):
+        history.update(car, i / 30.0, 100.0)
+    assert history.update(taller, 4 / 30.0, 100.0) == [history.samples[0]]
+    assert history.samples[0].box == taller.box
 
 
 def approach_then_fragments(frames=50, split=28):

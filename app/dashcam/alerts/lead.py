@@ -10,10 +10,12 @@ the boxes of a frame that overlap are merged into one (``merge``), the one
 whose ground point is in the rule's region and lowest in the frame is the lead
 (``select_lead``), and ``LeadHistory`` keeps its merged boxes across frames,
 whichever tracks they came from, while it stays the same object
-(``same_object``), so its TTC is the whole car's growth. Pure functions and
+(``same_object``: overlapping, and not grown faster than an approach could make
+it), so its TTC is the whole car's growth. Pure functions and
 bookkeeping; times are passed in.
 """
 
+import math
 from collections import deque, namedtuple
 
 from dashcam.alerts.rules import Sample, ground_point
@@ -31,6 +33,12 @@ MERGE_INSIDE = 0.6
 # that grew 0.3 s nearer at a low frame rate).
 SAME_IOU = 0.3
 SAME_INSIDE = 0.7
+# ... unless its height changed faster than an object this many seconds from contact
+# grows (d ln h / dt = 1 / TTC): then another object took its place (a car cutting in
+# close ahead; the synthetic world's cut to its next scene, which the tracker bridges),
+# and its growth is no closing speed. The warning is wanted at a TTC of 3 s, so this
+# leaves the approaches it judges alone.
+JUMP_TTC_S = 0.25
 
 
 class Part(namedtuple("Part", "box confidence label track_id confirmed")):
@@ -99,9 +107,13 @@ def select_lead(blobs, roi, frame_size):
     return max(inside, key=lambda b: (b.box[3], b.box[3] - b.box[1])) if inside else None
 
 
-def same_object(previous_box, previous_tracks, blob):
-    """Whether ``blob`` is the object whose last box was ``previous_box`` on tracks
-    ``previous_tracks``: a shared track, or boxes that overlap (``SAME_IOU``, ``SAME_INSIDE``)."""
+def same_object(previous_box, previous_tracks, blob, dt):
+    """Whether ``blob`` is the object whose box ``dt`` seconds ago was ``previous_box`` on
+    tracks ``previous_tracks``: a height that changed no faster than ``JUMP_TTC_S`` allows,
+    and a shared track or boxes that overlap (``SAME_IOU``, ``SAME_INSIDE``)."""
+    before, now = previous_box[3] - previous_box[1], blob.box[3] - blob.box[1]
+    if before <= 0 or now <= 0 or abs(math.log(now / before)) > max(dt, 1e-3) / JUMP_TTC_S:
+        return False
     if set(previous_tracks) & set(blob.track_ids):
         return True
     old, new = as_boxes([previous_box]), as_boxes([blob.box])
@@ -129,7 +141,8 @@ class LeadHistory:
             self.samples.popleft()
         if blob is None:
             return []
-        if not self.samples or not same_object(self.samples[-1].box, self.tracks, blob):
+        last = self.samples[-1] if self.samples else None
+        if last is None or not same_object(last.box, self.tracks, blob, t_mono - last.t_mono):
             self.samples.clear()
             self.fired = None
         self.samples.append(Sample(t_mono, t_utc, blob.box, float(blob.confidence)))
