@@ -6,7 +6,8 @@ latency from a frame's capture to its alert's serial line written.
    the stand-in model, the tracker and the shipped rules (``dashcam.alerts.judge``): per
    repetition, the seconds from the first forward-collision warning to the bumpers meeting
    (target >= 1.0 s), warnings on ``follow`` (target 0), and the TTC estimate against the
-   true TTC for the approaching car (true TTC up to 10 s): median absolute and signed error.
+   true TTC for the approaching car (true TTC up to 10 s): median absolute and signed error;
+   and every forward-collision alert of each repetition (seconds before contact, TTC, track).
    Alerts after the bumpers met (the scene then freezes at contact) are not counted.
 2. latency: ``dashcam run``'s pipeline on the brake scenario for ``--seconds``, paced at
    ``--fps`` (as a camera; below the machine's capacity, so that a frame does not wait in
@@ -64,6 +65,7 @@ def judgement(model, repetitions, step, seed):
                       if s.estimate_s is not None and s.true_s <= 10.0]
             collision = reps[0].collision
             out[scenario] = {
+                "fcw_per_repetition": [fcw_alerts(alerts, r, collision) for r in range(repetitions)],
                 "fcw_margin_s": [None if r.margin(FCW) is None else round(r.margin(FCW), 2)
                                  for r in reps],
                 "fcw_before_contact": sum(1 for a in alerts if a.rule == FCW and (
@@ -76,6 +78,16 @@ def judgement(model, repetitions, step, seed):
     finally:
         detector.close()
     return out
+
+
+def fcw_alerts(alerts, repetition, collision):
+    """Repetition ``repetition``'s forward-collision alerts: seconds before the bumpers meet
+    (negative: after; None: they never do), the rule's TTC and the track, oldest first."""
+    start = repetition * PERIOD_S
+    return [{"before_contact_s": None if collision is None else round(collision - (a.t_mono - start), 2),
+             "ttc_s": None if a.ttc is None else round(a.ttc, 2), "track": a.track_id,
+             "severity": a.severity}
+            for a in alerts if a.rule == FCW and start <= a.t_mono < start + PERIOD_S]
 
 
 class PtyReader(Worker):

@@ -117,6 +117,12 @@ def test_shipped_rules_and_named_sections_over_them(tmp_path, caplog):
     shipped = load_config().instances("rule")
     assert list(shipped) == ["forward-collision", "person-ahead", "road-sign"]
     assert shipped["forward-collision"].ttc_below == 3.0 and shipped["road-sign"].severity == "info"
+    # the car ahead as one object, not in a queue at a standstill, warned of once in 3 s
+    fcw = AlertRule.from_section("forward-collision", shipped["forward-collision"])
+    assert (fcw.target, fcw.min_speed, fcw.max_speed, fcw.no_speed, fcw.rule_cooldown) == (
+        "lead", 5.0, 0.0, "fire", 3.0)
+    person = AlertRule.from_section("person-ahead", shipped["person-ahead"])
+    assert (person.target, person.min_speed, person.rule_cooldown) == ("each", 0.0, 0.0)
     ini = tmp_path / "dashcam.ini"
     ini.write_text("[rule:road-sign]\nenabled = false\n"
                    "[rule:forward-collision]\nttc-below = 2.0\n"
@@ -141,6 +147,11 @@ def test_shipped_rules_and_named_sections_over_them(tmp_path, caplog):
     ("[rule:x]\nseverity = loud\n", "[rule:x] severity = 'loud' is invalid: allowed info, warning or critical"),
     ("[rule:x]\nroi = 0,0 1,1\n", "[rule:x] roi = '0,0 1,1' is invalid"),
     ("[rule:x]\nttc-below = -1\n", "[rule:x] ttc-below = '-1' is invalid"),
+    ("[rule:x]\nmin-speed = fast\n", "[rule:x] min-speed = 'fast' is invalid: allowed a number 0..400"),
+    ("[rule:x]\nmax-speed = -5\n", "[rule:x] max-speed = '-5' is invalid: allowed a number 0..400"),
+    ("[rule:x]\nno-speed = maybe\n", "[rule:x] no-speed = 'maybe' is invalid: allowed fire or hold"),
+    ("[rule:x]\ntarget = nearest\n", "[rule:x] target = 'nearest' is invalid: allowed each or lead"),
+    ("[rule:x]\nrule-cooldown = soon\n", "[rule:x] rule-cooldown = 'soon' is invalid"),
 ])
 def test_bad_rule_sections_name_the_file_section_and_key(tmp_path, text, message):
     ini = tmp_path / "bad.ini"
@@ -166,6 +177,7 @@ LANE_TOP = Polygon.parse("0.2,0.1 0.8,0.1 0.5,0.3")   # lies wholly above 0.3 of
     ({"min_height": Height(540.0, True), "roi": LANE_TOP}, {"frame_height": 1080},
      ("roi", "as low as 0.5 of")),
     ({"ttc_below": 3.0}, {"fps": 2.5}, ("ttc-below", "needs 4 boxes within 1 s")),
+    ({"min_speed": 60.0, "max_speed": 30.0}, {}, ("min-speed", "above max-speed = 30")),
 ])
 def test_a_rule_that_can_never_fire_says_which_key_and_why(values, frame, found):
     key, why = never_fires(rule(**values), LABELS, **frame)
@@ -181,6 +193,8 @@ def test_a_rule_that_can_never_fire_says_which_key_and_why(values, frame, found)
     ({"ttc_below": 3.0}, {"fps": 3.0}),
     ({"ttc_below": 0.0}, {"fps": 1.0}),                              # 0: no TTC condition
     ({"roi": Polygon.parse("0,1 0.5,0.99 1,1")}, {}),                # thin, not flat
+    ({"min_speed": 60.0, "max_speed": 0.0}, {}),                     # 0: no upper bound
+    ({"min_speed": 30.0, "max_speed": 30.0}, {}),
 ])
 def test_rules_that_can_fire_pass(values, frame):
     assert never_fires(rule(**values), LABELS, **frame) is None

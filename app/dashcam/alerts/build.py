@@ -38,13 +38,15 @@ class Alerts:
 
 
 def build_alerts(config, store, submit, pin_factory=None, open_port=open_serial, extra_sinks=(),
-                 clock=time.monotonic, wall_clock=time.time, board=None):
+                 clock=time.monotonic, wall_clock=time.time, board=None, speed=None):
     """``Alerts`` for the enabled ``[rule:*]`` sections, with the log sink, the ``[led]`` sink
     (through ``pin_factory``, else ``[led] pin-factory``'s on ``board``, a
     ``dashcam.board.Board``) and the ``[serial]`` sink (ports from ``open_port(url,
     baudrate)``) where enabled, and ``extra_sinks``.
 
     ``store`` learns to write ``AlertRecord``s; ``submit`` (the event logger's) takes them.
+    ``speed()``: the vehicle's speed in km/h, None without a fix (``GpsState.speed_kmh``);
+    None: no speed source, so rules with speeds act as their ``no-speed`` says.
     """
     store.register(AlertRecord, write_alerts)
     rules = [AlertRule.from_section(name, section)
@@ -60,6 +62,6 @@ def build_alerts(config, store, submit, pin_factory=None, open_port=open_serial,
                                 serial.reopen_interval, status=status.heartbeat,
                                 open_port=open_port, **clocks))
     sinks.extend(extra_sinks)
-    engine = AlertEngine(rules, sinks, submit, status, **clocks)
+    engine = AlertEngine(rules, sinks, submit, status, speed=speed, **clocks)
     watch = Subscriber("alert-events", EventWatch(sinks, status), clock=clock)
     return Alerts(engine, watch)

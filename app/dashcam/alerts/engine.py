@@ -3,10 +3,11 @@
 ``AlertEngine`` is a frame subscriber (``fanout.Subscriber``): for each
 ``FrameRecord`` it adds the boxes of confirmed tracks to their histories
 (``TrackHistories``), checks every rule on every such track (``rules.check``,
-``rules.cooled_down``), and offers each alert to every sink's queue without
-waiting. Each sink reports its ``Delivery``; once all have (or
-``DELIVERY_TIMEOUT_S`` passed, or the run stops), ``Deliveries`` submits one
-``AlertRecord`` to the event logger. So a warning waits for no fsync, and a
+``rules.cooled_down``), or, for a rule with ``target = lead``, on the lead object
+(``alerts.lead``), while the vehicle's speed allows the rule (``speed()``, km/h or
+None), and offers each alert to every sink's queue without waiting. Each sink
+reports its ``Delivery``; once all have (or ``DELIVERY_TIMEOUT_S`` passed, or the
+run stops), ``Deliveries`` submits one ``AlertRecord`` to the event logger. So a warning waits for no fsync, and a
 sink that is slow or broken costs only its own deliveries.
 
 The sinks are workers of their own, started before the engine and stopped
@@ -27,7 +28,8 @@ from collections import deque
 from dashcam import events as ev
 from dashcam.alerts import nmea
 from dashcam.alerts.records import DROPPED, PENDING, Alert, AlertRecord, Delivery
-from dashcam.alerts.rules import Sample, check, cooled_down
+from dashcam.alerts.lead import LeadHistory, Part, merge, select_lead
+from dashcam.alerts.rules import LEAD, Sample, check, cooled_down, speed_allows
 from dashcam.alerts.sinks import EXPORT_DONE, EXPORT_FAILED, IMPACT, MANUAL_LOCK
 from dashcam.fanout import Subscriber
 from dashcam.metrics import Window
@@ -165,12 +167,13 @@ class AlertEngine(Subscriber):
     """Checks ``rules`` (``AlertRule``s) on each ``FrameRecord`` and hands alerts to ``sinks``.
 
     ``submit(record)`` takes the finished ``AlertRecord``s (the event
-    logger's). ``status`` is the ``RunStatus`` the heartbeat reads.
+    logger's). ``status`` is the ``RunStatus`` the heartbeat reads. ``speed()``
+    gives the vehicle's speed in km/h, None when not known (default: never known).
     ``queue_size`` 64 frames. Counters: ``alerts`` raised.
     """
 
     def __init__(self, rules, sinks, submit, status=None, queue_size=64,
-                 clock=time.monotonic, wall_clock=time.time):
+                 clock=time.monotonic, wall_clock=time.time, speed=None):
         Subscriber.__init__(self, "alert-rules", self.on_frame, queue_size, clock)
         self.rules = list(rules)
         self.sinks = list(sinks)
@@ -180,7 +183,11 @@ class AlertEngine(Subscriber):
         for sink in self.sinks:
             sink.on_delivery = self.deliveries.report
         self.clock, self.wall_clock = clock, wall_clock
+        self.speed = speed or (lambda: None)
+        self.speed_failed = False
+        self.leads = {r.name: LeadHistory(HISTORY_S) for r in self.rules if r.target == LEAD}
         self.last_fired = {}       # track id -> {rule name: t_mono}
+        self.rule_fired = {}       # rule name -> t_mono of its last alert
         self.alerts = 0
 
     def on_frame(self, record):
@@ -190,14 +197,63 @@ class AlertEngine(Subscriber):
         for track_id in left:
             self.last_fired.pop(track_id, None)
         if record.frame_index is not None and record.frame_size:
+            speed = self._speed()
+            allowed = [r for r in self.rules if speed_allows(r, speed)]
+            for rule in self.rules:
+                if rule.target == LEAD:
+                    self._judge_lead(rule, record, rule in allowed)
             for track_id, label, samples in seen:
-                fired = self.last_fired.setdefault(track_id, {})
-                for rule in self.rules:
-                    finding = check(rule, track_id, label, samples, record.frame_size)
-                    if finding and cooled_down(fired.get(rule.name), record.t_mono, rule.cooldown):
-                        fired[rule.name] = record.t_mono
-                        self.raise_alert(rule, finding, record)
+                marks = [self.last_fired.setdefault(track_id, {})]
+                for rule in allowed:
+                    if rule.target != LEAD:
+                        finding = check(rule, track_id, label, samples, record.frame_size)
+                        self._fire(rule, finding, marks, record)
         self.deliveries.sweep()
+
+    def _speed(self):
+        """The speed getter's km/h; a getter that fails is no fix (said once), never the end
+        of every warning."""
+        try:
+            return self.speed()
+        except Exception:  # the GPS stage's fault must not silence the rules
+            if not self.speed_failed:
+                log.exception("the vehicle's speed could not be read; rules act as without a fix")
+            self.speed_failed = True
+            return None
+
+    def _judge_lead(self, rule, record, allowed):
+        """Follow ``rule``'s lead object on this frame; judge it if ``allowed``."""
+        confirmed = self.histories.confirmed
+        parts = [Part(d.box, float(d.confidence), d.label, t, t in confirmed)
+                 for d, t in zip(record.detections, record.track_ids)
+                 if d.label in rule.labels and d.confidence >= rule.min_confidence]
+        lead = self.leads[rule.name]
+        blob = select_lead(merge(parts), rule.roi, record.frame_size)
+        samples = lead.update(blob, record.t_mono, record.t_utc)
+        if blob is None or not allowed or not cooled_down(lead.fired, record.t_mono,
+                                                           rule.cooldown):
+            return
+        tracks = [t for t in blob.track_ids if t in confirmed]
+        # the alert names the lead's longest-seen track: the one its driver saw first
+        oldest = min(tracks, key=lambda t: (self.histories.samples[t][0].t_mono, t))
+        finding = check(rule, oldest, blob.label, samples, record.frame_size)
+        if self._fire(rule, finding, [self.last_fired.setdefault(t, {}) for t in tracks], record):
+            lead.fired = record.t_mono
+
+    def _fire(self, rule, finding, marks, record):
+        """Raise ``finding`` (None: nothing) unless the rule fired within its cooldown for a
+        track in ``marks`` ({rule name: t_mono} each) or within its rule-wide cooldown."""
+        now = record.t_mono
+        if finding is None or not cooled_down(self.rule_fired.get(rule.name), now,
+                                              rule.rule_cooldown):
+            return False
+        if not all(cooled_down(m.get(rule.name), now, rule.cooldown) for m in marks):
+            return False
+        for mark in marks:
+            mark[rule.name] = now
+        self.rule_fired[rule.name] = now
+        self.raise_alert(rule, finding, record)
+        return True
 
     def raise_alert(self, rule, finding, record):
         self.alerts += 1

@@ -69,7 +69,7 @@ def judge(world, detector, tracker, rules, repetitions=1, step=1):
                                     (image.shape[1], image.shape[0])))
         lead = world.lead(index)
         if lead.ttc_s is not None:
-            samples.append(TtcSample(index, lead.ttc_s, _estimate(engine, detections,
+            samples.append(TtcSample(index, lead.ttc_s, _estimate(engine, t, detections,
                                                                   update.track_ids, truths,
                                                                   lead.track_id)))
     results = []
@@ -83,15 +83,21 @@ def judge(world, detector, tracker, rules, repetitions=1, step=1):
     return results, samples, alerts
 
 
-def _estimate(engine, detections, track_ids, truths, lead_id):
-    """The TTC the engine's histories give the track on the car ahead, or None."""
-    truth = [t for t in truths if t.track_id == lead_id and t.class_id >= 0]
-    boxes = [(d.box, i) for d, i in zip(detections, track_ids) if d.label == "car" and i]
-    if not truth or not boxes:
+def _estimate(engine, t, detections, track_ids, truths, lead_id):
+    """The TTC the engine gives the car ahead, or None: from the history of a lead rule's
+    lead on it now (``target = lead``), else from the history of the track on it."""
+    truth = [x.box for x in truths if x.track_id == lead_id and x.class_id >= 0]
+    if not truth:
         return None
-    iou = pairwise_iou([truth[0].box], [b for b, _ in boxes])[0]
-    best = int(iou.argmax())
-    if iou[best] <= 0.5:
-        return None
-    history = engine.histories.samples.get(boxes[best][1])
-    return time_to_collision(list(history)) if history else None
+    leads = [(lead.samples[-1].box, lead.samples) for lead in engine.leads.values()
+             if lead.samples and lead.samples[-1].t_mono == t]
+    tracks = [(d.box, engine.histories.samples.get(i)) for d, i in zip(detections, track_ids)
+              if d.label == "car" and i]
+    for boxes in (leads, tracks):
+        if boxes:
+            iou = pairwise_iou(truth[:1], [b for b, _ in boxes])[0]
+            best = int(iou.argmax())
+            if iou[best] > 0.5:
+                history = boxes[best][1]
+                return time_to_collision(list(history)) if history else None
+    return None

@@ -6,7 +6,10 @@ least ``min_confidence``, at least ``min_height`` tall (pixels, or a fraction
 of the frame height: nearness), its ground point (the middle of the box's
 bottom edge, where the object stands on the road) inside the ``roi`` polygon,
 and, with ``ttc_below``, a time to collision under that many seconds. It fires
-again for the same track only after ``cooldown`` seconds.
+again for the same track only after ``cooldown`` seconds, and for any object only
+``rule_cooldown`` seconds after its last alert. With ``target`` ``lead`` it judges
+not each track but the lead object (``alerts.lead``). It is judged only while the
+vehicle's speed is within ``min_speed`` .. ``max_speed`` km/h (``speed_allows``).
 
 Time to collision from the image alone: an object's height in the image is
 ``h = f H / Z``, so ``h / (dh/dt) = Z / (-dZ/dt)``, the distance over the
@@ -147,16 +150,35 @@ def rule_name(text):
     return name
 
 
+EACH, LEAD = "each", "lead"          # targets: every confirmed track, or the lead object
+FIRE, HOLD = "fire", "hold"          # without a speed: judge the rule, or hold it
+
+
 class AlertRule(namedtuple("AlertRule", "name labels min_confidence min_height roi ttc_below "
-                                        "severity cooldown")):
-    """One rule's conditions (see the module docstring); built from its config section."""
+                                        "severity cooldown target rule_cooldown min_speed "
+                                        "max_speed no_speed")):
+    """One rule's conditions (see the module docstring); built from its config section.
+    Speeds in km/h, ``max_speed`` 0: no upper bound; ``no_speed`` ``FIRE`` or ``HOLD``."""
 
     __slots__ = ()
 
     @classmethod
     def from_section(cls, name, section):
         return cls(name, tuple(section.labels), section.min_confidence, section.min_height,
-                   section.roi, section.ttc_below, section.severity, section.cooldown)
+                   section.roi, section.ttc_below, section.severity, section.cooldown,
+                   section.target, section.rule_cooldown, section.min_speed, section.max_speed,
+                   section.no_speed)
+
+
+AlertRule.__new__.__defaults__ = (EACH, 0.0, 0.0, 0.0, FIRE)
+
+
+def speed_allows(rule, speed_kmh):
+    """Whether ``rule`` may be judged at the vehicle's speed ``speed_kmh`` (None: not known,
+    as without a GPS fix: then as ``rule.no_speed`` says)."""
+    if speed_kmh is None:
+        return rule.no_speed == FIRE
+    return rule.min_speed <= speed_kmh and (rule.max_speed <= 0 or speed_kmh <= rule.max_speed)
 
 
 def never_fires(rule, labels, max_confidence=None, frame_height=None, fps=None):
@@ -170,6 +192,8 @@ def never_fires(rule, labels, max_confidence=None, frame_height=None, fps=None):
     if max_confidence is not None and rule.min_confidence > max_confidence:
         return "min-confidence", (f"a detection's confidence is at most {max_confidence:g} "
                                   "with this [property] cluster-mode")
+    if 0 < rule.max_speed < rule.min_speed:
+        return "min-speed", f"it is above max-speed = {rule.max_speed:g}"
     if rule.roi and rule.roi.flat():
         return "roi", "its points lie on one line, so the region has no inside"
     tallest = frame_height if rule.min_height.pixels else 1.0

@@ -10,7 +10,7 @@ from that stage, so they are written in one place.
 from collections import OrderedDict
 
 from dashcam.alerts.led import FACTORY_NAMES
-from dashcam.alerts.rules import Height, Labels, Polygon, rule_name
+from dashcam.alerts.rules import EACH, FIRE, HOLD, LEAD, Height, Labels, Polygon, rule_name
 from dashcam.capture import BACKOFF_CAP_S
 from dashcam.config.gps import Gps
 from dashcam.config.imu import Button, Imu
@@ -247,6 +247,17 @@ class Rule(Section):
               "how urgent: the LED pattern and what the serial line says"),
         Field("cooldown", 10.0, number(0.0, 86400.0),
               "seconds before the rule fires again for the same object"),
+        Field("rule-cooldown", 0.0, number(0.0, 86400.0),
+              "seconds before the rule fires again for any object (0: none)"),
+        Field("target", EACH, choice(EACH, LEAD),
+              "each: every tracked object on its own; lead: only the nearest object in the "
+              "roi, its overlapping boxes merged into one (the car ahead)"),
+        Field("min-speed", 0.0, number(0.0, 400.0),
+              "fire only while the vehicle (GPS) goes at least this fast, km/h"),
+        Field("max-speed", 0.0, number(0.0, 400.0),
+              "fire only while the vehicle goes at most this fast, km/h (0: no upper bound)"),
+        Field("no-speed", FIRE, choice(FIRE, HOLD),
+              "without a speed (no GPS, or no fix): fire as if within the speeds, or hold"),
     )
 
 
@@ -255,7 +266,8 @@ class Rule(Section):
 DEFAULT_RULES = OrderedDict([
     ("forward-collision", [("labels", "car"), ("min-confidence", "0.5"), ("min-height", "0.04"),
                            ("roi", EGO_LANE), ("ttc-below", "3.0"), ("severity", "critical"),
-                           ("cooldown", "5")]),
+                           ("cooldown", "5"), ("rule-cooldown", "3"), ("target", LEAD),
+                           ("min-speed", "5")]),
     ("person-ahead", [("labels", "person"), ("min-confidence", "0.5"), ("min-height", "0.1"),
                       ("roi", EGO_LANE), ("severity", "warning"), ("cooldown", "10")]),
     ("road-sign", [("labels", "road_sign"), ("min-confidence", "0.6"), ("min-height", "0.02"),

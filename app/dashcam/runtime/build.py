@@ -11,7 +11,8 @@ it is built. If a step fails, one ``ExitStack`` closes everything built
 before it (the store's lock, the detector, GPIO pins, the control socket).
 
 Any part can be given instead of built (``GIVEN``): tests pass a slow backend,
-a fake camera, gpiozero's ``MockFactory``, a blocking subscriber.
+a fake camera, gpiozero's ``MockFactory``, a blocking subscriber; ``speed`` is the
+vehicle's speed getter (km/h, None without a fix) that the alert rules' speeds read.
 """
 
 import contextlib
@@ -28,7 +29,7 @@ DEMO_URI = "synthetic://?seed=7"
 # Parts ``build_pipeline`` takes instead of building them.
 GIVEN = ("board", "store", "detector", "tracker", "open_source", "pin_factory", "open_port",
          "watchdog", "control", "frame_subscribers", "event_subscribers", "open_gps", "gps_state",
-         "open_imu")
+         "open_imu", "speed")
 
 
 class Parts:
@@ -120,6 +121,8 @@ def init_gps(parts):
     parts.gps_out = FanOut()
     parts.gps = build_gps(parts.config, parts.store, parts.gps_out, parts.given.get("open_gps"),
                           parts.given.get("gps_state"), parts.clock, parts.wall_clock)
+    # the vehicle's speed (km/h, None without a fix): alert rules' speeds, the recorded stamp
+    parts.speed = parts.given.get("speed", parts.gps.state.speed_kmh)
 
 
 def init_logger(parts):
@@ -175,7 +178,7 @@ def init_recording(parts):
     parts.recording = build_recording(
         parts.config, parts.store, parts.logger.submit, parts.paths, parts.uri,
         parts.config.source.fps, functools.partial(StoreReader, parts.store.path),
-        parts.clock, parts.wall_clock, parts.board)
+        parts.clock, parts.wall_clock, parts.board, speed=parts.speed)
     if parts.recording:
         parts.events.add(*parts.recording.subscribers)
 
@@ -210,7 +213,8 @@ def init_alerts(parts, stack):
     parts.alerts = build_alerts(parts.config, parts.store, parts.logger.submit,
                                 pin_factory=given.get("pin_factory"),
                                 open_port=given.get("open_port", open_serial),
-                                clock=parts.clock, wall_clock=parts.wall_clock, board=parts.board)
+                                clock=parts.clock, wall_clock=parts.wall_clock, board=parts.board,
+                                speed=parts.speed)
     for sink in parts.alerts.sinks:
         stack.callback(sink.close)
     parts.frames.add(parts.alerts.engine)
