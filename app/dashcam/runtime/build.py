@@ -3,7 +3,7 @@
 ``build_pipeline`` is a sequence of small named steps (as Frigate's ``init_*``),
 each building one stage from the configuration and what the steps before it
 made: store -> event logger -> detector -> inference -> recording -> capture
--> alerts -> service parts -> preview. Recording comes before capture because
+-> alerts -> parking -> service parts -> preview. Recording comes before capture because
 capture feeds it (every frame, or the CSI pipeline's ``tee``). A producer is
 built with an empty ``FanOut`` that the consumers built after it join, so no
 step refers to a part that does not exist yet and no part is changed after
@@ -27,7 +27,7 @@ DEMO_URI = "synthetic://?seed=7"
 
 # Parts ``build_pipeline`` takes instead of building them.
 GIVEN = ("board", "store", "detector", "tracker", "open_source", "pin_factory", "open_port",
-         "watchdog", "control", "frame_subscribers", "event_subscribers")
+         "watchdog", "control", "frame_subscribers", "event_subscribers", "speed_kmh", "still")
 
 
 class Parts:
@@ -68,6 +68,7 @@ def build_pipeline(config, source=None, db_path=None, recordings=None, preview=N
         init_recording(parts)
         init_capture(parts)
         init_alerts(parts, stack)
+        init_parking(parts, stack)
         init_service(parts, stack)
         init_preview(parts, preview)
         stack.pop_all()   # all built: from here the pipeline's stop plan closes each part
@@ -136,14 +137,17 @@ def init_inference(parts):
     """The newest-frame slot and the inference worker; ``parts.frames`` (each
     ``FrameRecord``) and ``parts.views`` (frames to show) for consumers to join."""
     from dashcam.inference import InferenceWorker
+    from dashcam.rate import FrameRate
     from dashcam.slot import LatestFrame
 
     parts.slot = LatestFrame()
+    parts.inference_rate = FrameRate()
     parts.frames = FanOut(parts.given.get("frame_subscribers", ()))
     parts.views = FanOut()
     parts.inference = InferenceWorker(parts.slot, parts.detector, parts.tracker,
                                       parts.logger.submit, publish=parts.frames,
-                                      on_frame=parts.views, clock=parts.clock)
+                                      on_frame=parts.views, clock=parts.clock,
+                                      rate=parts.inference_rate)
 
 
 def init_recording(parts):
@@ -163,6 +167,7 @@ def init_capture(parts):
     """The capture worker: the source by URI, feeding the slot and recording."""
     from dashcam.capture import CaptureWorker, open_source
     from dashcam.inference import PreprocessAhead
+    from dashcam.rate import FrameRate
 
     config, recording, net = parts.config, parts.recording, parts.detector.backend.spec
     # CSI frames come scaled to the network's input by the VIC, unless Python records them
@@ -173,11 +178,13 @@ def init_capture(parts):
     ahead = None
     if config.run.preprocess_ahead != "never":
         ahead = PreprocessAhead(parts.detector.new_preprocessor, clock=parts.clock)
+    parts.capture_rate = FrameRate()
     parts.capture = CaptureWorker(
         parts.uri, source, parts.slot, parts.logger.submit, config.source.reconnect_min,
         config.source.reconnect_max, prepare=ahead,
         prepare_live=config.run.preprocess_ahead == "always", clock=parts.clock,
-        wall_clock=parts.wall_clock, publish=recording.publish if recording else None)
+        wall_clock=parts.wall_clock, publish=recording.publish if recording else None,
+        rate=parts.capture_rate)
 
 
 def init_alerts(parts, stack):
@@ -194,6 +201,24 @@ def init_alerts(parts, stack):
         stack.callback(sink.close)
     parts.frames.add(parts.alerts.engine)
     parts.events.add(parts.alerts.watch)
+
+
+def init_parking(parts, stack):
+    """Parking mode (``[parking]``), or None: it sets the capture's and inference's rates,
+    watches the frames and the committed events; the ignition line is closed on a failure."""
+    from dashcam.parking import build_parking
+
+    given = parts.given
+    parts.parking = build_parking(parts.config, parts.logger.submit, parts.capture_rate,
+                                  parts.inference_rate, pin_factory=given.get("pin_factory"),
+                                  speed_kmh=given.get("speed_kmh"), still=given.get("still"),
+                                  board=parts.board, clock=parts.clock,
+                                  wall_clock=parts.wall_clock)
+    if parts.parking:
+        if parts.parking.worker.ignition is not None:
+            stack.callback(parts.parking.worker.ignition.close)
+        parts.frames.add(parts.parking.worker)
+        parts.events.add(parts.parking.forwarder)
 
 
 def init_service(parts, stack):
