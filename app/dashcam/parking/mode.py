@@ -40,15 +40,15 @@ START = State(False, None, None, None)
 
 
 def moving(senses, still_kmh):
-    """True when a sense says the car moves, False when those there say it stands, None
-    when there are none (no GPS fix and no IMU)."""
-    if senses.speed_kmh is not None and senses.speed_kmh > still_kmh:
-        return True
-    if senses.still is False:
-        return True
-    if senses.speed_kmh is None and senses.still is None:
-        return None
-    return False
+    """True when the car moves, False when it stands, None when nothing says or the senses
+    disagree. A GPS speed decides where there is one: the IMU alone cannot tell a knock
+    or a passing lorry's gust from driving off, so it only confirms standing (its unrest
+    then says neither); without a fix, the IMU decides."""
+    if senses.speed_kmh is not None:
+        if senses.speed_kmh > still_kmh:
+            return True
+        return False if senses.still is not False else None
+    return None if senses.still is None else not senses.still
 
 
 def step(state, senses, now, still_s, still_kmh, impact=False):
@@ -66,7 +66,7 @@ def step(state, senses, now, still_s, still_kmh, impact=False):
     new = state._replace(still_since=still_since,
                          ignition=state.ignition if line is None else line)
     if state.parked:
-        reason = (IMPACT if impact else IGNITION if started else MOVEMENT if move else None)
+        reason = IMPACT if impact else IGNITION if started else MOVEMENT if move else None
         if reason is None:
             return new, None
         return new._replace(parked=False, since=now,

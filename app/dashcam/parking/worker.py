@@ -98,7 +98,7 @@ class ParkingWorker(QueueWorker):
 
     def _look(self, now, impact):
         if impact is not None and self.parked:
-            self._event(now, impact.t_utc, IMPACT, None, None, impact.data)
+            self._event(impact.t_utc, IMPACT, None, None, impact.data)
         state, change = step(self.state, self.senses(), now, self.section.still_minutes * 60.0,
                              self.section.still_kmh, impact=impact is not None)
         if change is not None:
@@ -130,19 +130,19 @@ class ParkingWorker(QueueWorker):
             if found is not None:
                 index, ttc = found
                 detection = record.detections[index]
-                self._event(record.t_mono, record.t_utc, APPROACH, detection.label,
+                self._event(record.t_utc, APPROACH, detection.label,
                             record.track_ids[index],
                             {"ttc_s": round(ttc, 2), "confidence": round(detection.confidence, 3),
                              "box": [round(v, 1) for v in detection.box]})
         if record.detections:
             self._previous = record
 
-    def _event(self, now, t_utc, cause, label, track_id, data):
+    def _event(self, t_utc, cause, label, track_id, data):
         """A parking event: stored (its clip protected), and full rate for event-seconds."""
         self.events += 1
         log.warning("parking event: %s", cause)
         self.submit(ev.parking_event(t_utc, cause, label, track_id, data))
-        self.full_until = now + self.section.event_seconds
+        self.full_until = self.clock() + self.section.event_seconds
         self._set_rates()
 
     def _set_rates(self):
