@@ -139,3 +139,24 @@ def test_read_waits_for_the_next_reading_and_close_ends_the_wait():
     assert not reader.is_alive() and got == [None]
     with pytest.raises(ValueError, match="scenario"):
         open_imu("drift")
+
+
+def test_in_the_plain_world_each_scene_is_driven_at_its_own_speed():
+    from dashcam.synthetic import SyntheticWorld
+
+    world = SyntheticWorld(seed=7, width=64, height=64, fps=1.0)
+    clock = FakeClock()
+    gps = open_gps(None, seed=7, clock=clock, wall_clock=lambda: T0_UTC)
+    track = []
+    for k in range(130):          # into the third block of scenes
+        clock.t = 100.0 + k
+        track.append(gps.read(0))
+    for k, (a, b) in enumerate(zip(track, track[1:])):
+        scene, _, tau = world.scene_at(k)
+        assert a.speed == scene.ego_speed
+        if tau + 1.0 < scene.duration:          # both in one scene: a second's drive
+            assert metres(a, b) == pytest.approx(scene.ego_speed, abs=0.01)
+    assert len({f.speed for f in track}) > 3
+    imu = open_imu(None, seed=7, clock=clock, wall_clock=lambda: T0_UTC)
+    clock.t += 1.0
+    assert max(abs(s.ax) for s in imu.read(0)) < 0.03

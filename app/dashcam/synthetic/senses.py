@@ -4,7 +4,8 @@ parking or a GPX track.
 
 Both are paced by their clock from the moment they are opened, which is the moment the
 synthetic camera (opened alongside, in real time) shows frame 0: sample time ``t`` since
-opening is world time ``t``, repetition ``t // PERIOD_S``. The GPS gives a fix a second
+opening is world time ``t``, repetition ``t // PERIOD_S``. The plain world (no scenario)
+drives each scene at its own steady speed. The GPS gives a fix a second
 along a straight road from ``ORIGIN`` heading ``HEADING_DEG``; the IMU 100 samples a
 second in g, the sensor's x forward (braking negative), y left, z up (+1 g at rest), with
 a little noise drawn from the seed. Both implement ``dashcam.senses``' source protocol.
@@ -17,7 +18,8 @@ import time
 import numpy as np
 
 from dashcam.senses import Fix, Sample
-from dashcam.synthetic.scenarios import G, SCENARIOS, ego_motion
+from dashcam.synthetic.scenarios import G, SCENARIOS, EgoMotion, ego_motion
+from dashcam.synthetic.scene import BLOCK_S, scenes_of_block
 
 # A straight road (any fixed point will do: this one is on the A9 north of Munich).
 ORIGIN = (48.3, 11.6, 480.0)     # lat, lon (degrees), altitude (m)
@@ -38,14 +40,42 @@ def position(distance_m, origin=ORIGIN, heading_deg=HEADING_DEG):
             lon0 + math.degrees(east / (EARTH_M * math.cos(lat0))))
 
 
+class PlainDrive:
+    """Our ``EgoMotion`` in the plain world of ``seed``: each scene at its own steady speed,
+    a cut (not an acceleration) between scenes, as its frames show."""
+
+    def __init__(self, seed):
+        self.seed = seed
+        self._starts = {0: 0.0}     # block -> metres driven before it
+
+    def _start(self, block):
+        known = max(b for b in self._starts if b <= block)
+        while known < block:
+            self._starts[known + 1] = self._starts[known] + sum(
+                s.ego_speed * s.duration for s in scenes_of_block(self.seed, known))
+            known += 1
+        return self._starts[block]
+
+    def __call__(self, t):
+        block = int(t // BLOCK_S)
+        distance = self._start(block)
+        for scene in scenes_of_block(self.seed, block):
+            if t < scene.start + scene.duration:
+                return EgoMotion(distance + scene.ego_s(t - scene.start), scene.ego_speed, 0.0)
+            distance += scene.ego_s(scene.duration)
+        raise AssertionError("the scenes of a block cover it")
+
+
 class _Paced:
     """Readings due at ``hz`` from the opening on ``clock``; ``read`` waits for the next."""
 
-    def __init__(self, scenario, hz, clock, wall_clock):
-        if scenario not in SCENARIOS:
+    def __init__(self, scenario, seed, hz, clock, wall_clock):
+        if scenario is not None and scenario not in SCENARIOS:
             raise ValueError("unknown scenario {!r}: use one of {}".format(
                 scenario, ", ".join(SCENARIOS)))
-        self.scenario, self.hz, self.clock = scenario, float(hz), clock
+        self.motion = (PlainDrive(int(seed)) if scenario is None
+                       else lambda t: ego_motion(scenario, t))
+        self.hz, self.clock = float(hz), clock
         self.opened, self.opened_utc = clock(), wall_clock()
         self.count = 0                 # readings handed out so far
         self._closed = threading.Event()
@@ -63,12 +93,14 @@ class _Paced:
 
 
 class SyntheticGps(_Paced):
-    """Fixes of our car in ``scenario``, one a second, 3D (see the module)."""
+    """Fixes of our car in ``scenario`` (None: the plain world of ``seed``), one a second,
+    3D (see the module)."""
 
     description = "synthetic GPS"
 
-    def __init__(self, scenario, clock=time.monotonic, wall_clock=time.time, origin=ORIGIN):
-        _Paced.__init__(self, scenario, GPS_HZ, clock, wall_clock)
+    def __init__(self, scenario, seed=0, clock=time.monotonic, wall_clock=time.time,
+                 origin=ORIGIN):
+        _Paced.__init__(self, scenario, seed, GPS_HZ, clock, wall_clock)
         self.origin = origin
 
     def read(self, timeout=1.0):
@@ -79,20 +111,20 @@ class SyntheticGps(_Paced):
             return None
         self.count += due
         t = (self.count - 1) / self.hz
-        motion = ego_motion(self.scenario, t)
+        motion = self.motion(t)
         lat, lon = position(motion.distance_m, self.origin)
         return Fix(self.opened_utc + t, lat, lon, self.origin[2], motion.speed_mps, HEADING_DEG, 3)
 
 
 class SyntheticImu(_Paced):
-    """Accelerometer samples of our car in ``scenario``, 100 a second (see the module);
-    ``seed`` draws the noise."""
+    """Accelerometer samples of our car in ``scenario`` (None: the plain world of ``seed``),
+    100 a second (see the module); ``seed`` draws the noise too."""
 
     description = "synthetic IMU"
 
     def __init__(self, scenario, seed=0, clock=time.monotonic, wall_clock=time.time,
                  noise_g=IMU_NOISE_G):
-        _Paced.__init__(self, scenario, IMU_HZ, clock, wall_clock)
+        _Paced.__init__(self, scenario, seed, IMU_HZ, clock, wall_clock)
         self.noise_g = noise_g
         self._rng = np.random.RandomState(int(seed) % (2 ** 32))
 
@@ -108,18 +140,21 @@ class SyntheticImu(_Paced):
         samples = []
         for k in range(due):
             t = (self.count + k) / self.hz
-            ax = ego_motion(self.scenario, t).accel_mps2 / G
+            ax = self.motion(t).accel_mps2 / G
             n = noise[k]
             samples.append(Sample(self.opened + t, ax + n[0], n[1], 1.0 + n[2]))
         self.count += due
         return samples
 
 
-def open_gps(scenario, clock=time.monotonic, wall_clock=time.time):
-    """The synthetic GPS of ``scenario`` (``[gps] source = synthetic``), opened now."""
-    return SyntheticGps(scenario, clock, wall_clock)
+def open_gps(scenario, seed=0, clock=time.monotonic, wall_clock=time.time):
+    """The synthetic GPS (``[gps] source = synthetic``) of the camera's world, opened with
+    it: ``scenario`` and ``seed`` as in its URI (``synthetic.parse_uri``; None: the plain
+    world)."""
+    return SyntheticGps(scenario, seed, clock, wall_clock)
 
 
 def open_imu(scenario, seed=0, clock=time.monotonic, wall_clock=time.time):
-    """The synthetic IMU of ``scenario`` (``[imu] source = synthetic``), opened now."""
+    """The synthetic IMU (``[imu] source = synthetic``) of the camera's world, as
+    ``open_gps``."""
     return SyntheticImu(scenario, seed, clock, wall_clock)
