@@ -8,6 +8,7 @@ the real synthetic sources, and submits the knock as an ``impact`` event through
 event logger, as the IMU stage would, so the parking worker hears it from the event stream.
 """
 
+import io
 import threading
 import time
 from collections import deque
@@ -15,6 +16,7 @@ from collections import deque
 import pytest
 
 from dashcam import events as ev
+from dashcam.cli.run import print_summary
 from dashcam.runtime import build_pipeline
 from dashcam.store import StoreReader
 from dashcam.store.clips import clip_segments
@@ -126,6 +128,9 @@ def test_the_parked_scenario_parks_wakes_on_the_passing_car_and_the_knock_and_pa
     # parked, the camera's frames were let go undrawn and the recording kept 2 a second
     figures = summary["parking"]
     assert figures["entered"] == 2 and figures["frames_skipped"] > 0
+    out = io.StringIO()
+    print_summary(summary, out)
+    assert "  parking: entered 2 times, " in out.getvalue()
     rates = [s["frames"] / (parse_iso(s["ended_at"]) - parse_iso(s["started_at"]))
              for s in segments]
     assert min(rates) <= 3.0 and max(rates) >= 10.0, rates
