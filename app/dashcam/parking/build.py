@@ -12,7 +12,7 @@ from dashcam.parking.worker import ParkingWorker
 log = logging.getLogger(__name__)
 
 
-class Parking:
+class ParkingStage:
     """The worker (a frame subscriber, the stop plan's ``parking`` stage) and the forwarder
     of committed events to it (an event subscriber); ``unavailable``: why the ignition line
     cannot be read, or None."""
@@ -50,7 +50,7 @@ def open_ignition(section, led, factory=None, board=None):
 def build_parking(config, submit, capture_rate, inference_rate, pin_factory=None,
                   speed_kmh=None, still=None, board=None, clock=time.monotonic,
                   wall_clock=time.time):
-    """``Parking`` for ``config.parking``, or None when it is disabled. ``speed_kmh()`` and
+    """``ParkingStage`` for ``config.parking``, or None when it is disabled. ``speed_kmh()`` and
     ``still()``: the GPS and IMU stages' (None where there is none)."""
     section = config.parking
     if not section.enabled:
@@ -67,4 +67,4 @@ def build_parking(config, submit, capture_rate, inference_rate, pin_factory=None
             worker.offer(item)
 
     forwarder = Subscriber("parking-events", forward, clock=clock)
-    return Parking(worker, forwarder, unavailable)
+    return ParkingStage(worker, forwarder, unavailable)
