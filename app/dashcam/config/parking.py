@@ -20,12 +20,13 @@ class Parking(Section):
               "speeds up to this count as standing (a standing receiver reads 0 to 2 km/h)"),
         Field("fps", 1.0, number(0.1, 60.0), "frames inferred per second while parked"),
         Field("recording-fps", 1.0, number(0.1, 60.0),
-              "frames recorded per second while parked (a low-rate recording in real time; "
-              "at least fps). The NVENC tee of a CSI camera records at full rate"),
+              "frames recorded per second while parked, a low-rate recording in real time "
+              "(below fps: fps); a CSI camera's NVENC tee records at full rate"),
         Field("event-seconds", 30.0, number(1.0, 3600.0),
               "seconds at full rate after an approaching car or an impact while parked"),
         Field("near-height", 0.15, number(0.0, 1.0),
               "a car this tall (share of the frame height) and growing counts as approaching"),
         Field("ttc-below", 4.0, number(0.1, 60.0),
-              "...when its box grows this fast: seconds to reach us at its closing speed"),
+              "and growing this fast: seconds it would take to reach us (the alert rules' "
+              "time to collision, from two frames)"),
     )
