@@ -34,7 +34,8 @@ from test_pipeline import check_store_after_run, make_config
 from videos import write_video
 
 STEPS = ("init_store", "init_gps", "init_logger", "init_detector", "init_inference", "init_recording",
-         "init_capture", "init_alerts", "init_imu", "init_button", "init_service", "init_preview")
+         "init_capture", "init_alerts", "init_imu", "init_button", "init_parking", "init_service",
+         "init_preview")
 
 
 def test_the_stop_plan_names_every_stage_once_and_states_its_bounds():
@@ -42,8 +43,8 @@ def test_the_stop_plan_names_every_stage_once_and_states_its_bounds():
     assert len(stages) == len(set(stages))
     for step in STOP_PLAN:   # a stage is asked only after what feeds it: earlier in the plan
         assert all(stages.index(f) < stages.index(step.stage) for f in step.fed_by)
-    assert COMMIT_BOUND_S == bound("event-logger") == 4.2
-    assert STOP_BOUND_S == round(sum(step.budget_s for step in STOP_PLAN), 3) == 5.7
+    assert COMMIT_BOUND_S == bound("event-logger") == 4.5
+    assert STOP_BOUND_S == round(sum(step.budget_s for step in STOP_PLAN), 3) == 6.0
 
 
 @pytest.mark.parametrize("step", STEPS)
@@ -53,7 +54,8 @@ def test_a_failing_step_closes_everything_built_before_it(tmp_path, tiny_model_p
     detector, the LED's pin and the control socket are all released."""
     socket_path = str(tmp_path / "control.sock")
     config = make_config(tmp_path, led={"pin_factory": "mock"},
-                         service={"control_socket": socket_path})
+                         service={"control_socket": socket_path},
+                         parking={"ignition_pin": "BOARD16"})
     db_path = str(tmp_path / "dashcam.db")
     factory = MockFactory()
     factory.reset()
@@ -80,6 +82,7 @@ def test_a_failing_step_closes_everything_built_before_it(tmp_path, tiny_model_p
     EventStore(db_path).close()          # the lock was released: a second writer may open it
     assert all(d.backend.session is None for d in built)
     LED("BOARD12", pin_factory=factory).close()   # the pin is free again
+    LED("BOARD16", pin_factory=factory).close()   # and the ignition line's
     assert not os.path.exists(socket_path)
     factory.reset()
 

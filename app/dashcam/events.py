@@ -43,18 +43,23 @@ HARSH_BRAKING = "harsh_braking"
 HARSH_ACCELERATION = "harsh_acceleration"
 HARSH_CORNERING = "harsh_cornering"
 MANUAL_LOCK = "manual_lock"
+# Parking mode (dashcam.parking).
+PARKING_STARTED = "parking_started"
+PARKING_ENDED = "parking_ended"
+PARKING_EVENT = "parking_event"         # a car came near, or an impact, while parked
 TYPES = (OBJECT_APPEARED, OBJECT_LEFT, CAMERA_LOST, CAMERA_RESTORED, RUN_STARTED, RUN_STOPPED,
          RUN_INTERRUPTED, WORKER_FAILED, EXPORT_FINISHED, ALERT, RECORDING_PAUSED, RECORDING_RESUMED,
          RECORDING_FAILED, SEGMENT_RECOVERED, SEGMENT_QUARANTINED, PROTECTED_DELETED,
          CONTROL_REFUSED, GPS_LOST, GPS_RESTORED, IMPACT, HARSH_BRAKING, HARSH_ACCELERATION,
-         HARSH_CORNERING, MANUAL_LOCK)
+         HARSH_CORNERING, MANUAL_LOCK, PARKING_STARTED, PARKING_ENDED, PARKING_EVENT)
 
 INFO, WARNING, CRITICAL = "info", "warning", "critical"
 SEVERITIES = (INFO, WARNING, CRITICAL)
 
 # closing type -> the open type whose ts_end it sets (matched on run and track id)
 CLOSES = {OBJECT_LEFT: OBJECT_APPEARED, CAMERA_RESTORED: CAMERA_LOST,
-          RECORDING_RESUMED: RECORDING_PAUSED, GPS_RESTORED: GPS_LOST}
+          RECORDING_RESUMED: RECORDING_PAUSED, GPS_RESTORED: GPS_LOST,
+          PARKING_ENDED: PARKING_STARTED}
 
 
 class Event(namedtuple("Event", "type ts_start ts_end label track_id severity data")):
@@ -215,3 +220,22 @@ def manual_lock(t_utc, by, note=None):
     if note:
         data["note"] = note
     return Event(MANUAL_LOCK, t_utc, t_utc, None, None, INFO, data)
+
+
+def parking_started(t_utc, reason):
+    """Parking mode began (``reason``: ``ignition`` or ``still``): open until it ends."""
+    return Event(PARKING_STARTED, t_utc, None, None, None, INFO, {"reason": reason})
+
+
+def parking_ended(t_utc, reason, parked_s):
+    """Parking mode ended after ``parked_s`` seconds (``reason``: ``ignition``, ``movement``,
+    ``impact`` or ``run_stopped``)."""
+    return Event(PARKING_ENDED, t_utc, t_utc, None, None, INFO,
+                 {"reason": reason, "parked_s": round(parked_s, 3)})
+
+
+def parking_event(t_utc, cause, label, track_id, data):
+    """While parked: a car approaching (``cause`` ``approach``, with its box and time to
+    collision) or an impact (``impact``); its clip is protected, the seconds before included."""
+    return Event(PARKING_EVENT, t_utc, t_utc, label, track_id,
+                 CRITICAL if cause == "impact" else WARNING, dict(data, cause=cause))

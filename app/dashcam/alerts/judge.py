@@ -15,8 +15,7 @@ from dashcam.alerts.engine import AlertEngine
 from dashcam.alerts.rules import time_to_collision
 from dashcam.geometry import pairwise_iou
 from dashcam.records import FrameRecord
-from dashcam.synthetic.scenarios import (BONNET_M, BRAKE, BRAKE_AT_S, DECEL, EGO_SPEED, GAP0_M,
-                                         PERIOD_S)
+from dashcam.synthetic.scenarios import PERIOD_S, collision_time
 
 T0_UTC = 1700000000.0   # the frames' UTC times start here (any fixed time will do)
 
@@ -39,17 +38,6 @@ class Repetition(namedtuple("Repetition", "number first_alert collision")):
         if fired is None or self.collision is None:
             return None
         return self.collision - fired
-
-
-def collision_time(scenario):
-    """Seconds into a repetition at which the true TTC reaches 0; None for ``follow``."""
-    if scenario != BRAKE:
-        return None
-    stop = EGO_SPEED / DECEL
-    z_stop = GAP0_M - 0.5 * DECEL * stop * stop
-    if z_stop <= BONNET_M:
-        return BRAKE_AT_S + (2.0 * (GAP0_M - BONNET_M) / DECEL) ** 0.5
-    return BRAKE_AT_S + stop + (z_stop - BONNET_M) / EGO_SPEED
 
 
 def judge(world, detector, tracker, rules, repetitions=1, step=1):

@@ -9,7 +9,8 @@
 =========================  ==============================================================
 
 A source has ``read()`` (a BGR image, ``None`` at the end of a file, or
-``SourceError`` when a camera fails), ``close()``, ``fps``, ``frame_size`` (the
+``SourceError`` when a camera fails), ``skip()`` (the same, without decoding: True),
+``close()``, ``fps``, ``frame_size`` (the
 camera's ``(width, height)`` when its images come scaled to the network's input,
 as a CSI camera's do, else None), and two policies
 that the capture worker follows: ``paced`` (the worker waits out the frame
@@ -118,6 +119,13 @@ class OpenCVSource:
         ok, image = self.capture.read()
         if ok and image is not None:
             return image
+        return self._ended()
+
+    def skip(self):
+        """Take the next frame without decoding it (``grab``): True, or as ``read`` at the end."""
+        return True if self.capture.grab() else self._ended()
+
+    def _ended(self):
         if self.live:
             raise SourceError("{} returned no frame (unplugged, or the stream stopped)".format(
                 self.uri))
@@ -149,6 +157,11 @@ class SyntheticSource:
         image, self.truths = self.world.frame(self.index)
         self.index += 1
         return image
+
+    def skip(self):
+        """Pass the next frame by without drawing it."""
+        self.index += 1
+        return True
 
     def close(self):
         pass

@@ -76,13 +76,17 @@ class CaptureWorker(Worker):
     of each loss (None: nothing to add); it defaults to the Argus daemon's socket
     check for ``csi://`` (``capture.argus``), whose daemon can vanish under a
     camera that is fine.
+
+    ``rate`` (a ``rate.FrameRate``), if given, passes on only the frames it wants (parking
+    mode's low rate); the others are grabbed, not decoded (``source.skip()``), and dropped.
     """
 
     name = "capture"
 
     def __init__(self, uri, open_source, slot, emit, reconnect_min=0.5,
                  reconnect_max=BACKOFF_CAP_S, prepare=None, prepare_live=False,
-                 clock=time.monotonic, wall_clock=time.time, publish=None, diagnose=None):
+                 clock=time.monotonic, wall_clock=time.time, publish=None, diagnose=None,
+                 rate=None):
         Worker.__init__(self)
         self.diagnose = diagnose if diagnose is not None else diagnose_for(uri)
         self.uri = uri
@@ -94,11 +98,13 @@ class CaptureWorker(Worker):
         self.prepare = prepare
         self.prepare_live = prepare_live
         self.publish = publish
+        self.rate = rate
         self.clock = clock
         self.wall_clock = wall_clock
         self.finished = threading.Event()
         self.source = None
-        self.frames = 0          # frames read (the run-wide frame index)
+        self.frames = 0          # frames passed on (the run-wide frame index)
+        self.skipped = 0         # frames grabbed and let go: ``rate`` did not want them
         self.failures = 0        # failures since the source last worked
         self.reopened = 0        # successful reopenings after a loss
         self._lost_at = None     # UTC time the source was lost, while it is
@@ -138,8 +144,11 @@ class CaptureWorker(Worker):
         source = self.source
         started, done = self.clock(), 0
         while not self.stopping:
+            wanted = self.rate is None or self.rate.take(self.clock())
             try:
-                image = source.read()
+                # a frame not wanted is only grabbed (not decoded, not drawn), so the
+                # camera's queue stays fresh at little cost
+                image = source.read() if wanted else getattr(source, "skip", source.read)()
             except Exception as error:
                 self._close_source()
                 self._failed(_reason(error, self.failures == 0))
@@ -154,18 +163,10 @@ class CaptureWorker(Worker):
                                              self.failures))
                 self._lost_at = None
             self.failures = 0
-            prepared, size = None, source.frame_size
-            if self.prepare is not None and (source.lossless or self.prepare_live):
-                prepared = self.prepare(image, self.slot.held(), size)
-            # A lossless source's frame is stamped when the pipeline is ready for
-            # it: until then it waited in the file, not in the pipeline.
-            if source.lossless and not self.slot.wait_free(self.stop_event):
+            if not wanted:
+                self.skipped += 1
+            elif not self._pass_on(image, source):
                 return False
-            frame = Frame(self.frames, image, self.clock(), self.wall_clock(), prepared, size)
-            if self.publish is not None:
-                self.publish(frame)
-            self.slot.put(frame)
-            self.frames += 1
             if source.paced and source.fps:
                 done += 1
                 delay = pacing_delay(started, done, source.fps, self.clock())
@@ -174,6 +175,23 @@ class CaptureWorker(Worker):
                 elif delay > 0 and self.stop_event.wait(delay):
                     return False
         return False
+
+    def _pass_on(self, image, source):
+        """Stamp the frame, offer it to recording, put it in the slot; False if stopped
+        while waiting for a lossless source's slot to be free."""
+        prepared, size = None, source.frame_size
+        if self.prepare is not None and (source.lossless or self.prepare_live):
+            prepared = self.prepare(image, self.slot.held(), size)
+        # A lossless source's frame is stamped when the pipeline is ready for
+        # it: until then it waited in the file, not in the pipeline.
+        if source.lossless and not self.slot.wait_free(self.stop_event):
+            return False
+        frame = Frame(self.frames, image, self.clock(), self.wall_clock(), prepared, size)
+        if self.publish is not None:
+            self.publish(frame)
+        self.slot.put(frame)
+        self.frames += 1
+        return True
 
     def _failed(self, reason):
         """Count a failure, emit camera_lost on the first in a row, wait out the backoff."""

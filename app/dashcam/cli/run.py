@@ -97,6 +97,13 @@ def print_summary(summary, out):
             "unavailable") or "{} segments, {} frames, {} dropped, {} missed while paused "
             "({})".format(recording["segments"], recording["frames"], recording["dropped"],
                           recording["missed_paused"], recording["encoder"])))
+    parking = summary.get("parking")
+    if parking and (parking["entered"] or parking.get("ignition_unavailable")):
+        out.write("  parking: entered {entered} times, {parked_s} s parked, {events} events; "
+                  "{frames_skipped} frames let go, {inferences_skipped} not inferred\n".format(
+                      **parking))
+        if parking.get("ignition_unavailable"):
+            out.write("  warning: no ignition line ({})\n".format(parking["ignition_unavailable"]))
     if summary.get("preview"):
         out.write("  preview {}\n".format(summary["preview"]))
     imu = summary.get("imu")

@@ -9,8 +9,9 @@ class Gps(Section):
 
     name = "gps"
     fields = (
-        Field("source", "none", parsed(checked_gps_url, ALLOWED),
-              "none, gpsd://127.0.0.1:2947, or nmea:///dev/ttyUSB0?baud=9600"),
+        Field("source", "auto", parsed(checked_gps_url, ALLOWED),
+              "gpsd://127.0.0.1:2947, nmea:///dev/ttyUSB0?baud=9600, none, or synthetic: the "
+              "synthetic camera's own car (auto: that with a synthetic scenario, else none)"),
         Field("lost-after", 3.0, number(0.5, 600.0),
               "seconds without a fix before gps_lost; a fix older than this stamps nothing"),
         Field("reopen-interval", 1.0, number(0.05, 60.0),

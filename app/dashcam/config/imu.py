@@ -15,10 +15,11 @@ class Imu(Section):
 
     name = "imu"
     fields = (
-        Field("source", "none", text("none, i2c://BUS/ADDR?chip=mpu6050|adxl345|lis3dh, "
-                                     "csv://PATH (a trace t,ax,ay,az)"),
+        Field("source", "auto", text("auto, none, i2c://BUS/ADDR?chip=mpu6050|adxl345|lis3dh, "
+                                     "csv://PATH (a trace t,ax,ay,az), synthetic"),
               "the accelerometer: a breakout on the I2C bus (i2c://1/0x68?chip=mpu6050), or a "
-              "recorded trace replayed in real time; none: no impact detection"),
+              "recorded trace replayed in real time; synthetic: the synthetic camera's own car "
+              "(auto: that with a synthetic scenario, else none); none: no impact detection"),
         Field("rate", 100, choice(*RATES), "samples a second"),
         Field("range", 8, choice(*RANGES), "the chip's full scale, +-g (a crash is beyond 4 g)"),
         Field("sensitivity", "medium",

@@ -14,6 +14,7 @@ from dashcam.alerts.rules import EACH, FIRE, HOLD, LEAD, Height, Labels, Polygon
 from dashcam.capture import BACKOFF_CAP_S
 from dashcam.config.gps import Gps
 from dashcam.config.imu import Button, Imu
+from dashcam.config.parking import Parking
 from dashcam.config.fields import (Field, Section, boolean, choice, flag, integer, number, parsed,
                                    text)
 from dashcam.events import SEVERITIES
@@ -365,7 +366,8 @@ class Recording(Section):
 
 # Sections other than the nvinfer ones, in the order `config show` prints them.
 # New sections are declared above and listed here.
-SECTIONS = (Model, Source, Store, Tracking, Run, Recording, Led, Serial, Service, Gps, Imu, Button)
+SECTIONS = (Model, Source, Store, Tracking, Run, Recording, Led, Serial, Service, Gps, Imu, Button,
+            Parking)
 # Sections of which a file may have many, [kind:NAME], with the instances every
 # configuration starts with.
 NAMED_SECTIONS = ((Rule, DEFAULT_RULES),)

@@ -20,18 +20,19 @@ class GpsStage(namedtuple("GpsStage", "state worker")):
 
 
 def build_gps(config, store, publish, open_gps=None, state=None, clock=time.monotonic,
-              wall_clock=time.time):
+              wall_clock=time.time, url=None):
     """The GPS stage for ``config``'s ``[gps]``, writing fixes to ``store`` (its kind writer
     registered) and handing its records to ``publish``. ``open_gps(url, on_line)``: opens
-    the source (``open_gps_source`` unless given); ``state``: a ``GpsState`` to fill."""
+    the source (``open_gps_source`` unless given); ``state``: a ``GpsState`` to fill; ``url``:
+    the source as resolved for this camera (``synthetic.senses.sense_url``; [gps]'s if None)."""
     section = config.gps
-    url = section.source
+    url = section.source if url is None else url
     scheme = parse_gps_url(url)[0]
     if state is None:
-        state = GpsState(url if scheme != "none" else "none", section.lost_after,
+        state = GpsState(url if scheme not in ("none", "auto") else "none", section.lost_after,
                          wall_clock=wall_clock)
     store.register(FixRecord, write_fixes)
-    if scheme == "none" and open_gps is None:
+    if scheme in ("none", "auto") and open_gps is None:
         return GpsStage(state, None)
     raw = None
     if section.log_size:

@@ -1,7 +1,9 @@
 """Which GPS a ``[gps] source`` names, and opening it: the one dispatch on the URL's scheme.
 
 ``gpsd://HOST:PORT`` (gpsd's JSON protocol; 127.0.0.1:2947 when left out),
-``nmea:///dev/ttyUSB0?baud=9600`` (NMEA 0183 read from the serial device), or ``none``.
+``nmea:///dev/ttyUSB0?baud=9600`` (NMEA 0183 read from the serial device), or ``none``;
+``synthetic://?scenario=brake`` is the synthetic world's own car (``auto`` and ``synthetic``
+name the camera's: ``synthetic.senses.sense_url``).
 Each opened source has ``read(timeout)`` -> ``Fix`` or None and ``close()``, and raises
 ``senses.SensorError`` when its device is gone (``dashcam.senses``).
 """
@@ -10,10 +12,11 @@ from urllib.parse import parse_qs, urlsplit
 
 from dashcam.errors import ConfigError
 
-SCHEMES = ("gpsd", "nmea")
+SCHEMES = ("gpsd", "nmea", "synthetic")
 GPSD_PORT = 2947
 DEFAULT_BAUD = 9600
-ALLOWED = "none, gpsd://HOST:PORT (gpsd), nmea:///dev/ttyUSB0?baud=9600 (a serial receiver)"
+ALLOWED = ("auto, none, gpsd://HOST:PORT (gpsd), nmea:///dev/ttyUSB0?baud=9600 (a serial receiver), "
+           "synthetic (the synthetic camera's own car)")
 
 
 def parse_gps_url(url):
@@ -22,7 +25,11 @@ def parse_gps_url(url):
     text = (url or "").strip()
     if text.lower() in ("", "none"):
         return "none", None, {}
+    if text in ("auto", "synthetic"):   # the camera's world (``synthetic.senses.sense_url``)
+        return text, None, {}
     parts = urlsplit(text)
+    if parts.scheme == "synthetic":
+        return "synthetic", text, {}
     query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
     try:
         if parts.scheme == "gpsd" and parts.path in ("", "/"):
@@ -55,4 +62,8 @@ def open_gps_source(url, on_line=None):
         from dashcam.gps.nmea import NmeaSource
 
         return NmeaSource(where, options["baud"], on_line=on_line)
+    if scheme == "synthetic":
+        from dashcam.synthetic.senses import open_sense
+
+        return open_sense("gps", where)
     raise ConfigError(f"GPS source {url!r} opens nothing: {ALLOWED}")

@@ -20,12 +20,14 @@ def thresholds(section):
                       section.harsh_min_duration, section.still_threshold)
 
 
-def build_imu(section, submit, open_imu=None, clock=time.monotonic, wall_clock=time.time):
+def build_imu(section, submit, open_imu=None, clock=time.monotonic, wall_clock=time.time,
+              url=None):
     """The ``ImuWorker`` for ``[imu]`` (``section``), or None with ``source = none``.
     ``open_imu(url, rate, full_scale, clock)`` opens the source (``open_imu_source`` unless
-    given: tests pass a chip on a stand-in bus)."""
-    url = section.source
-    if url in ("", "none"):
+    given: tests pass a chip on a stand-in bus); ``url``: the source as resolved for this
+    camera (``synthetic.senses.sense_url``; ``section``'s if None)."""
+    url = section.source if url is None else url
+    if url in ("", "none", "auto"):
         return None
     opener = functools.partial(open_imu or open_imu_source, url, section.rate, section.range,
                                clock)

@@ -20,7 +20,7 @@ from dashcam.errors import DashcamError
 from dashcam.imu.chips import CHIPS, RANGES, RATES
 from dashcam.senses import Sample, SensorError
 
-SCHEMES = ("i2c", "csv")
+SCHEMES = ("i2c", "csv", "synthetic")
 COLUMNS = ["t", "ax", "ay", "az"]
 
 
@@ -54,6 +54,10 @@ def check_imu_source(url):
         parse_i2c(url)
     elif scheme == "csv":
         read_trace(csv_path(url))
+    elif scheme == "synthetic":
+        from dashcam.synthetic.world import parse_uri
+
+        parse_uri(url)
     else:
         raise DashcamError("[imu] source {}: unknown scheme; use one of {}://..., or none".format(
             url, "://, ".join(SCHEMES)))
@@ -69,6 +73,10 @@ def open_imu_source(url, rate=100, full_scale=8, clock=time.monotonic, open_bus=
         return I2cSource(bus, address, CHIPS[chip](), rate, full_scale, open_bus, clock)
     if scheme == "csv":
         return TraceSource(csv_path(url), clock)
+    if scheme == "synthetic":
+        from dashcam.synthetic.senses import open_sense
+
+        return open_sense("imu", url, clock)
     check_imu_source(url)   # raises, naming the schemes
 
 

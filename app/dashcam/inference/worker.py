@@ -56,7 +56,7 @@ class InferenceWorker(Worker):
     name = "inference"
 
     def __init__(self, slot, detector, tracker, output, publish=None, on_frame=None,
-                 clock=time.monotonic):
+                 clock=time.monotonic, rate=None):
         Worker.__init__(self)
         self.slot = slot
         self.detector = detector
@@ -65,7 +65,9 @@ class InferenceWorker(Worker):
         self.publish = publish
         self.on_frame = on_frame
         self.clock = clock
+        self.rate = rate
         self.processed = 0
+        self.skipped = 0     # frames taken that ``rate`` (a ``rate.FrameRate``) let go
         self.preprocess, self.infer = Window(), Window()
         self.postprocess, self.tracking = Window(), Window()
 
@@ -78,8 +80,12 @@ class InferenceWorker(Worker):
                 frame = self.slot.get(timeout=0.2)
             except SlotClosed:
                 break
-            if frame is not None:
+            if frame is None:
+                continue
+            if self.rate is None or self.rate.take(frame.t_mono):
                 self.process(frame)
+            else:
+                self.skipped += 1
 
     def process(self, frame):
         if frame.prepared is None:

@@ -25,7 +25,7 @@ from dashcam.recording.index import ClipRequest
 # camera, an interrupted run, paused recording keep their clips.
 DEFAULT_CLIPS = ("*, -object_appeared, -object_left, -run_started, -run_stopped, "
                  "-segment_recovered, -segment_quarantined, -protected_deleted, -export_finished, "
-                 "-worker_failed, -control_refused, -gps_lost, -gps_restored")
+                 "-worker_failed, -control_refused, -gps_lost, -gps_restored, -parking_started")
 CLIPS_HELP = "* (every type), TYPE, TYPE=PRE/POST seconds, -TYPE (none), separated by commas"
 
 

@@ -3,7 +3,8 @@
 ``build_pipeline`` is a sequence of small named steps (as Frigate's ``init_*``),
 each building one stage from the configuration and what the steps before it
 made: store -> GPS -> event logger -> detector -> inference -> recording -> capture
--> alerts -> IMU -> lock button -> service parts -> preview. Recording comes before capture because
+-> alerts -> IMU -> lock button -> parking -> service parts -> preview. Recording comes
+before capture because
 capture feeds it (every frame, or the CSI pipeline's ``tee``). A producer is
 built with an empty ``FanOut`` that the consumers built after it join, so no
 step refers to a part that does not exist yet and no part is changed after
@@ -29,7 +30,7 @@ DEMO_URI = "synthetic://?seed=7"
 # Parts ``build_pipeline`` takes instead of building them.
 GIVEN = ("board", "store", "detector", "tracker", "open_source", "pin_factory", "open_port",
          "watchdog", "control", "frame_subscribers", "event_subscribers", "open_gps", "gps_state",
-         "open_imu", "speed")
+         "open_imu", "speed", "still")
 
 
 class Parts:
@@ -73,6 +74,7 @@ def build_pipeline(config, source=None, db_path=None, recordings=None, preview=N
         init_alerts(parts, stack)
         init_imu(parts)
         init_button(parts, stack)
+        init_parking(parts, stack)
         init_service(parts, stack)
         init_preview(parts, preview)
         stack.pop_all()   # all built: from here the pipeline's stop plan closes each part
@@ -86,12 +88,16 @@ def check_inputs(parts, preview):
     from dashcam.config.checks import check_rules
     from dashcam.preview import check_target
 
+    from dashcam.synthetic.senses import sense_url
+
     if "open_source" not in parts.given:
         check_source(parts.uri)
-    imu = parts.config.imu.source
-    if "open_imu" not in parts.given and imu not in ("", "none"):
+    # what [gps] and [imu] open: ``auto`` and ``synthetic`` name the synthetic camera's car
+    parts.gps_url = sense_url(parts.config.gps.source, parts.uri)
+    parts.imu_url = sense_url(parts.config.imu.source, parts.uri)
+    if "open_imu" not in parts.given and parts.imu_url not in ("", "none"):
         from dashcam.imu import check_imu_source
-        check_imu_source(imu)
+        check_imu_source(parts.imu_url)
     if preview:
         check_target(preview)
     source = parts.config.source
@@ -120,7 +126,8 @@ def init_gps(parts):
 
     parts.gps_out = FanOut()
     parts.gps = build_gps(parts.config, parts.store, parts.gps_out, parts.given.get("open_gps"),
-                          parts.given.get("gps_state"), parts.clock, parts.wall_clock)
+                          parts.given.get("gps_state"), parts.clock, parts.wall_clock,
+                          url=parts.gps_url)
     # the vehicle's speed (km/h, None without a fix): alert rules' speeds, the recorded stamp
     parts.speed = parts.given.get("speed", parts.gps.state.speed_kmh)
 
@@ -160,14 +167,17 @@ def init_inference(parts):
     """The newest-frame slot and the inference worker; ``parts.frames`` (each
     ``FrameRecord``) and ``parts.views`` (frames to show) for consumers to join."""
     from dashcam.inference import InferenceWorker
+    from dashcam.rate import FrameRate
     from dashcam.slot import LatestFrame
 
     parts.slot = LatestFrame()
+    parts.inference_rate = FrameRate()
     parts.frames = FanOut(parts.given.get("frame_subscribers", ()))
     parts.views = FanOut()
     parts.inference = InferenceWorker(parts.slot, parts.detector, parts.tracker,
                                       parts.logger.submit, publish=parts.frames,
-                                      on_frame=parts.views, clock=parts.clock)
+                                      on_frame=parts.views, clock=parts.clock,
+                                      rate=parts.inference_rate)
 
 
 def init_recording(parts):
@@ -187,6 +197,7 @@ def init_capture(parts):
     """The capture worker: the source by URI, feeding the slot and recording."""
     from dashcam.capture import CaptureWorker, open_source
     from dashcam.inference import PreprocessAhead
+    from dashcam.rate import FrameRate
 
     config, recording, net = parts.config, parts.recording, parts.detector.backend.spec
     # CSI frames come scaled to the network's input by the VIC, unless Python records them
@@ -197,11 +208,13 @@ def init_capture(parts):
     ahead = None
     if config.run.preprocess_ahead != "never":
         ahead = PreprocessAhead(parts.detector.new_preprocessor, clock=parts.clock)
+    parts.capture_rate = FrameRate()
     parts.capture = CaptureWorker(
         parts.uri, source, parts.slot, parts.logger.submit, config.source.reconnect_min,
         config.source.reconnect_max, prepare=ahead,
         prepare_live=config.run.preprocess_ahead == "always", clock=parts.clock,
-        wall_clock=parts.wall_clock, publish=recording.publish if recording else None)
+        wall_clock=parts.wall_clock, publish=recording.publish if recording else None,
+        rate=parts.capture_rate)
 
 
 def init_alerts(parts, stack):
@@ -227,7 +240,7 @@ def init_imu(parts):
     from dashcam.imu import build_imu
 
     parts.imu = build_imu(parts.config.imu, parts.logger.submit, parts.given.get("open_imu"),
-                          parts.clock, parts.wall_clock)
+                          parts.clock, parts.wall_clock, url=parts.imu_url)
 
 
 def init_button(parts, stack):
@@ -239,6 +252,25 @@ def init_button(parts, stack):
                                 parts.wall_clock)
     if parts.button is not None:
         stack.callback(parts.button.close)
+
+
+def init_parking(parts, stack):
+    """Parking mode (``[parking]``), or None: it sets the capture's and inference's rates,
+    watches the frames and the committed events; the ignition line is closed on a failure."""
+    from dashcam.parking import build_parking
+
+    given = parts.given
+    still = given.get("still", parts.imu.still if parts.imu else None)
+    parts.parking = build_parking(parts.config, parts.logger.submit, parts.capture_rate,
+                                  parts.inference_rate, pin_factory=given.get("pin_factory"),
+                                  speed_kmh=parts.speed, still=still,
+                                  board=parts.board, clock=parts.clock,
+                                  wall_clock=parts.wall_clock)
+    if parts.parking:
+        if parts.parking.worker.ignition is not None:
+            stack.callback(parts.parking.worker.ignition.close)
+        parts.frames.add(parts.parking.worker)
+        parts.events.add(parts.parking.forwarder)
 
 
 def init_service(parts, stack):

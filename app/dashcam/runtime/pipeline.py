@@ -66,12 +66,14 @@ class Pipeline:
     def stages(self):
         """``{stage: [workers]}``, the stages of ``runtime.stop.STOP_PLAN``."""
         parts = self.parts
+        parking = [parts.parking.worker] if parts.parking else []
         return {
             "capture": [parts.capture], "control": list(parts.control),
             "gps": [parts.gps.worker] if parts.gps.worker else [],
             "imu": [parts.imu] if parts.imu else [],
-            "inference": [parts.inference], "alerts": list(parts.frames.subscribers),
-            "alert-sinks": list(parts.alerts.sinks),
+            "inference": [parts.inference],
+            "alerts": [s for s in parts.frames.subscribers if s not in parking],
+            "alert-sinks": list(parts.alerts.sinks), "parking": parking,
             "recording": parts.recording.workers if parts.recording else [],
             "event-logger": [parts.logger], "subscribers": list(parts.events.subscribers),
             "preview": [parts.preview] if parts.preview else [],
@@ -270,6 +272,10 @@ class Pipeline:
             summary["imu"] = self.imu.summary()
         if self.parts.button is not None:
             summary["button_locks"] = self.parts.button.locks
+        if self.parts.parking:
+            summary["parking"] = dict(self.parts.parking.summary(),
+                                      frames_skipped=self.capture.skipped,
+                                      inferences_skipped=self.inference.skipped)
         if self.preview:
             summary["preview"] = self.preview.sink.description
         if self.warnings:

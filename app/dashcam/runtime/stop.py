@@ -28,8 +28,10 @@ STOP_PLAN = (
     Step("inference", 0.8, ("capture",)),      # the frame in hand; open objects leave
     Step("alerts", 0.5, ("inference",)),       # the last frames judged by the rules
     Step("alert-sinks", 0.3, ("alerts",)),     # every alert delivered on the LED, serial line
+    Step("parking", 0.3, ("inference",)),      # the last frames judged, parking ended with the run
     Step("recording", 0.5, ("capture",)),      # queued frames encoded, the last segment closed
-    Step("event-logger", 1.0, ("control", "gps", "imu", "inference", "alert-sinks", "recording")),
+    Step("event-logger", 1.0, ("control", "gps", "imu", "inference", "alert-sinks", "parking",
+                               "recording")),  # committed
     Step("subscribers", 0.5, ("event-logger",)),  # committed events handed to clips, snapshots
     Step("preview", 1.0, ("inference",)),      # the video file closed (ffmpeg flushing)
 )
@@ -45,8 +47,8 @@ def bound(stage, plan=STOP_PLAN):
     raise KeyError(stage)
 
 
-COMMIT_BOUND_S = bound("event-logger")      # 4.2 s: everything queued is committed
-STOP_BOUND_S = bound(STOP_PLAN[-1].stage)   # 5.7 s
+COMMIT_BOUND_S = bound("event-logger")      # 4.5 s: everything queued is committed
+STOP_BOUND_S = bound(STOP_PLAN[-1].stage)   # 6.0 s
 
 
 def stop_stages(stages, before_ask=None, after_stop=None, plan=STOP_PLAN, now=time.monotonic):
