@@ -36,7 +36,7 @@ def test_urls_name_their_source_or_fail_naming_what_is_allowed():
     assert parse_gps_url("nmea:///dev/ttyUSB0?baud=4800") == ("nmea", "/dev/ttyUSB0", {"baud": 4800})
     assert parse_gps_url(" none ")[0] == "none"
     for bad in ("gspd://x", "nmea:///dev/ttyS0?baud=fast", "gpsd://h:port", "/dev/ttyUSB0"):
-        with pytest.raises(ConfigError, match="is not one of: none, gpsd://"):
+        with pytest.raises(ConfigError, match="is not one of: auto, none, gpsd://"):
             parse_gps_url(bad)
 
 
@@ -44,7 +44,7 @@ def test_a_typo_in_gps_source_is_one_line_naming_file_key_and_allowed(tmp_path):
     path = tmp_path / "dashcam.ini"
     path.write_text("[gps]\nsource = gpsd:/127.0.0.1\n")
     with pytest.raises(ConfigError, match=r"\[gps\] source = 'gpsd:/127.0.0.1' is invalid: "
-                                          r"allowed none, gpsd://HOST:PORT"):
+                                          r"allowed auto, none, gpsd://HOST:PORT"):
         load_config(str(path))
 
 

@@ -21,7 +21,7 @@ def test_sensitivity_is_a_level_or_a_number_of_g(tmp_path):
 @pytest.mark.parametrize("source, says", [
     ("csv://{tmp}/missing.csv", "cannot read the trace {tmp}/missing.csv"),
     ("i2c://1/0x68?chip=bmi160", "chip= must be one of adxl345, lis3dh, mpu6050"),
-    ("spi://0/0", "unknown scheme; use one of i2c://, csv://..., or none"),
+    ("spi://0/0", "unknown scheme; use one of i2c://, csv://, synthetic://..., or none"),
 ])
 def test_a_wrong_imu_source_fails_the_build_before_anything_is_built(tmp_path, tiny_model_path,
                                                                      source, says):

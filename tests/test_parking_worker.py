@@ -4,6 +4,7 @@ real ``FrameRate``s and submits its events (waited for, never slept on)."""
 
 import logging
 import queue
+import time
 
 import pytest
 from gpiozero import DigitalInputDevice
@@ -81,8 +82,9 @@ def test_standing_still_parks_and_an_approaching_car_brings_full_rate_back():
     try:
         assert submitted.wait(ev.PARKING_STARTED).data == {"reason": "still"}
         assert inference.fps == 1.0
+        parked_at = time.time()   # frames captured while parked: only those are judged
         for t, box in enumerate(PASSING):
-            worker.offer(record(100.0 + 0.5 * t, [box], index=t))
+            worker.offer(record(parked_at + 0.5 * t, [box], index=t))
         event = submitted.wait(ev.PARKING_EVENT)
         assert event.data["cause"] == "approach" and event.label == "car"
         assert event.severity == ev.WARNING and event.data["ttc_s"] < 4.0

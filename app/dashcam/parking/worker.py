@@ -53,6 +53,7 @@ class ParkingWorker(QueueWorker):
         self.parked_s = 0.0
         self._looked = None
         self._previous = None         # the last FrameRecord with detections, while parked
+        self._parked_utc = 0.0        # when parking began: frames captured before are not judged
 
     @property
     def parked(self):
@@ -110,6 +111,7 @@ class ParkingWorker(QueueWorker):
         t_utc = self.wall_clock()
         if parked:
             self.entered += 1
+            self._parked_utc, self._previous = t_utc, None
             log.info("parking mode: %s", reason)
             self.submit(ev.parking_started(t_utc, reason))
         else:
@@ -124,6 +126,8 @@ class ParkingWorker(QueueWorker):
     def _frame(self, record):
         if not self.parked or record.frame_index is None or record.frame_size is None:
             return
+        if record.t_utc < self._parked_utc:
+            return   # captured before parking began (judged late on a busy machine)
         if self.full_until is None and self._previous is not None:
             found = approaching(self._previous, record, record.frame_size[1],
                                 self.section.near_height, self.section.ttc_below)
