@@ -3,7 +3,7 @@
 ``build_pipeline`` is a sequence of small named steps (as Frigate's ``init_*``),
 each building one stage from the configuration and what the steps before it
 made: store -> event logger -> detector -> inference -> recording -> capture
--> alerts -> service parts -> preview. Recording comes before capture because
+-> alerts -> uploads -> service parts -> preview. Recording comes before capture because
 capture feeds it (every frame, or the CSI pipeline's ``tee``). A producer is
 built with an empty ``FanOut`` that the consumers built after it join, so no
 step refers to a part that does not exist yet and no part is changed after
@@ -68,6 +68,7 @@ def build_pipeline(config, source=None, db_path=None, recordings=None, preview=N
         init_recording(parts)
         init_capture(parts)
         init_alerts(parts, stack)
+        init_uploads(parts)
         init_service(parts, stack)
         init_preview(parts, preview)
         stack.pop_all()   # all built: from here the pipeline's stop plan closes each part
@@ -194,6 +195,21 @@ def init_alerts(parts, stack):
         stack.callback(sink.close)
     parts.frames.add(parts.alerts.engine)
     parts.events.add(parts.alerts.watch)
+
+
+def init_uploads(parts):
+    """The clip uploader, or None without ``[mqtt] url`` or ``[upload] endpoint``; its
+    outcomes go to ``parts.upload_results``, which the fleet link joins (an ``offer(dict)``)."""
+    from dashcam.fanout import Subscriber
+    from dashcam.fleet.upload import build_uploader
+    from dashcam.store import StoreReader
+
+    parts.upload_results = FanOut()
+    parts.uploads = build_uploader(parts.config, parts.store, parts.logger.submit, parts.paths,
+                                   functools.partial(StoreReader, parts.store.path),
+                                   parts.upload_results, parts.clock, parts.wall_clock)
+    if parts.uploads and parts.uploads.auto:
+        parts.events.add(Subscriber("upload-requests", parts.uploads.on_event))
 
 
 def init_service(parts, stack):

@@ -70,6 +70,7 @@ class Pipeline:
             "inference": [parts.inference], "alerts": list(parts.frames.subscribers),
             "alert-sinks": list(parts.alerts.sinks),
             "recording": parts.recording.workers if parts.recording else [],
+            "uploads": [parts.uploads] if parts.uploads else [],
             "event-logger": [parts.logger], "subscribers": list(parts.events.subscribers),
             "preview": [parts.preview] if parts.preview else [],
         }
@@ -259,6 +260,8 @@ class Pipeline:
             summary["subscriber_drops"] = dropped
         if self.recording:
             summary["recording"] = self.recording.summary()
+        if self.parts.uploads:
+            summary["uploads"] = self.parts.uploads.summary()
         if self.preview:
             summary["preview"] = self.preview.sink.description
         if self.warnings:

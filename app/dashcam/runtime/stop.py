@@ -27,7 +27,8 @@ STOP_PLAN = (
     Step("alerts", 0.5, ("inference",)),       # the last frames judged by the rules
     Step("alert-sinks", 0.3, ("alerts",)),     # every alert delivered on the LED, serial line
     Step("recording", 0.5, ("capture",)),      # queued frames encoded, the last segment closed
-    Step("event-logger", 1.0, ("control", "inference", "alert-sinks", "recording")),  # committed
+    Step("uploads", 0.3, ()),                  # the PUT in flight cut: sent again at the start
+    Step("event-logger", 1.0, ("control", "inference", "alert-sinks", "recording", "uploads")),  # committed
     Step("subscribers", 0.5, ("event-logger",)),  # committed events handed to clips, snapshots
     Step("preview", 1.0, ("inference",)),      # the video file closed (ffmpeg flushing)
 )
@@ -43,8 +44,8 @@ def bound(stage, plan=STOP_PLAN):
     raise KeyError(stage)
 
 
-COMMIT_BOUND_S = bound("event-logger")      # 3.8 s
-STOP_BOUND_S = bound(STOP_PLAN[-1].stage)   # 5.3 s
+COMMIT_BOUND_S = bound("event-logger")      # 4.1 s
+STOP_BOUND_S = bound(STOP_PLAN[-1].stage)   # 5.6 s
 
 
 def stop_stages(stages, before_ask=None, after_stop=None, plan=STOP_PLAN, now=time.monotonic):

@@ -134,6 +134,25 @@ MIGRATIONS = {
         "CREATE INDEX idx_clips_segment ON clips(segment_id)",
         "ALTER TABLE events ADD COLUMN snapshot TEXT",
     ],
+    # 6: clip uploads (dashcam.fleet.upload), one row per request, so that an upload
+    # survives a restart; url NULL: a presigned URL is asked of [upload] endpoint at each try
+    6: [
+        """CREATE TABLE uploads (
+            id INTEGER PRIMARY KEY,
+            request_id TEXT UNIQUE NOT NULL,
+            event_id INTEGER NOT NULL,
+            url TEXT,
+            source TEXT NOT NULL,  -- cmd (the fleet link's upload command) or auto
+            state TEXT NOT NULL,   -- queued, done, failed
+            requested_at TEXT NOT NULL,
+            updated_at TEXT,
+            attempts INTEGER NOT NULL DEFAULT 0,
+            bytes INTEGER,
+            sha256 TEXT,
+            error TEXT)""",
+        "CREATE INDEX idx_uploads_state ON uploads(state)",
+        "CREATE INDEX idx_uploads_event ON uploads(event_id)",
+    ],
 }
 LATEST_VERSION = max(MIGRATIONS)
 
