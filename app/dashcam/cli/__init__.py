@@ -18,7 +18,7 @@ from dashcam.errors import DashcamError
 
 # Order is the order of ``dashcam --help``.
 COMMANDS = ("detect", "run", "events", "alerts", "clips", "clip", "evaluate", "synth", "config",
-            "model", "engine", "calibrate", "export", "service", "doctor")
+            "model", "engine", "calibrate", "export", "service", "fleet", "doctor")
 
 
 class Parser(argparse.ArgumentParser):
