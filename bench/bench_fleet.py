@@ -92,7 +92,7 @@ def recorded_stream(cache, seconds):
     path = os.path.join(cache, f"stream-{seconds:d}s.json")
     if not os.path.exists(path):
         os.makedirs(cache, exist_ok=True)
-        db = os.path.join(cache, f"record-{seconds:d}s.db")
+        db = os.path.join(cache, f"record-{seconds:d}s", "dashcam.db")   # its own recordings/
         subprocess.run([sys.executable, "-m", "dashcam", "run", "--source",
                         "synthetic://?scenario=brake", "--duration", str(seconds), "--db", db,
                         "--config", os.devnull], check=True, stdout=subprocess.DEVNULL,

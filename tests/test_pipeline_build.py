@@ -34,7 +34,7 @@ from test_pipeline import check_store_after_run, make_config
 from videos import write_video
 
 STEPS = ("init_store", "init_logger", "init_detector", "init_inference", "init_recording",
-         "init_capture", "init_alerts", "init_service", "init_preview")
+         "init_capture", "init_alerts", "init_uploads", "init_service", "init_preview")
 
 
 def test_the_stop_plan_names_every_stage_once_and_states_its_bounds():

@@ -1,0 +1,54 @@
+"""A real run with ``[upload] endpoint``: the alerts' clips go by themselves, through the
+composition root's uploader, to a real HTTP server on localhost; the stop plan stops it."""
+
+import hashlib
+import os
+
+import pytest
+
+from dashcam.runtime import build_pipeline
+from dashcam.store import StoreReader
+from dashcam.store.uploads import upload_summary
+from put_server import PutServer
+from recorded import wait_for
+from test_pipeline import make_config
+
+av = pytest.importorskip("av", reason="PyAV records and joins the clips (no wheel for 3.6)")
+
+
+def done_rows(db_path):
+    with StoreReader(db_path) as reader:
+        return [r for r in upload_summary(reader.conn)["recent"] if r["state"] == "done"]
+
+
+def test_alert_clips_are_uploaded_by_themselves_during_a_run(tmp_path, tiny_model_path):
+    db_path = str(tmp_path / "dashcam.db")
+    with PutServer() as server:
+        config = make_config(tmp_path, run={"status_interval": 0},
+                             recording={"segment_seconds": 1, "pre_roll": 1, "post_roll": 1},
+                             upload={"endpoint": server.url("/presign"), "auto": "alert",
+                                     "bandwidth": 0},
+                             **{"rule:bright": {"labels": "car", "cooldown": 30}})
+        pipeline = build_pipeline(config, source="synthetic://?seed=3&width=320&height=180&fps=15",
+                                  db_path=db_path, model_path=tiny_model_path, status_stream=None)
+        assert pipeline.stages()["uploads"] == [pipeline.parts.uploads]
+        pipeline.start()
+        try:
+            assert wait_for(lambda: done_rows(db_path), timeout=90), "no clip was uploaded"
+        finally:
+            summary = pipeline.stop()
+    assert summary["uploads"]["uploaded"] >= 1 and "uploader" not in summary.get("stuck", [])
+    [(headers, request)] = server.posts[:1]
+    assert request["kind"] == "alert" and request["device"]
+    path, body = server.bodies[0]
+    done = done_rows(db_path)
+    with StoreReader(db_path) as reader:
+        alerts = {e["id"] for e in reader.events(types=["alert"])}
+    assert path == "/clips/{}.mp4?X-Sig=abc".format(request["event_id"])
+    assert request["event_id"] in alerts
+    assert hashlib.sha256(body).hexdigest() in {r["sha256"] for r in done}
+    clip = tmp_path / "received.mp4"
+    clip.write_bytes(body)
+    with av.open(str(clip)) as container:
+        assert len(list(container.decode(video=0))) > 0
+    assert not os.listdir(str(tmp_path / "uploads"))
