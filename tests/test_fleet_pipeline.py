@@ -2,10 +2,12 @@
 composition root's uploader, to a real HTTP server on localhost; the stop plan stops it."""
 
 import hashlib
+import io
 import os
 
 import pytest
 
+from dashcam.cli.run import print_summary
 from dashcam.runtime import build_pipeline
 from dashcam.store import StoreReader
 from dashcam.store.uploads import upload_summary
@@ -38,15 +40,17 @@ def test_alert_clips_are_uploaded_by_themselves_during_a_run(tmp_path, tiny_mode
         finally:
             summary = pipeline.stop()
     assert summary["uploads"]["uploaded"] >= 1 and "uploader" not in summary.get("stuck", [])
-    [(headers, request)] = server.posts[:1]
-    assert request["kind"] == "alert" and request["device"]
-    path, body = server.bodies[0]
-    done = done_rows(db_path)
+    text = io.StringIO()
+    print_summary(summary, text)
+    assert "  uploads: {} clips sent (".format(summary["uploads"]["uploaded"]) in text.getvalue()
+    done = done_rows(db_path)[-1]   # the first done (rows come newest first)
     with StoreReader(db_path) as reader:
         alerts = {e["id"] for e in reader.events(types=["alert"])}
-    assert path == "/clips/{}.mp4?X-Sig=abc".format(request["event_id"])
-    assert request["event_id"] in alerts
-    assert hashlib.sha256(body).hexdigest() in {r["sha256"] for r in done}
+    asked = [request for _, request in server.posts if request["event_id"] == done["event_id"]]
+    assert asked[0]["kind"] == "alert" and asked[0]["device"] and done["event_id"] in alerts
+    [body] = {body for path, body in server.bodies
+              if path == "/clips/{}.mp4?X-Sig=abc".format(done["event_id"])}
+    assert hashlib.sha256(body).hexdigest() == done["sha256"] and len(body) == done["bytes"]
     clip = tmp_path / "received.mp4"
     clip.write_bytes(body)
     with av.open(str(clip)) as container:

@@ -99,6 +99,9 @@ def print_summary(summary, out):
                           recording["missed_paused"], recording["encoder"])))
     if summary.get("preview"):
         out.write("  preview {}\n".format(summary["preview"]))
+    if summary.get("uploads"):
+        out.write("  uploads: {uploaded} clips sent ({bytes} bytes), {failed} failed, {waiting} "
+                  "waiting for the next start, {refused} refused\n".format(**summary["uploads"]))
     for name, counts in sorted((summary.get("alert_sinks") or {}).items()):
         if counts["failed"] or counts["unavailable"] or counts["dropped"]:
             out.write("  warning: alert sink {}: {delivered} delivered, {failed} failed, "
