@@ -163,6 +163,22 @@ def test_a_foreign_url_or_a_missing_event_fail_with_the_reason(store_with_clip, 
     assert {r["request_id"]: r["state"] for r in rows(db)["recent"]} == {"gone": "failed"}
 
 
+def test_requests_beyond_the_queue_wait_in_the_store_and_are_all_sent(store_with_clip,
+                                                                      tmp_path):
+    db, rec, event_id = store_with_clip
+    with PutServer() as server:
+        running = Running(db, rec, tmp_path, queue_size=1)
+        for n in range(6):   # a burst: the queue takes one, the store keeps the rest
+            running.uploader.request(event_id, server.url(f"/burst/{n}.mp4"), f"burst-{n}")
+        assert wait_until(lambda: len(running.results) == 6)
+        running.close()
+    assert running.uploader.dropped >= 4
+    assert sorted(r["request_id"] for r in running.results if r["ok"]) == [
+        f"burst-{n}" for n in range(6)]
+    assert sorted(path for path, _ in server.bodies) == [f"/burst/{n}.mp4" for n in range(6)]
+    assert rows(db)["states"] == {"done": 6}
+
+
 def test_an_event_of_an_auto_type_is_uploaded_to_a_url_the_endpoint_issues(store_with_clip,
                                                                            tmp_path):
     db, rec, event_id = store_with_clip

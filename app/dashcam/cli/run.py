@@ -101,7 +101,7 @@ def print_summary(summary, out):
         out.write("  preview {}\n".format(summary["preview"]))
     if summary.get("uploads"):
         out.write("  uploads: {uploaded} clips sent ({bytes} bytes), {failed} failed, {waiting} "
-                  "waiting for the next start, {refused} refused\n".format(**summary["uploads"]))
+                  "waiting for the next start\n".format(**summary["uploads"]))
     for name, counts in sorted((summary.get("alert_sinks") or {}).items()):
         if counts["failed"] or counts["unavailable"] or counts["dropped"]:
             out.write("  warning: alert sink {}: {delivered} delivered, {failed} failed, "

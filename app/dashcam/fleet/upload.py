@@ -4,7 +4,9 @@ themselves for the events of ``[upload] auto`` types.
 The ``Uploader`` is a worker with a bounded queue of requests. Each request
 is first a row in the store (``store.uploads``, written by the single writer
 through the kind writers ``register`` adds), so one that a stop, a crash or a
-power cut interrupts is taken up again at the next start. For each one the
+power cut interrupts is taken up again at the next start, and one that does
+not fit in the queue (a burst of alerts) is taken from the store once the
+worker is idle: the store is the backlog, the queue only the hand-off. For each one the
 worker waits until the event's clip is complete (``clip_ready``), joins it as
 ``dashcam clip`` does (``recording.write_clip``, into ``uploads/`` beside the
 store), PUTs it to the request's presigned URL (or to one that ``[upload]
@@ -36,6 +38,7 @@ log = logging.getLogger(__name__)
 
 GRACE_S = 60.0       # after its window, a clip is taken as it is (recording stopped, video lost)
 READY_POLL_S = 2.0   # how often a clip still being recorded is looked at again
+REFILL_S = 5.0       # how often the store's queued rows are looked at while the worker is idle
 WORK_FOLDER = "uploads"
 
 
@@ -125,6 +128,8 @@ class Uploader(QueueWorker):
         self.bandwidth, self.retries, self.retry_interval = bandwidth, retries, retry_interval
         self.wall_clock = wall_clock
         self.pending = []          # Jobs taken in, oldest first
+        self.finished = set()      # request ids ended in this run whose row may still be queued
+        self._refill_at = 0.0
         self.uploaded = self.failed = self.bytes_sent = 0
         self.reader = self._conn = None
 
@@ -133,7 +138,7 @@ class Uploader(QueueWorker):
     def request(self, event_id, url, request_id):
         """Upload event ``event_id``'s clip to ``url`` (a presigned PUT URL), for the fleet
         link's ``upload`` command ``request_id``. False, and a failed result published at
-        once, when the request is malformed or the queue is full."""
+        once, when the request is malformed."""
         job = Job(str(request_id), event_id, url, "cmd")
         try:
             job.event_id = int(event_id)
@@ -150,12 +155,18 @@ class Uploader(QueueWorker):
             self._ask(Job(f"auto-{event_id}", event_id, None, "auto"))
 
     def _ask(self, job):
+        """The row first, then the hand-off; what the full queue drops (``offer`` counts it)
+        stays queued in the store, and ``_refill`` takes it from there."""
         self.submit(UploadRequested(job.request_id, job.event_id, job.url, job.source,
                                     self.wall_clock()))
-        if self.offer(job):
-            return True
-        self._finish(job, error=f"refused: {self.queue.maxsize} uploads are waiting already")
-        return False
+        self.offer(job)
+        return True
+
+    def drop(self, job):
+        """A request the full queue did not take: its row waits in the store (``_refill``)."""
+        self.dropped += 1
+        self.report("deferred", logging.INFO, "uploader: %d requests left in the store for "
+                    "later (a full queue of %d)", self.dropped, self.queue.maxsize)
 
     def wake(self):
         QueueWorker.wake(self)
@@ -191,11 +202,20 @@ class Uploader(QueueWorker):
         self._take(job)
 
     def _take(self, job):
-        if all(j.request_id != job.request_id for j in self.pending):
+        if job.request_id not in self.finished and \
+                all(j.request_id != job.request_id for j in self.pending):
             self.pending.append(job)
 
+    def _refill(self):
+        """Take the store's queued rows that this worker does not hold (the queue was full);
+        forget the finished ids that the store no longer has queued."""
+        rows = pending_uploads(self.reader.conn)
+        self.finished &= {row[0] for row in rows}
+        for request_id, event_id, url, source, attempts in rows[:self.queue.maxsize]:
+            self._take(Job(request_id, event_id, url, source, attempts))
+
     def next_tick(self, now):
-        return min(j.due for j in self.pending) - now if self.pending else None
+        return min(j.due for j in self.pending) - now if self.pending else self._refill_at - now
 
     def tick(self, now):
         if self.stopping:
@@ -203,6 +223,9 @@ class Uploader(QueueWorker):
         due = [j for j in self.pending if j.due <= now]
         if due:
             self._work(due[0])
+        elif now >= self._refill_at:
+            self._refill_at = now + REFILL_S
+            self._refill()
 
     def finish(self):
         if self.reader is not None:
@@ -281,6 +304,7 @@ class Uploader(QueueWorker):
         """The request's end: its row, its result, its joined clip removed."""
         if job in self.pending:
             self.pending.remove(job)
+        self.finished.add(job.request_id)
         path = os.path.join(self.work_dir, job.file_name)
         if os.path.exists(path):
             os.remove(path)
@@ -308,7 +332,7 @@ class Uploader(QueueWorker):
 
     def summary(self):
         return {"uploaded": self.uploaded, "failed": self.failed, "bytes": self.bytes_sent,
-                "waiting": len(self.pending) + self.queue.qsize(), "refused": self.dropped}
+                "waiting": len(self.pending) + self.queue.qsize(), "deferred": self.dropped}
 
 
 def build_uploader(config, store, submit, paths, open_reader, publish_result, clock,
