@@ -1,6 +1,6 @@
 """Load on one Mosquitto: N simulated vehicles replaying a recorded event stream, plus alert bursts.
 
-    python bench/bench_fleet.py            # 200 vehicles, replay x1, x4, x16, x64: 30 s each
+    python bench/bench_fleet.py            # 200 vehicles, replay x1, x4, x16, x32, x64: 30 s each
     python bench/bench_fleet.py --quick    # 200 vehicles, x1 and x8: 8 s each
 
 The event stream is recorded once, by ``dashcam run`` on the synthetic
@@ -172,16 +172,19 @@ def vehicles(port, ids, stream, period, duration, speed, bursts, start_at, ready
     results.put({"sent": sent, "unacked": unacked, "lag": lag})
 
 
-def consumer(port, shared, ready, stop, results):
-    """One consumer: every message's (device, seq, kind, latency s)."""
+def consumer(port, shared, ready, stop, count, results):
+    """One consumer: every message's (device, seq, kind, latency s, received at)."""
     import paho.mqtt.client as mqtt
 
     seen = []
 
     def on_message(client, userdata, message):
+        now = time.time()
         body = json.loads(message.payload)
         seen.append((body["device"], body["seq"], message.topic.rsplit("/", 1)[1],
-                     time.time() - body["sent"]))
+                     now - body["sent"], now))
+        with count.get_lock():
+            count.value += 1
 
     client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"consumer-{os.getpid()}")
     client.on_message = on_message
@@ -207,8 +210,10 @@ def step(broker, args, stream, period, speed):
     """One load level; its figures (dict)."""
     ctx = multiprocessing.get_context("fork")
     ready, results, consumed, stop = ctx.Queue(), ctx.Queue(), ctx.Queue(), ctx.Event()
+    count = ctx.Value("q", 0)
     consumers = [ctx.Process(target=consumer, args=(broker.port, args.consumers > 1, ready, stop,
-                                                    consumed)) for _ in range(args.consumers)]
+                                                    count, consumed))
+                 for _ in range(args.consumers)]
     for process in consumers:
         process.daemon = True
         process.start()
@@ -229,25 +234,32 @@ def step(broker, args, stream, period, speed):
     cpu0, t0 = broker.cpu_s(), time.monotonic()
     load0 = os.getloadavg()[0]
     reports = [results.get(timeout=args.duration + 120) for _ in groups]
-    elapsed = time.monotonic() - t0
+    elapsed, published_at = time.monotonic() - t0, time.time()
     cpu = broker.cpu_s() - cpu0
-    time.sleep(1.0)   # the last messages reach the consumers
+    total = sum(sum(r["sent"].values()) for r in reports)
+    last, still = count.value, time.monotonic()
+    while count.value < total and time.monotonic() - still < 5.0:   # draining, or stuck
+        time.sleep(0.2)
+        if count.value != last:
+            last, still = count.value, time.monotonic()
+    drain_s = time.time() - published_at
     stop.set()
     seen = [m for _ in consumers for m in consumed.get(timeout=60)]
     for process in groups + consumers:
         process.join(30)
     sent = {k: sum(r["sent"][k] for r in reports) for k in ("events", "alerts", "heartbeat")}
     per_device = {}
-    for device, seq, _, _ in seen:
+    for device, seq, _, _, _ in seen:
         per_device.setdefault(device, []).append(seq)
     received = sum(len(set(s)) for s in per_device.values())
     duplicates = len(seen) - received
-    total = sum(sent.values())
-    alerts = [lat for _, _, kind, lat in seen if kind == "alerts"]
-    every = [lat for _, _, _, lat in seen]
+    alerts = [lat for _, _, kind, lat, _ in seen if kind == "alerts"]
+    every = [lat for _, _, _, lat, _ in seen]
+    in_time = sum(at <= published_at for _, _, _, _, at in seen)
     return {"speed": speed, "vehicles": args.vehicles, "planned": planned, "sent": total,
             "offered_per_s": round(total / args.duration, 1),
-            "received_per_s": round(len(seen) / elapsed, 1), "received": received,
+            "received_per_s": round(in_time / elapsed, 1), "received": received,
+            "drain_s": round(drain_s, 1),
             "lost": total - received, "duplicates": duplicates,
             "unacked": sum(r["unacked"] for r in reports),
             "publisher_lag_s": round(max(r["lag"] for r in reports), 2),
@@ -266,7 +278,7 @@ def main(argv=None):
     parser.add_argument("--procs", type=int, default=4, help="publisher processes")
     parser.add_argument("--consumers", type=int, default=1,
                         help="consumer processes ($share/bench/fleet/# when above 1)")
-    parser.add_argument("--steps", default="1,4,16,64", help="replay speeds, in order")
+    parser.add_argument("--steps", default="1,4,16,32,64", help="replay speeds, in order")
     parser.add_argument("--duration", type=float, default=30.0, help="seconds per step")
     parser.add_argument("--burst-every", type=float, default=10.0)
     parser.add_argument("--max-p95-ms", type=float, default=1000.0,
@@ -306,7 +318,7 @@ def main(argv=None):
         shutil.rmtree(folder, ignore_errors=True)
     header = ("speed", "offered_per_s", "received_per_s", "alert_p50_ms", "alert_p95_ms",
               "all_p95_ms", "lost", "duplicates", "broker_cpu_pct", "broker_rss_mb",
-              "publisher_lag_s")
+              "publisher_lag_s", "drain_s")
     print(" | ".join(header))
     for row in rows:
         print(" | ".join(str(row[k]) for k in header))
