@@ -29,7 +29,7 @@ def test_doctor_here_warns_about_what_this_machine_does_without(tmp_path, capsys
     lines = {text.split()[1]: text for text in out.splitlines()}
     assert list(lines) == ["python", "system", "opencv", "camera", "model", "tensorrt", "pycuda",
                            "onnxruntime", "engine", "gpio", "serial", "disk", "database",
-                           "last-run", "service"]
+                           "last-run", "service", "fleet"]
     for name, verdict in THIS_MACHINE.items():
         assert lines[name].split()[0] == verdict, lines[name]
     assert lines["tensorrt"] == ("warn  tensorrt     no TensorRT here (no NVIDIA GPU): ONNX "

@@ -18,7 +18,7 @@ from dashcam.errors import DashcamError
 
 # Order is the order of ``dashcam --help``.
 COMMANDS = ("detect", "run", "events", "alerts", "clips", "clip", "track", "evaluate", "synth",
-            "config", "model", "engine", "calibrate", "export", "lock", "service", "doctor")
+            "config", "model", "engine", "calibrate", "export", "lock", "service", "fleet", "doctor")
 
 
 class Parser(argparse.ArgumentParser):

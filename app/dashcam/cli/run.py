@@ -116,6 +116,9 @@ def print_summary(summary, out):
                       found["harsh_cornering"], imu["lost"], imu["reopened"]))
     if summary.get("button_locks"):
         out.write("  lock button: {} locks\n".format(summary["button_locks"]))
+    if summary.get("uploads"):
+        out.write("  uploads: {uploaded} clips sent ({bytes} bytes), {failed} failed, {waiting} "
+                  "waiting for the next start\n".format(**summary["uploads"]))
     for name, counts in sorted((summary.get("alert_sinks") or {}).items()):
         if counts["failed"] or counts["unavailable"] or counts["dropped"]:
             out.write("  warning: alert sink {}: {delivered} delivered, {failed} failed, "

@@ -17,6 +17,7 @@ from dashcam.config.imu import Button, Imu
 from dashcam.config.parking import Parking
 from dashcam.config.fields import (Field, Section, boolean, choice, flag, integer, number, parsed,
                                    text)
+from dashcam.config.upload import Upload
 from dashcam.events import SEVERITIES
 from dashcam.inference.backends import BACKENDS
 from dashcam.inference.clustering import DBSCAN, HYBRID, NMS, NONE
@@ -367,7 +368,7 @@ class Recording(Section):
 # Sections other than the nvinfer ones, in the order `config show` prints them.
 # New sections are declared above and listed here.
 SECTIONS = (Model, Source, Store, Tracking, Run, Recording, Led, Serial, Service, Gps, Imu, Button,
-            Parking)
+            Parking, Upload)
 # Sections of which a file may have many, [kind:NAME], with the instances every
 # configuration starts with.
 NAMED_SECTIONS = ((Rule, DEFAULT_RULES),)

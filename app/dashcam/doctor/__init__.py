@@ -3,6 +3,7 @@
 from dashcam import paths
 from dashcam.board import read_board
 from dashcam.doctor.checks import CHECKS, FAIL, OK, WARN, Check, Context, l4t_release
+from dashcam.doctor.fleet import check_fleet
 from dashcam.doctor.host import Host
 from dashcam.service.install import USER
 
@@ -22,7 +23,7 @@ def diagnose(config, db_path=None, recordings=None, host=None, board=None):
     gpu = bool(jetson) or host.exists("/dev/nvidia0") or host.exists("/proc/driver/nvidia/version")
     ctx = Context(config, db_path, recordings, jetson, l4t_release(host) if jetson else None, gpu,
                   USER if host.user_exists(USER) else None)
-    return [check(host, ctx) for check in CHECKS]
+    return [check(host, ctx) for check in CHECKS + (check_fleet,)]
 
 
 def line(check):

@@ -12,6 +12,7 @@ import importlib.util
 import os
 import pwd
 import shutil
+import socket
 import subprocess
 
 
@@ -90,6 +91,16 @@ class Host:
         members = set(entry.gr_mem)
         members.update(p.pw_name for p in pwd.getpwall() if p.pw_gid == entry.gr_gid)
         return members
+
+    def reach(self, hostname, port, timeout=3.0):
+        """None when a TCP connection to ``hostname:port`` opens, else why not, in a few words."""
+        try:
+            socket.create_connection((hostname, port), timeout).close()
+        except socket.gaierror:
+            return f"host name {hostname} not found"
+        except OSError as error:   # refused, unreachable, timed out
+            return error.strerror or str(error) or type(error).__name__
+        return None
 
     def user_exists(self, name):
         try:

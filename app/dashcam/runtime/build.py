@@ -3,8 +3,8 @@
 ``build_pipeline`` is a sequence of small named steps (as Frigate's ``init_*``),
 each building one stage from the configuration and what the steps before it
 made: store -> GPS -> event logger -> detector -> inference -> recording -> capture
--> alerts -> IMU -> lock button -> parking -> service parts -> preview. Recording comes
-before capture because
+-> alerts -> IMU -> lock button -> parking -> uploads -> service parts -> preview.
+Recording comes before capture because
 capture feeds it (every frame, or the CSI pipeline's ``tee``). A producer is
 built with an empty ``FanOut`` that the consumers built after it join, so no
 step refers to a part that does not exist yet and no part is changed after
@@ -75,6 +75,7 @@ def build_pipeline(config, source=None, db_path=None, recordings=None, preview=N
         init_imu(parts)
         init_button(parts, stack)
         init_parking(parts, stack)
+        init_uploads(parts)
         init_service(parts, stack)
         init_preview(parts, preview)
         stack.pop_all()   # all built: from here the pipeline's stop plan closes each part
@@ -271,6 +272,21 @@ def init_parking(parts, stack):
             stack.callback(parts.parking.worker.ignition.close)
         parts.frames.add(parts.parking.worker)
         parts.events.add(parts.parking.forwarder)
+
+
+def init_uploads(parts):
+    """The clip uploader, or None without ``[mqtt] url`` or ``[upload] endpoint``; its
+    outcomes go to ``parts.upload_results``, which the fleet link joins (an ``offer(dict)``)."""
+    from dashcam.fanout import Subscriber
+    from dashcam.fleet.upload import build_uploader
+    from dashcam.store import StoreReader
+
+    parts.upload_results = FanOut()
+    parts.uploads = build_uploader(parts.config, parts.store, parts.logger.submit, parts.paths,
+                                   functools.partial(StoreReader, parts.store.path),
+                                   parts.upload_results, parts.clock, parts.wall_clock)
+    if parts.uploads and parts.uploads.auto:
+        parts.events.add(Subscriber("upload-requests", parts.uploads.on_event))
 
 
 def init_service(parts, stack):

@@ -75,6 +75,7 @@ class Pipeline:
             "alerts": [s for s in parts.frames.subscribers if s not in parking],
             "alert-sinks": list(parts.alerts.sinks), "parking": parking,
             "recording": parts.recording.workers if parts.recording else [],
+            "uploads": [parts.uploads] if parts.uploads else [],
             "event-logger": [parts.logger], "subscribers": list(parts.events.subscribers),
             "preview": [parts.preview] if parts.preview else [],
         }
@@ -276,6 +277,8 @@ class Pipeline:
             summary["parking"] = dict(self.parts.parking.summary(),
                                       frames_skipped=self.capture.skipped,
                                       inferences_skipped=self.inference.skipped)
+        if self.parts.uploads:
+            summary["uploads"] = self.parts.uploads.summary()
         if self.preview:
             summary["preview"] = self.preview.sink.description
         if self.warnings:

@@ -20,6 +20,7 @@ import tempfile
 from dashcam.board import read_board
 from dashcam.capture.sources import STREAM_SCHEMES, scheme_of
 from dashcam.config import load_config
+from dashcam.config.upload import mqtt_url
 from dashcam.errors import DashcamError
 from dashcam.paths import DB_NAME, RECORDINGS_NAME, bundled_path
 from dashcam.service import CONTROL_SOCKET, SERVICE_CONFIG
@@ -40,8 +41,11 @@ FILES = (
 FOLDERS = (DATA, os.path.join(DATA, RECORDINGS_NAME))
 HOME_DROP_IN = "[Service]\n# dashcam is installed under a home folder: readable, not writable.\n" \
                "ProtectHome=read-only\n"
-NETWORK_DROP_IN = ("[Service]\n# The camera is on the network ([source] uri): let it be reached.\n"
-                   "PrivateNetwork=no\nRestrictAddressFamilies=AF_UNIX AF_INET AF_INET6\n"
+# Only IP sockets are added (no netlink, no raw packets); the addresses cannot be narrowed
+# further: a broker or camera is named by host name, and a presigned URL may point anywhere.
+NETWORK_DROP_IN = ("[Service]\n# The camera ([source] uri), the fleet link's broker ([mqtt] url) "
+                   "or the clip\n# uploads ([upload] endpoint) are on the network: let them be "
+                   "reached.\nPrivateNetwork=no\nRestrictAddressFamilies=AF_UNIX AF_INET AF_INET6\n"
                    "IPAddressDeny=\n")
 
 
@@ -87,15 +91,21 @@ def default_config(board, video_devices=None):
             "# never overwritten). `sudo systemctl restart dashcam` applies a change.\n\n" + text)
 
 
-def drop_ins(command, source_uri):
+def drop_ins(command, source_uri, fleet=False):
     """``{name: text}``: the drop-ins, in both units' ``.d`` folders, that an installation
-    running ``command`` and reading ``source_uri`` needs."""
+    running ``command`` and reading ``source_uri`` needs; ``fleet``: the configuration
+    reaches a broker or an upload endpoint (``needs_network``)."""
     wanted = {}
     if command.startswith(("/home/", "/root/")):
         wanted["50-home.conf"] = HOME_DROP_IN
-    if scheme_of(source_uri) in STREAM_SCHEMES:
+    if fleet or scheme_of(source_uri) in STREAM_SCHEMES:
         wanted["50-network.conf"] = NETWORK_DROP_IN
     return wanted
+
+
+def needs_network(config):
+    """Whether ``config`` talks to the fleet: ``[mqtt] url`` or ``[upload] endpoint`` set."""
+    return bool(mqtt_url(config) or config.upload.endpoint)
 
 
 def put(path, text, mode=0o644):
@@ -160,7 +170,8 @@ def install(root="/", start=False, command=None, board=None):
         done.append(("kept", SERVICE_CONFIG + " (yours: never overwritten)"))
     else:
         done.append((put(config, default_config(board or read_board()), 0o644), SERVICE_CONFIG))
-    wanted = drop_ins(command, load_config(config).source.uri)
+    settings = load_config(config)
+    wanted = drop_ins(command, settings.source.uri, needs_network(settings))
     for unit in (UNIT, EXPORT_UNIT):
         folder = under(root, f"etc/systemd/system/{unit}.d")
         for name, text in sorted(wanted.items()):

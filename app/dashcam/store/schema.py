@@ -154,6 +154,25 @@ MIGRATIONS = {
     ] + ["ALTER TABLE {} ADD COLUMN {} REAL".format(table, column)
          for table in ("events", "segments")
          for column in ("lat", "lon", "speed_kmh", "fix_age_s")],
+    # 7: clip uploads (dashcam.fleet.upload), one row per request, so that an upload
+    # survives a restart; url NULL: a presigned URL is asked of [upload] endpoint at each try
+    7: [
+        """CREATE TABLE uploads (
+            id INTEGER PRIMARY KEY,
+            request_id TEXT UNIQUE NOT NULL,
+            event_id INTEGER NOT NULL,
+            url TEXT,
+            source TEXT NOT NULL,  -- cmd (the fleet link's upload command) or auto
+            state TEXT NOT NULL,   -- queued, done, failed
+            requested_at TEXT NOT NULL,
+            updated_at TEXT,
+            attempts INTEGER NOT NULL DEFAULT 0,
+            bytes INTEGER,
+            sha256 TEXT,
+            error TEXT)""",
+        "CREATE INDEX idx_uploads_state ON uploads(state)",
+        "CREATE INDEX idx_uploads_event ON uploads(event_id)",
+    ],
 }
 LATEST_VERSION = max(MIGRATIONS)
 
