@@ -12,6 +12,7 @@ from collections import OrderedDict
 from dashcam.alerts.led import FACTORY_NAMES
 from dashcam.alerts.rules import Height, Labels, Polygon, rule_name
 from dashcam.capture import BACKOFF_CAP_S
+from dashcam.config.mqtt import Mqtt
 from dashcam.config.fields import (Field, Section, boolean, choice, flag, integer, number, parsed,
                                    text)
 from dashcam.events import SEVERITIES
@@ -349,7 +350,7 @@ class Recording(Section):
 
 # Sections other than the nvinfer ones, in the order `config show` prints them.
 # New sections are declared above and listed here.
-SECTIONS = (Model, Source, Store, Tracking, Run, Recording, Led, Serial, Service)
+SECTIONS = (Model, Source, Store, Tracking, Run, Recording, Led, Serial, Service, Mqtt)
 # Sections of which a file may have many, [kind:NAME], with the instances every
 # configuration starts with.
 NAMED_SECTIONS = ((Rule, DEFAULT_RULES),)

@@ -3,7 +3,7 @@
 ``build_pipeline`` is a sequence of small named steps (as Frigate's ``init_*``),
 each building one stage from the configuration and what the steps before it
 made: store -> event logger -> detector -> inference -> recording -> capture
--> alerts -> service parts -> preview. Recording comes before capture because
+-> fleet link -> alerts -> service parts -> preview. Recording comes before capture because
 capture feeds it (every frame, or the CSI pipeline's ``tee``). A producer is
 built with an empty ``FanOut`` that the consumers built after it join, so no
 step refers to a part that does not exist yet and no part is changed after
@@ -27,7 +27,8 @@ DEMO_URI = "synthetic://?seed=7"
 
 # Parts ``build_pipeline`` takes instead of building them.
 GIVEN = ("board", "store", "detector", "tracker", "open_source", "pin_factory", "open_port",
-         "watchdog", "control", "frame_subscribers", "event_subscribers")
+         "watchdog", "control", "frame_subscribers", "event_subscribers", "fleet_client",
+         "fleet_lock", "fleet_uploader")
 
 
 class Parts:
@@ -67,6 +68,7 @@ def build_pipeline(config, source=None, db_path=None, recordings=None, preview=N
         init_inference(parts)
         init_recording(parts)
         init_capture(parts)
+        init_fleet(parts)
         init_alerts(parts, stack)
         init_service(parts, stack)
         init_preview(parts, preview)
@@ -180,6 +182,27 @@ def init_capture(parts):
         wall_clock=parts.wall_clock, publish=recording.publish if recording else None)
 
 
+def init_fleet(parts):
+    """With ``[mqtt] enabled``, the fleet link (``parts.fleet``): its outbox in the store, its
+    worker, and an alert sink that ``init_alerts`` adds; else None. Given: ``fleet_client``
+    (a paho client), ``fleet_lock`` (``lock(note)``), ``fleet_uploader`` (a factory taking
+    ``publish_result``)."""
+    from dashcam.fleet import build_fleet
+    from dashcam.fleet.heartbeat import HeartbeatFigures
+    from dashcam.runtime.status import take_snapshot
+    from dashcam.store import StoreReader
+
+    given = parts.given
+    describe = HeartbeatFigures(functools.partial(take_snapshot, parts, parts.clock),
+                                parts.recording, parts.paths.recordings)
+    parts.fleet = build_fleet(
+        parts.config.mqtt, parts.store, parts.logger.submit,
+        functools.partial(StoreReader, parts.store.path), describe,
+        lambda: parts.logger.run_id, client=given.get("fleet_client"),
+        lock=given.get("fleet_lock"), make_uploader=given.get("fleet_uploader"),
+        clock=parts.clock, wall_clock=parts.wall_clock)
+
+
 def init_alerts(parts, stack):
     """Rules on every frame, sinks that deliver at once, the store's alert rows."""
     from dashcam.alerts import build_alerts
@@ -189,7 +212,8 @@ def init_alerts(parts, stack):
     parts.alerts = build_alerts(parts.config, parts.store, parts.logger.submit,
                                 pin_factory=given.get("pin_factory"),
                                 open_port=given.get("open_port", open_serial),
-                                clock=parts.clock, wall_clock=parts.wall_clock, board=parts.board)
+                                clock=parts.clock, wall_clock=parts.wall_clock, board=parts.board,
+                                extra_sinks=[parts.fleet.sink] if parts.fleet else ())
     for sink in parts.alerts.sinks:
         stack.callback(sink.close)
     parts.frames.add(parts.alerts.engine)

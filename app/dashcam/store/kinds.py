@@ -25,13 +25,16 @@ STATS_COLUMNS = (
 class Batch:
     """One transaction as the kind writers see it: the connection and what they wrote.
 
-    ``events``: ``(event_id, Event)`` in insertion order; ``rows``: table -> rows inserted.
+    ``events``: ``(event_id, Event)`` in insertion order; ``rows``: table -> rows inserted;
+    ``committed``: callables the store calls once the transaction is committed (never for a
+    batch rolled back), on the writer's thread: they must not block.
     """
 
     def __init__(self, conn):
         self.conn = conn
         self.events = []
         self.rows = Counter()
+        self.committed = []
 
 
 def insert_event(batch, run_id, event):

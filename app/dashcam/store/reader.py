@@ -16,6 +16,7 @@ import sqlite_utils
 from dashcam import events as ev
 from dashcam.errors import StoreError
 from dashcam.store.maintenance import integrity_check
+from dashcam.store.outbox import outbox_summary
 from dashcam.store.schema import LATEST_VERSION, connect, quote, schema_version
 from dashcam.timestamps import iso_utc
 
@@ -94,6 +95,11 @@ class StoreReader:
             row["data"] = json.loads(row["data"]) if row["data"] else None
             rows.append(row)
         return rows
+
+    def outbox_summary(self):
+        """The fleet link's outbox: depth, last acknowledgement, the link's state, what was
+        dropped (``store.outbox.outbox_summary``); None in a store older than the outbox."""
+        return outbox_summary(self.conn)
 
     def runs(self):
         return list(self.db.query("SELECT * FROM runs ORDER BY id"))
