@@ -11,8 +11,8 @@ import json
 from broker import Broker, Collector, broker_fixture, free_port  # noqa: F401 (the fixture)
 from dashcam import events as ev
 from dashcam.fleet import messages as msg
-from fleet_device import DEVICE, Device, section
 from dashcam.store import StoreReader
+from fleet_device import DEVICE, Device, section
 
 PREFIX = "dashcam/" + DEVICE
 
@@ -197,3 +197,39 @@ def test_a_simulated_day_offline_stays_in_bound_keeps_every_alert_and_reports_th
         collector.close()
     finally:
         broker.stop()
+
+
+def test_a_dashcam_run_publishes_its_events_and_heartbeats_through_the_composition_root(
+        broker, tmp_path, tiny_model_path):
+    """``build_pipeline`` with ``[mqtt] enabled``: a real run on a recorded clip (ONNX Runtime,
+    no recording) sends its lifecycle events and heartbeats; the stop says ``offline``."""
+    from dashcam.runtime import build_pipeline
+    from test_pipeline import make_config
+    from videos import write_video
+
+    collector = Collector(broker)
+    video = write_video(tmp_path / "clip.mp4", frames=25)
+    config = make_config(tmp_path, run={"status_interval": 0}, recording={"enabled": "false"},
+                         led={"enabled": "false"},
+                         mqtt={"enabled": "true", "url": broker.url, "device-id": DEVICE,
+                               "heartbeat-interval": "0.2"})
+    pipeline = build_pipeline(config, source=video + "?realtime=0",
+                              db_path=str(tmp_path / "dashcam.db"), model_path=tiny_model_path,
+                              status_stream=None)
+    pipeline.start()
+    collector.wait_for(count_on("/heartbeat", 1))
+    pipeline.wait()
+    summary = pipeline.stop()
+    assert summary["fleet"]["acked"] >= 2 and summary["fleet"]["connects"] == 1
+    collector.wait_for(lambda m: m[-1][1] == b"offline")
+    arrivals = first_arrivals(collector)
+    started = [p for t, p in arrivals if t == "events" and p["after"]["type"] == "run_started"]
+    assert started and started[0]["after"]["run_id"] == summary["run_id"]
+    beat = [p for t, p in arrivals if t == "heartbeat"][0]
+    for key in ("fps", "latency_p50_ms", "frames_dropped", "disk", "recording", "outbox",
+                "temperature"):
+        assert key in beat
+    assert beat["recording"] == "off" and beat["outbox"]["connected"] is True
+    with StoreReader(str(tmp_path / "dashcam.db")) as reader:
+        assert reader.outbox_summary()["link"]["state"] == "stopped"
+    collector.close()

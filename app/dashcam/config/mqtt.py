@@ -42,11 +42,12 @@ class BrokerUrl(namedtuple("BrokerUrl", "tls host port")):
         return "{}://{}:{}".format("mqtts" if self.tls else "mqtt", self.host, self.port)
 
 
-def topic_part(allowed):
-    """A topic level (or levels) without MQTT wildcards; empty allowed (the default)."""
+def topic_part(allowed, levels=True):
+    """Topic levels (one level unless ``levels``) without MQTT wildcards; empty allowed."""
     def parse(value):
         value = value.strip().strip("/")
-        if any(c in value for c in TOPIC_FORBIDDEN) or "//" in value:
+        if any(c in value for c in TOPIC_FORBIDDEN) or "//" in value or (
+                "/" in value and not levels):
             raise ValueError(value)
         return value
     return parsed(parse, allowed)
@@ -99,7 +100,7 @@ class Mqtt(Section):
         Field("enabled", False, boolean(), "publish events, alerts and heartbeats to the broker"),
         Field("url", "", parsed(_url, "mqtt://host[:port] or mqtts://host[:port]"),
               "the broker; mqtts:// is TLS (port 8883 unless given)"),
-        Field("device-id", "", topic_part("a name without / + #"),
+        Field("device-id", "", topic_part("a name without / + #", levels=False),
               "this vehicle's id in topics and messages; empty: the host name"),
         Field("topic-prefix", "", topic_part("topic levels without + or #"),
               "where this device publishes; empty: dashcam/<device-id>"),
