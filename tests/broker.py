@@ -18,6 +18,8 @@ import time
 
 import pytest
 
+from dashcam.fleet.client import new_client
+
 MOSQUITTO = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
 
 
@@ -86,12 +88,8 @@ def broker_fixture(tmp_path):
 
 
 def paho_client(client_id, clean_session=True):
-    import paho.mqtt.client as mqtt
-
-    if hasattr(mqtt, "CallbackAPIVersion"):
-        return mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id,
-                           clean_session=clean_session)
-    return mqtt.Client(client_id=client_id, clean_session=clean_session)
+    """A paho client of whichever major version is installed (the link's own constructor)."""
+    return new_client(client_id, clean_session)
 
 
 class Collector:

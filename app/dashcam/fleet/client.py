@@ -14,15 +14,15 @@ from dashcam.errors import ConfigError
 RECONNECT_MIN_S, RECONNECT_MAX_S = 1, 30
 
 
-def new_client(client_id):
-    """A paho ``Client`` with a clean session (the outbox, not the broker, keeps what is
-    unsent) and version 2 callbacks where paho has them."""
+def new_client(client_id, clean_session=True):
+    """A paho ``Client``, with version 2 callbacks where paho has them. The link's has a
+    clean session: the outbox, not the broker, keeps what is unsent."""
     import paho.mqtt.client as mqtt
 
     if hasattr(mqtt, "CallbackAPIVersion"):   # paho-mqtt 2.x
         return mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id,
-                           clean_session=True)
-    return mqtt.Client(client_id=client_id, clean_session=True)
+                           clean_session=clean_session)
+    return mqtt.Client(client_id=client_id, clean_session=clean_session)
 
 
 def failed(code):

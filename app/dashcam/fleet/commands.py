@@ -147,3 +147,6 @@ class Commands:
             return "accepted", {"event_id": command.args["event_id"]}
         except (DashcamError, ValueError) as error:
             return "failed", {"reason": str(error)}
+        except Exception as error:  # a broken part costs its own command, not the link
+            log.exception("fleet command %s failed", command.name)
+            return "failed", {"reason": f"{type(error).__name__}: {error}"}
