@@ -140,6 +140,8 @@ class FleetLink(Worker):
                 self._accept(row)
             for seq in item[2]:
                 self._forget(seq)
+            if item[2] and self.connected:   # the bound dropped rows while online: say so now
+                self.submit(GapDue(self.wall_clock()))
         elif kind == "ack":
             seq = self.inflight.pop(item[1], None)
             if seq is not None:
