@@ -78,8 +78,10 @@ def test_an_enabled_link_without_url_or_with_an_unreadable_password_is_refused(t
 
 
 def test_paho_1_and_2_callback_shapes():
-    from paho.mqtt.reasoncodes import ReasonCode
+    from paho.mqtt import reasoncodes
     from paho.mqtt.packettypes import PacketTypes
+
+    ReasonCode = getattr(reasoncodes, "ReasonCode", None) or reasoncodes.ReasonCodes   # 1.x
 
     assert failed(0) is False and failed(5) is True
     assert failed(ReasonCode(PacketTypes.CONNACK, "Success")) is False
