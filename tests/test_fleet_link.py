@@ -243,3 +243,54 @@ def test_a_dashcam_run_publishes_its_events_and_heartbeats_through_the_compositi
     with StoreReader(str(tmp_path / "dashcam.db")) as reader:
         assert reader.outbox_summary()["link"]["state"] == "stopped"
     collector.close()
+
+
+KILLED_DEVICE = """
+import sys, time
+sys.path.insert(0, {tests!r})
+from fleet_device import Device, section
+device = Device({db!r}, section({url!r})).start()
+for _ in range(3):
+    device.alert()
+device.event()
+device.settle()
+print("committed", flush=True)
+time.sleep(600)   # killed here, with its rows committed and never acknowledged
+"""
+
+
+def test_rows_survive_a_process_killed_mid_run_and_go_on_the_next_start(tmp_path):
+    """SIGKILL (a crash, the closest to a power cut a test can do: SQLite synchronous=FULL
+    has the commit on disk): the next start sends what the killed one had stored."""
+    import os
+    import subprocess
+    import sys
+
+    db, port = str(tmp_path / "dashcam.db"), free_port()
+    url = f"mqtt://127.0.0.1:{port}"
+    tests = os.path.dirname(os.path.abspath(__file__))
+    child = subprocess.Popen([sys.executable, "-c", KILLED_DEVICE.format(tests=tests, db=db,
+                                                                         url=url)],
+                             stdout=subprocess.PIPE, universal_newlines=True)
+    try:
+        assert child.stdout.readline().strip() == "committed"
+    finally:
+        child.kill()
+        child.wait(10)
+    folder = tmp_path / "broker"
+    folder.mkdir()
+    broker = Broker(folder, port).start()
+    try:
+        collector = Collector(broker)
+        device = Device(db, section(url)).start()
+        collector.wait_for(count_on("/alerts", 3))
+        # three alerts, their events, one event, the commit marker; the new start's
+        # run_interrupted for the killed run
+        collector.wait_for(lambda m: len(first_arrivals(collector)) >= 3 + 3 + 1 + 1 + 1)
+        device.stop()
+        arrivals = first_arrivals(collector)
+        assert [t for t, _ in arrivals[:3]] == ["alerts"] * 3
+        assert sorted(p["seq"] for _, p in arrivals) == list(range(1, 10))
+        collector.close()
+    finally:
+        broker.stop()
