@@ -1,14 +1,17 @@
 """What the fleet link costs the device in a normal run: CPU of its threads, its share of the
 store writer's time, and memory, against the same run without it.
 
-``dashcam run``'s pipeline on the synthetic road (the stand-in model, the shipped rules, no
-recording: its encoder would dwarf the rest) for ``--seconds``, paced at ``--fps``, once
-with ``[mqtt]`` disabled and once enabled against a local Mosquitto (started here, on a free
-port), each in its own process, alternately for ``--repetitions`` pairs. With the link:
-CPU seconds of its threads (the ``fleet-link`` worker, paho's network thread, the ``mqtt``
-alert sink; read from ``/proc/self/task/<tid>/stat``), the time the store's writer spends
-in the outbox's kind writers and event observer (``time.thread_time`` around them), the
-messages sent and acknowledged. Both: the process's CPU and peak RSS (``ru_maxrss``).
+``dashcam run``'s pipeline on the synthetic road (the stand-in model, the shipped rules and
+one that fires for each car every 2 s, no recording: its encoder would dwarf the rest) for
+``--seconds``, paced at ``--fps``, once with ``[mqtt]`` disabled and once enabled against a
+local Mosquitto (started here, on a free port), each in its own process, alternately for
+``--repetitions`` pairs. With the link: CPU seconds of its threads (the ``fleet-link``
+worker, paho's network thread, the ``mqtt`` alert sink; read from
+``/proc/self/task/<tid>/stat``), the time the store's writer spends in the outbox's kind
+writers and event observer (``time.thread_time`` around them), the messages sent and
+acknowledged, and each alert's latency as a subscriber on the broker receives it: from its
+frame's capture (``@timestamp``) and from the fleet sink taking it (p50/p95, ms). Both: the
+process's CPU and peak RSS (``ru_maxrss``).
 
     PYTHONPATH=app python bench/bench_fleet_device.py [--seconds 30] [--fps 10] [--repetitions 2]
 """
@@ -50,6 +53,13 @@ def timed(owner, name, spent):
     setattr(owner, name, wrapper)
 
 
+def _pct(values, q):
+    from dashcam.metrics import percentile
+
+    value = percentile(sorted(values), q)
+    return None if value is None else round(value, 1)
+
+
 def child(mode, seconds, fps, url, folder):
     from dashcam.config import load_config
     from dashcam.runtime import build_pipeline
@@ -57,7 +67,7 @@ def child(mode, seconds, fps, url, folder):
     ini = os.path.join(folder, f"{mode}.ini")
     with open(ini, "w") as handle:
         handle.write("[recording]\nenabled = false\n[led]\nenabled = false\n[run]\n"
-                     "status-interval = 0\n")
+                     "status-interval = 0\n[rule:bench-car]\nlabels = car\ncooldown = 2\n")
         if mode == "fleet":
             handle.write(f"[mqtt]\nenabled = true\nurl = {url}\ndevice-id = bench\n"
                          "heartbeat-interval = 5\n")
@@ -66,8 +76,21 @@ def child(mode, seconds, fps, url, folder):
     pipeline = build_pipeline(config, source=source, db_path=os.path.join(folder, mode + ".db"),
                               status_stream=None)
     fleet = pipeline.parts.fleet
-    writer = [0.0]
+    writer, taken, received = [0.0], {}, {}
     if fleet:
+        from broker import Collector
+        from dashcam.timestamps import parse_iso
+
+        port = int(url.rsplit(":", 1)[1])
+        collector = Collector(type("At", (), {"port": port}), "dashcam/bench/alerts", "bench")
+        collector.client.on_message = lambda c, u, m: received.setdefault(
+            json.loads(m.payload)["alert_id"], (time.time(), json.loads(m.payload)))
+        deliver = fleet.sink.deliver
+
+        def stamped(alert):
+            taken[alert.alert_id] = time.time()
+            return deliver(alert)
+        fleet.sink.deliver = stamped
         for name in ("observe", "write_outgoing", "write_acked", "write_gap", "write_link"):
             timed(fleet.index, name, writer)
         fleet.index.register(pipeline.store)   # the store calls the timed ones
@@ -88,6 +111,13 @@ def child(mode, seconds, fps, url, folder):
               "frames": summary["frames_processed"], "events": summary["events"],
               "alerts": summary.get("alerts")}
     if fleet:
+        collector.close()
+        from_capture = [1000 * (t - parse_iso(p["@timestamp"])) for t, p in received.values()]
+        from_sink = [1000 * (t - taken[a]) for a, (t, _) in received.items() if a in taken]
+        result["alert_latency_ms"] = {
+            "alerts": len(received),
+            "from_capture_p50": _pct(from_capture, 50), "from_capture_p95": _pct(from_capture, 95),
+            "from_sink_p50": _pct(from_sink, 50), "from_sink_p95": _pct(from_sink, 95)}
         result["thread_cpu_s"] = threads
         result["writer_outbox_cpu_s"] = round(writer[0], 3)
         result["link"] = summary["fleet"]
