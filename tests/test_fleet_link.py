@@ -8,7 +8,7 @@ which does not depend on how long the broker is away.
 
 import json
 
-from broker import Broker, Collector, broker_fixture, free_port  # noqa: F401 (the fixture)
+from broker import Broker, Collector, broker_fixture  # noqa: F401 (the fixture)
 from dashcam import events as ev
 from dashcam.fleet import messages as msg
 from dashcam.store import StoreReader
@@ -50,6 +50,18 @@ def accounted(collector):
         n += 1
     counts = {k: sum(g["dropped"][k] for g in gaps) for k in ("alerts", "events", "heartbeats")}
     return n, dropped, counts
+
+
+def stopped_broker(tmp_path):
+    """A broker that already knows the test's subscriber (its persistent session, saved at the
+    stop), stopped: what the device publishes once it is started again is kept for the
+    subscriber, however soon the device reconnects."""
+    folder = tmp_path / "broker"
+    folder.mkdir()
+    broker = Broker(folder).start()
+    collector = Collector(broker)
+    broker.stop()
+    return broker, collector
 
 
 def count_on(suffix, n):
@@ -121,10 +133,8 @@ def test_broker_down_mid_run_every_message_arrives_and_outage_alerts_jump_the_ba
 
 def test_a_device_restarted_while_the_broker_is_down_sends_its_rows_on_the_next_start(tmp_path):
     db = str(tmp_path / "dashcam.db")
-    port = free_port()
-    folder = tmp_path / "broker"
-    folder.mkdir()
-    url = f"mqtt://127.0.0.1:{port}"
+    broker, collector = stopped_broker(tmp_path)
+    url = broker.url
     first = Device(db, section(url)).start()        # nothing listens: connection refused
     first.alert()
     for _ in range(4):
@@ -132,9 +142,8 @@ def test_a_device_restarted_while_the_broker_is_down_sends_its_rows_on_the_next_
     first.stop()
     assert first.outbox()["rows"] == 5 + 1          # the alert, its event, four events
 
-    broker = Broker(folder, port).start()
+    broker.start()
     try:
-        collector = Collector(broker)
         second = Device(db, section(url)).start()
         # the first run's six, and the second start's run_interrupted (no orderly stop of
         # the first: Device.stop does not end the run row)
@@ -151,14 +160,11 @@ def test_a_device_restarted_while_the_broker_is_down_sends_its_rows_on_the_next_
 
 
 def test_network_refused_at_start_then_the_broker_comes(tmp_path):
-    port = free_port()
-    folder = tmp_path / "broker"
-    folder.mkdir()
-    device = Device(str(tmp_path / "dashcam.db"), section(f"mqtt://127.0.0.1:{port}")).start()
+    broker, collector = stopped_broker(tmp_path)
+    device = Device(str(tmp_path / "dashcam.db"), section(broker.url)).start()
     device.alert()
-    broker = Broker(folder, port).start()
+    broker.start()
     try:
-        collector = Collector(broker)
         collector.wait_for(count_on("/alerts", 1), 60)   # paho retries within 30 s
         device.stop()
         with StoreReader(device.db) as reader:
@@ -171,10 +177,8 @@ def test_network_refused_at_start_then_the_broker_comes(tmp_path):
 def test_a_simulated_day_offline_stays_in_bound_keeps_every_alert_and_reports_the_gap(tmp_path):
     """24 'hours' of driving with no broker: 100 events, 2 alerts and 120 heartbeats an hour,
     into an outbox bounded to 300 rows. Then the broker comes back."""
-    port = free_port()
-    folder = tmp_path / "broker"
-    folder.mkdir()
-    mqtt = section(f"mqtt://127.0.0.1:{port}", outbox_max_rows=300, outbox_max_bytes=400000)
+    broker, collector = stopped_broker(tmp_path)
+    mqtt = section(broker.url, outbox_max_rows=300, outbox_max_bytes=400000)
     device = Device(str(tmp_path / "dashcam.db"), mqtt).start()
     sent_alerts = []
     for hour in range(24):
@@ -187,9 +191,8 @@ def test_a_simulated_day_offline_stays_in_bound_keeps_every_alert_and_reports_th
         summary = device.outbox()
         assert summary["rows"] <= 300 and summary["bytes"] <= 400000
     submitted = device.outbox()["last_seq"]
-    broker = Broker(folder, port).start()
+    broker.start()
     try:
-        collector = Collector(broker)
         # the first gap at the reconnection; its own row may push one more event out, which
         # a second gap reports. Done once every seq up to the last stored offline is
         # accounted for: received, or listed as dropped by a gap.
@@ -266,8 +269,9 @@ def test_rows_survive_a_process_killed_mid_run_and_go_on_the_next_start(tmp_path
     import subprocess
     import sys
 
-    db, port = str(tmp_path / "dashcam.db"), free_port()
-    url = f"mqtt://127.0.0.1:{port}"
+    db = str(tmp_path / "dashcam.db")
+    broker, collector = stopped_broker(tmp_path)
+    url = broker.url
     tests = os.path.dirname(os.path.abspath(__file__))
     child = subprocess.Popen([sys.executable, "-c", KILLED_DEVICE.format(tests=tests, db=db,
                                                                          url=url)],
@@ -277,11 +281,8 @@ def test_rows_survive_a_process_killed_mid_run_and_go_on_the_next_start(tmp_path
     finally:
         child.kill()
         child.wait(10)
-    folder = tmp_path / "broker"
-    folder.mkdir()
-    broker = Broker(folder, port).start()
+    broker.start()
     try:
-        collector = Collector(broker)
         device = Device(db, section(url)).start()
         collector.wait_for(count_on("/alerts", 3))
         # three alerts, their events, one event, the commit marker; the new start's
