@@ -26,7 +26,9 @@ STOP_PLAN = (
     Step("inference", 0.8, ("capture",)),      # the frame in hand; open objects leave
     Step("alerts", 0.5, ("inference",)),       # the last frames judged by the rules
     Step("alert-sinks", 0.3, ("alerts",)),     # every alert delivered on the LED, serial line
-    Step("fleet", 0.4, ("alert-sinks",)),      # PUBACKs of what is in flight recorded; offline
+    # PUBACKs of what is in flight recorded, "offline" said; paho's thread may be in its
+    # reconnect wait (broker away), which it leaves within 1 s
+    Step("fleet", 1.0, ("alert-sinks",)),
     Step("recording", 0.5, ("capture",)),      # queued frames encoded, the last segment closed
     Step("event-logger", 1.0, ("control", "inference", "alert-sinks", "fleet", "recording")),
     Step("subscribers", 0.5, ("event-logger",)),  # committed events handed to clips, snapshots
@@ -44,8 +46,8 @@ def bound(stage, plan=STOP_PLAN):
     raise KeyError(stage)
 
 
-COMMIT_BOUND_S = bound("event-logger")      # 4.2 s
-STOP_BOUND_S = bound(STOP_PLAN[-1].stage)   # 5.7 s
+COMMIT_BOUND_S = bound("event-logger")      # 4.8 s
+STOP_BOUND_S = bound(STOP_PLAN[-1].stage)   # 6.3 s
 
 
 def stop_stages(stages, before_ask=None, after_stop=None, plan=STOP_PLAN, now=time.monotonic):
