@@ -10,6 +10,7 @@ session and lets a test wait for what it expects. Other fleet tests reuse both.
 
 import json
 import os
+import random
 import shutil
 import socket
 import subprocess
@@ -24,9 +25,23 @@ MOSQUITTO = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
 
 
 def free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+    """A free localhost port below the kernel's ephemeral range: a port from that range may
+    be handed to an outgoing connection (another process's, or a client retrying this very
+    port) while a test has the broker stopped, and the broker could not listen there again."""
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as handle:
+            low = int(handle.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        low = 32768
+    chooser = random.Random()
+    while True:
+        port = chooser.randrange(10000, max(10001, low))
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
 
 
 class Broker:
