@@ -40,25 +40,33 @@ def test_status_lists_uploads_by_state_with_the_newest(tmp_path, capsys):
     assert [r["request_id"] for r in found["uploads"]["recent"]] == ["r-2", "auto-5", "r-1"]
 
 
-def test_the_outbox_is_shown_when_the_store_has_one(tmp_path):
+def test_the_outbox_is_shown_with_the_link_and_what_was_dropped(tmp_path):
+    """A real outbox (the fleet link's kind writers): messages waiting, one dropped by the
+    bound, an acknowledgement and the link's state, as ``dashcam fleet status`` shows them."""
+    from dashcam import events as ev
+    from dashcam.config.mqtt import EventTypes
+    from dashcam.fleet import messages as msg
+    from dashcam.fleet.outbox import Acked, LinkState, OutboxIndex
+
     db = str(tmp_path / "dashcam.db")
     store_with_uploads(db)
-
-    class WithOutbox(StoreReader):
-        """Stands for the fleet link's ``StoreReader.outbox_summary`` (built in parallel)."""
-
-        def outbox_summary(self):
-            return {"connected": False, "last_ack": "2023-11-14T22:13:20.000Z", "depth": 7,
-                    "dropped": 2}
-
-    with WithOutbox(db) as reader:
-        lines = status_lines(fleet_status(reader))
-    assert lines[:4] == ["connected             no",
-                         "last acknowledgement  2023-11-14T22:13:20.000Z",
-                         "outbox depth          7", "dropped               2"]
+    with EventStore(db) as store:
+        OutboxIndex("van-7", 3, 10 ** 6, EventTypes(("*",))).register(store)
+        run = store.begin_run(T0 + 20, "test")
+        for t in range(3):
+            store.write(run, [ev.Event(ev.CAMERA_LOST, T0 + t, T0 + t, None, None, ev.WARNING, {})])
+        store.write(run, [msg.outgoing(msg.ALERTS, msg.ALERT_PRIORITY, {"id": "a"}, T0 + 5)])
+        store.write(run, [Acked((4,), T0 + 6), LinkState("disconnected", T0 + 7, "broker away")])
     with StoreReader(db) as reader:
-        assert status_lines(fleet_status(reader))[0] == (
-            "outbox                no fleet outbox in this store")
+        lines = status_lines(fleet_status(reader))
+    assert lines[0].startswith("link                  disconnected since ") and \
+        lines[0].endswith("(broker away)")
+    assert lines[1].startswith("last acknowledgement  20")
+    # five messages (the bound of 3 dropped the two oldest events), one acknowledged
+    assert lines[2].startswith("outbox                2 messages, ")
+    assert lines[2].endswith(" B, 1 alerts, 1 events")
+    assert lines[4] == "last sequence number  5"
+    assert lines[5].startswith("dropped               2 events (published as a gap")
 
 
 def test_status_of_a_missing_store_is_one_line(tmp_path, capsys):

@@ -15,6 +15,7 @@ import os
 from collections import namedtuple
 
 DEVICE_TREE = "/proc/device-tree"
+THERMAL = "/sys/class/thermal"
 
 NANO = "Nano"              # Maxwell: no fast INT8
 TX = "TX1/TX2"             # Maxwell, Pascal: no fast INT8
@@ -101,3 +102,19 @@ def _read(path):
             return handle.read().decode("utf-8", "replace")
     except OSError:
         return ""
+
+
+def read_temperatures(thermal=THERMAL):
+    """``{zone type: degrees Celsius}`` of the thermal zones the kernel reports (a Jetson's
+    ``CPU-therm``, ``GPU-therm``, ...); empty where there are none (a container, a VM)."""
+    found = {}
+    try:
+        zones = sorted(n for n in os.listdir(thermal) if n.startswith("thermal_zone"))
+    except OSError:
+        return found
+    for zone in zones:
+        kind = _read(os.path.join(thermal, zone, "type")).strip() or zone
+        text = _read(os.path.join(thermal, zone, "temp")).strip()
+        if text.lstrip("-").isdigit():
+            found[kind] = round(int(text) / 1000.0, 1)   # millidegrees
+    return found

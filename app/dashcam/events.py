@@ -214,8 +214,9 @@ def motion(kind, start_utc, end_utc, severity, data):
 
 
 def manual_lock(t_utc, by, note=None):
-    """The driver asked to keep this moment: ``by`` ``button`` or ``command`` (``dashcam
-    lock``), with an optional ``note``. Its clip is protected like an alert's."""
+    """The driver asked to keep this moment: ``by`` ``button``, ``command`` (``dashcam
+    lock``) or ``fleet`` (the fleet link's ``lock``), with an optional ``note``. Its clip
+    is protected like an alert's."""
     data = {"by": by}
     if note:
         data["note"] = note

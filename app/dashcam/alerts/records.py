@@ -46,7 +46,7 @@ def alert_event(alert, deliveries=()):
     """The ``alert`` event of ``alert``: rule, confidence, box, TTC, frame, how long after
     the frame's capture it was raised, sinks' statuses."""
     return ev.alert(alert.t_utc, alert.label, alert.track_id, alert.severity, {
-        "rule": alert.rule, "confidence": round(float(alert.confidence), 4),
+        "rule": alert.rule, "alert_id": alert.alert_id, "confidence": round(float(alert.confidence), 4),
         "box": [round(float(v), 1) for v in alert.box],
         "ttc_s": None if alert.ttc is None else round(alert.ttc, 2),
         "frame_index": alert.frame_index,

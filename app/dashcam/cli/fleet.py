@@ -6,13 +6,13 @@ import sys
 
 from dashcam.cli.options import add_command_group, add_data_options, command_config, command_paths
 from dashcam.export.files import human_bytes
+from dashcam.fleet.messages import ALERT_PRIORITY, EVENT_PRIORITY, HEARTBEAT_PRIORITY
 from dashcam.store import StoreReader
 from dashcam.store.uploads import upload_summary
 
-# What ``StoreReader.outbox_summary()`` (the fleet link's outbox) says, in this order; any
-# other key it gives is printed after these, as it is.
-OUTBOX_KEYS = (("connected", "connected"), ("last_ack", "last acknowledgement"),
-               ("depth", "outbox depth"))
+# The outbox's priorities by name (``fleet.messages``), in the order they are sent.
+PRIORITIES = ((ALERT_PRIORITY, "alerts"), (EVENT_PRIORITY, "events"),
+              (HEARTBEAT_PRIORITY, "heartbeats"))
 
 
 def register(subparsers):
@@ -35,11 +35,9 @@ def register(subparsers):
 
 
 def fleet_status(reader, recent=5):
-    """``{"outbox": dict or None, "uploads": store.uploads.upload_summary}``; the outbox is
-    None where this build's store has no fleet outbox (``StoreReader.outbox_summary``)."""
-    outbox = getattr(reader, "outbox_summary", None)
-    return {"outbox": outbox() if outbox is not None else None,
-            "uploads": upload_summary(reader.conn, recent)}
+    """``{"outbox": StoreReader.outbox_summary (None in a store older than the outbox),
+    "uploads": store.uploads.upload_summary}``."""
+    return {"outbox": reader.outbox_summary(), "uploads": upload_summary(reader.conn, recent)}
 
 
 def status(args, out=None):
@@ -62,14 +60,7 @@ def status_lines(found):
     if outbox is None:
         lines.append("outbox                no fleet outbox in this store")
     else:
-        shown = dict(OUTBOX_KEYS)
-        for key, name in OUTBOX_KEYS:
-            value = outbox.get(key)
-            lines.append("{:<21} {}".format(name, "unknown" if value is None else
-                                            ("yes" if value else "no") if key == "connected"
-                                            else value))
-        lines += ["{:<21} {}".format(key, outbox[key]) for key in sorted(outbox)
-                  if key not in shown]
+        lines += outbox_lines(outbox)
     states = uploads["states"]
     lines.append("{:<21} {}".format("uploads", ", ".join(
         f"{n} {state}" for state, n in sorted(states.items())) if states else "none"))
@@ -79,4 +70,26 @@ def status_lines(found):
         lines.append("  {:<19} event {:<6} {:<6} {:<6} tries {:<2} {} {}".format(
             row["request_id"][:19], row["event_id"], row["source"], row["state"],
             row["attempts"], row["updated_at"] or row["requested_at"], what))
+    return lines
+
+
+def outbox_lines(outbox):
+    """The link's last state, the last acknowledgement, what waits and what was dropped."""
+    link, dropped = outbox["link"], outbox["dropped"]
+    waiting = {int(p): n for p, n in outbox["by_priority"].items()}
+    lines = [
+        "{:<21} {}".format("link", "{} since {} ({})".format(link["state"], link["since"],
+                                                             link["detail"])
+                           if link else "never connected"),
+        "{:<21} {}".format("last acknowledgement", outbox["last_ack"] or "none"),
+        "{:<21} {} messages, {}{}".format(
+            "outbox", outbox["rows"], human_bytes(outbox["bytes"]),
+            "".join(f", {waiting[p]} {name}" for p, name in PRIORITIES if waiting.get(p))),
+        "{:<21} {}".format("oldest waiting", outbox["oldest"] or "-"),
+        "{:<21} {}".format("last sequence number", outbox["last_seq"])]
+    if dropped:
+        counts = {int(p): n for p, n in dropped["counts"].items()}
+        lines.append("{:<21} {} (published as a gap once the broker is back)".format(
+            "dropped", ", ".join(f"{counts[p]} {name}" for p, name in PRIORITIES
+                                 if counts.get(p))))
     return lines

@@ -15,6 +15,7 @@ from dashcam.capture import BACKOFF_CAP_S
 from dashcam.config.gps import Gps
 from dashcam.config.imu import Button, Imu
 from dashcam.config.parking import Parking
+from dashcam.config.mqtt import Mqtt
 from dashcam.config.fields import (Field, Section, boolean, choice, flag, integer, number, parsed,
                                    text)
 from dashcam.config.upload import Upload
@@ -368,7 +369,7 @@ class Recording(Section):
 # Sections other than the nvinfer ones, in the order `config show` prints them.
 # New sections are declared above and listed here.
 SECTIONS = (Model, Source, Store, Tracking, Run, Recording, Led, Serial, Service, Gps, Imu, Button,
-            Parking, Upload)
+            Parking, Mqtt, Upload)
 # Sections of which a file may have many, [kind:NAME], with the instances every
 # configuration starts with.
 NAMED_SECTIONS = ((Rule, DEFAULT_RULES),)

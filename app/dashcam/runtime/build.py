@@ -3,8 +3,8 @@
 ``build_pipeline`` is a sequence of small named steps (as Frigate's ``init_*``),
 each building one stage from the configuration and what the steps before it
 made: store -> GPS -> event logger -> detector -> inference -> recording -> capture
--> alerts -> IMU -> lock button -> parking -> uploads -> service parts -> preview.
-Recording comes before capture because
+-> uploads -> fleet link -> alerts -> IMU -> lock button -> parking -> service parts ->
+preview. Recording comes before capture because
 capture feeds it (every frame, or the CSI pipeline's ``tee``). A producer is
 built with an empty ``FanOut`` that the consumers built after it join, so no
 step refers to a part that does not exist yet and no part is changed after
@@ -20,6 +20,7 @@ import contextlib
 import functools
 import sys
 import time
+import types
 
 from dashcam.fanout import FanOut
 from dashcam.runtime.pipeline import Pipeline
@@ -30,7 +31,7 @@ DEMO_URI = "synthetic://?seed=7"
 # Parts ``build_pipeline`` takes instead of building them.
 GIVEN = ("board", "store", "detector", "tracker", "open_source", "pin_factory", "open_port",
          "watchdog", "control", "frame_subscribers", "event_subscribers", "open_gps", "gps_state",
-         "open_imu", "speed", "still")
+         "open_imu", "speed", "still", "fleet_client", "fleet_lock", "fleet_uploader")
 
 
 class Parts:
@@ -71,11 +72,12 @@ def build_pipeline(config, source=None, db_path=None, recordings=None, preview=N
         init_inference(parts)
         init_recording(parts)
         init_capture(parts)
+        init_uploads(parts)
+        init_fleet(parts)
         init_alerts(parts, stack)
         init_imu(parts)
         init_button(parts, stack)
         init_parking(parts, stack)
-        init_uploads(parts)
         init_service(parts, stack)
         init_preview(parts, preview)
         stack.pop_all()   # all built: from here the pipeline's stop plan closes each part
@@ -218,6 +220,48 @@ def init_capture(parts):
         rate=parts.capture_rate)
 
 
+def init_fleet(parts):
+    """With ``[mqtt] enabled``, the fleet link (``parts.fleet``): its outbox in the store, its
+    worker, and an alert sink that ``init_alerts`` adds; else None. Given: ``fleet_client``
+    (a paho client), ``fleet_lock`` (``lock(note)``; else ``fleet_lock``), ``fleet_uploader``
+    (a factory taking ``publish_result``; else ``fleet_uploader``)."""
+    from dashcam.fleet import build_fleet
+    from dashcam.fleet.heartbeat import HeartbeatFigures
+    from dashcam.runtime.status import take_snapshot
+    from dashcam.store import StoreReader
+
+    given = parts.given
+    describe = HeartbeatFigures(functools.partial(take_snapshot, parts, parts.clock),
+                                parts.recording, parts.paths.recordings)
+    parts.fleet = build_fleet(
+        parts.config.mqtt, parts.store, parts.logger.submit,
+        functools.partial(StoreReader, parts.store.path), describe,
+        lambda: parts.logger.run_id, client=given.get("fleet_client"),
+        lock=given.get("fleet_lock", functools.partial(fleet_lock, parts)),
+        make_uploader=given.get("fleet_uploader", functools.partial(fleet_uploader, parts)),
+        clock=parts.clock, wall_clock=parts.wall_clock)
+
+
+def fleet_lock(parts, note):
+    """The fleet's ``lock`` command: a ``manual_lock``, its clip protected as a press's."""
+    from dashcam import events as ev
+
+    return parts.logger.submit(ev.manual_lock(parts.wall_clock(), "fleet", note))
+
+
+def fleet_uploader(parts, publish_result):
+    """The clip uploader for the fleet's ``upload`` command (None without one), its outcomes
+    published on ``<prefix>/cmd/result`` with ``status`` done or failed."""
+    if parts.uploads is None:
+        return None
+
+    def offer(result):
+        return publish_result(dict(result, status="done" if result.get("ok") else "failed"))
+
+    parts.upload_results.add(types.SimpleNamespace(offer=offer))
+    return parts.uploads
+
+
 def init_alerts(parts, stack):
     """Rules on every frame, sinks that deliver at once, the store's alert rows."""
     from dashcam.alerts import build_alerts
@@ -228,7 +272,8 @@ def init_alerts(parts, stack):
                                 pin_factory=given.get("pin_factory"),
                                 open_port=given.get("open_port", open_serial),
                                 clock=parts.clock, wall_clock=parts.wall_clock, board=parts.board,
-                                speed=parts.speed)
+                                speed=parts.speed,
+                                extra_sinks=[parts.fleet.sink] if parts.fleet else ())
     for sink in parts.alerts.sinks:
         stack.callback(sink.close)
     parts.frames.add(parts.alerts.engine)

@@ -31,7 +31,7 @@ from dashcam import __version__
 from dashcam import events as ev
 from dashcam.inference.models import model_file, standin_warning
 from dashcam.records import StatsRecord
-from dashcam.runtime.status import Snapshot, stats_row, status_line, summary_figures
+from dashcam.runtime.status import stats_row, status_line, summary_figures, take_snapshot
 from dashcam.runtime.stop import STOP_PLAN, stop_stages
 
 log = logging.getLogger(__name__)
@@ -74,6 +74,7 @@ class Pipeline:
             "inference": [parts.inference],
             "alerts": [s for s in parts.frames.subscribers if s not in parking],
             "alert-sinks": list(parts.alerts.sinks), "parking": parking,
+            "fleet": parts.fleet.workers if parts.fleet else [],
             "recording": parts.recording.workers if parts.recording else [],
             "uploads": [parts.uploads] if parts.uploads else [],
             "event-logger": [parts.logger], "subscribers": list(parts.events.subscribers),
@@ -187,13 +188,7 @@ class Pipeline:
         self._last_stats = current
 
     def snapshot(self):
-        inference, logger = self.inference, self.logger
-        return Snapshot(
-            self.clock(), self.capture.frames, inference.processed, self.slot.overwritten,
-            logger.events, logger.latency.values(), logger.added.values(),
-            inference.preprocess.values(), inference.infer.values(),
-            inference.postprocess.values(), inference.tracking.values(),
-            logger.queue_depth, inference.active_tracks, self.parts.gps.state.describe())
+        return take_snapshot(self.parts, self.clock)
 
     def stop(self):
         """Stop by the plan, commit everything, end the run row; idempotent."""
@@ -279,6 +274,8 @@ class Pipeline:
                                       inferences_skipped=self.inference.skipped)
         if self.parts.uploads:
             summary["uploads"] = self.parts.uploads.summary()
+        if self.parts.fleet:
+            summary["fleet"] = self.parts.fleet.link.summary()
         if self.preview:
             summary["preview"] = self.preview.sink.description
         if self.warnings:

@@ -22,6 +22,17 @@ class Snapshot(namedtuple("Snapshot", "t frames_in frames_processed frames_dropp
 Snapshot.__new__.__defaults__ = (None,)  # namedtuple defaults= needs Python 3.7
 
 
+def take_snapshot(parts, clock):
+    """A ``Snapshot`` of a run's parts (``build.Parts``) at ``clock()``."""
+    inference, logger = parts.inference, parts.logger
+    return Snapshot(
+        clock(), parts.capture.frames, inference.processed, parts.slot.overwritten,
+        logger.events, logger.latency.values(), logger.added.values(),
+        inference.preprocess.values(), inference.infer.values(),
+        inference.postprocess.values(), inference.tracking.values(),
+        logger.queue_depth, inference.active_tracks, parts.gps.state.describe())
+
+
 def _ms(value):
     return None if value is None else round(value * 1000.0, 2)
 

@@ -29,10 +29,13 @@ STOP_PLAN = (
     Step("alerts", 0.5, ("inference",)),       # the last frames judged by the rules
     Step("alert-sinks", 0.3, ("alerts",)),     # every alert delivered on the LED, serial line
     Step("parking", 0.3, ("inference",)),      # the last frames judged, parking ended with the run
+    # PUBACKs of what is in flight recorded, "offline" said; paho's thread may be in its
+    # reconnect wait (broker away), which it leaves within 1 s
+    Step("fleet", 1.0, ("alert-sinks",)),
     Step("recording", 0.5, ("capture",)),      # queued frames encoded, the last segment closed
     Step("uploads", 0.3, ()),                  # the PUT in flight cut: sent again at the start
     Step("event-logger", 1.0, ("control", "gps", "imu", "inference", "alert-sinks", "parking",
-                               "recording", "uploads")),  # committed
+                               "fleet", "recording", "uploads")),  # committed
     Step("subscribers", 0.5, ("event-logger",)),  # committed events handed to clips, snapshots
     Step("preview", 1.0, ("inference",)),      # the video file closed (ffmpeg flushing)
 )
@@ -48,8 +51,8 @@ def bound(stage, plan=STOP_PLAN):
     raise KeyError(stage)
 
 
-COMMIT_BOUND_S = bound("event-logger")      # 4.8 s: everything queued is committed
-STOP_BOUND_S = bound(STOP_PLAN[-1].stage)   # 6.3 s
+COMMIT_BOUND_S = bound("event-logger")      # 5.8 s: everything queued is committed
+STOP_BOUND_S = bound(STOP_PLAN[-1].stage)   # 7.3 s
 
 
 def stop_stages(stages, before_ask=None, after_stop=None, plan=STOP_PLAN, now=time.monotonic):

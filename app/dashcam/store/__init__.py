@@ -3,9 +3,10 @@ kind writers for each record type, and readers on their own connections.
 
 Every SQL statement of the dashcam lives in this package, grouped by what it
 holds: ``runs``, ``alerts``, ``segments``, ``clips``, ``maintenance``
-(integrity, pruning), ``snapshot`` (export's consistent copy), ``reader`` and
-``schema``. ``room`` keeps the store writable on a small or full volume, and
-``held`` decides what the writer keeps, and writes first, while it is not.
+(integrity, pruning), ``snapshot`` (export's consistent copy), ``outbox`` (the
+fleet link's messages), ``reader`` and ``schema``. ``room`` keeps the store
+writable on a small or full volume, and ``held`` decides what the writer keeps,
+and writes first, while it is not.
 """
 
 from dashcam.errors import StoreError

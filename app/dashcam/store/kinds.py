@@ -29,6 +29,8 @@ class Batch:
     ``events``: ``(event_id, Event)`` in insertion order; ``rows``: table -> rows inserted.
     ``position``: ``t`` -> ``(Fix, age_s)`` or None (``gps.GpsState.at``), or None without
     a GPS; ``stamp(t)`` is the position columns at ``t`` (``store.fixes``).
+    ``committed``: callables the store calls once the transaction is committed (never for a
+    batch rolled back), on the writer's thread: they must not block.
     """
 
     def __init__(self, conn, position=None):
@@ -36,6 +38,7 @@ class Batch:
         self.position = position
         self.events = []
         self.rows = Counter()
+        self.committed = []
 
     def stamp(self, t):
         return stamp(self.position, t)

@@ -17,6 +17,7 @@ from dashcam import events as ev
 from dashcam.errors import StoreError
 from dashcam.store.fixes import STAMP_COLUMNS, read_fixes
 from dashcam.store.maintenance import integrity_check
+from dashcam.store.outbox import outbox_summary
 from dashcam.store.schema import LATEST_VERSION, connect, quote, schema_version
 from dashcam.timestamps import iso_utc
 
@@ -105,6 +106,11 @@ class StoreReader:
         if not self.columns("fixes"):
             return []
         return read_fixes(self.conn, *time_range("ts", since, until))
+
+    def outbox_summary(self):
+        """The fleet link's outbox: depth, last acknowledgement, the link's state, what was
+        dropped (``store.outbox.outbox_summary``); None in a store older than the outbox."""
+        return outbox_summary(self.conn)
 
     def runs(self):
         return list(self.db.query("SELECT * FROM runs ORDER BY id"))

@@ -173,6 +173,21 @@ MIGRATIONS = {
         "CREATE INDEX idx_uploads_state ON uploads(state)",
         "CREATE INDEX idx_uploads_event ON uploads(event_id)",
     ],
+    # 8: the fleet link's outbox (dashcam.fleet): each message to publish, kept until the
+    # broker acknowledges it. seq is the per-device sequence number: AUTOINCREMENT never
+    # gives a number twice, even after the newest rows are deleted (acknowledged).
+    # outbox_state: the last acknowledgement, the link's state, what the bound dropped.
+    8: [
+        """CREATE TABLE outbox (
+            seq INTEGER PRIMARY KEY AUTOINCREMENT,
+            topic TEXT NOT NULL,      -- below the device's prefix: alerts, events, heartbeat
+            priority INTEGER NOT NULL,  -- 0 alerts (and gaps), 1 events, 2 heartbeats
+            payload TEXT NOT NULL,    -- JSON object without its seq (added when sent)
+            bytes INTEGER NOT NULL,
+            created_at TEXT NOT NULL)""",
+        "CREATE INDEX idx_outbox_priority ON outbox(priority, seq)",
+        "CREATE TABLE outbox_state (key TEXT PRIMARY KEY, value TEXT)",
+    ],
 }
 LATEST_VERSION = max(MIGRATIONS)
 

@@ -70,6 +70,7 @@ class EventStore:
                 "|".join(SYNCHRONOUS), synchronous))
         self.path = path
         self._writers, self._makes_room, self._when_short, self._low = {}, set(), [], False
+        self._observers = []
         self._report = Throttled(log)
         folder = os.path.dirname(os.path.abspath(path))
         try:
@@ -159,6 +160,12 @@ class EventStore:
         if makes_room:
             self._makes_room.add(record_type)
 
+    def observe(self, observer):
+        """Call ``observer(batch, run_id)`` inside every write's transaction, after the kind
+        writers: it may add rows for ``batch.events`` (the fleet's outbox), committed with
+        them or not at all."""
+        self._observers.append(observer)
+
     def accepts(self, record):
         return type(record) in self._writers
 
@@ -200,6 +207,10 @@ class EventStore:
         with self._transaction():
             for kind, group in groups:
                 self._writers[kind](batch, run_id, group)
+            for observer in self._observers:
+                observer(batch, run_id)
+        for callback in batch.committed:
+            callback()
         if self._low:
             # Low on room, the main file takes this commit's pages now, while there is
             # room: unbackfilled pages on a full volume would stop every checkpoint.
