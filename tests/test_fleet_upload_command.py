@@ -3,7 +3,8 @@ road, ONNX Runtime, libx264 segments, SQLite) publishes its alert to a real Mosq
 office, seeing it on ``<prefix>/events``, asks for its clip on ``<prefix>/cmd`` with a
 presigned-style PUT URL of a real HTTP server on localhost; the device joins the clip,
 uploads it and answers on ``<prefix>/cmd/result`` with the size and SHA-256 of the bytes
-the server received, which decode as video."""
+the server received, which decode as video. The synthetic world's GPS gives the alert and
+its event the position and speed of the moment."""
 
 import hashlib
 import json
@@ -45,7 +46,7 @@ def test_an_alert_seen_over_mqtt_has_its_clip_uploaded_on_request(broker, tmp_pa
             tmp_path, run={"status_interval": 0},
             recording={"segment_seconds": 1, "pre_roll": 1, "post_roll": 1},
             mqtt={"enabled": "true", "url": broker.url, "device-id": DEVICE},
-            upload={"bandwidth": 0},
+            upload={"bandwidth": 0}, gps={"source": "synthetic"},
             **{"rule:bright": {"labels": "car", "cooldown": 30},
                "rule:forward-collision": {"enabled": "false"},
                "rule:person-ahead": {"enabled": "false"},
@@ -56,7 +57,8 @@ def test_an_alert_seen_over_mqtt_has_its_clip_uploaded_on_request(broker, tmp_pa
         pipeline.start()
         try:
             event_id = alert_event_ids(collector.wait_for(alert_event_ids, timeout=60))[0]
-            assert collector.json("/alerts"), "the alert itself was published at once"
+            [alert] = collector.json("/alerts")[:1]   # the alert itself, at once
+            assert alert["lat"] and alert["lon"] and alert["speed"] > 0 and alert["heading"]
             url = server.url("/clips/{}.mp4?X-Amz-Signature=abc".format(event_id))
             collector.client.publish("dashcam/{}/cmd".format(DEVICE), json.dumps(
                 {"cmd": "upload", "request_id": "office-1", "event_id": event_id, "url": url}),
@@ -75,3 +77,5 @@ def test_an_alert_seen_over_mqtt_has_its_clip_uploaded_on_request(broker, tmp_pa
     with av.open(str(clip)) as container:
         assert len(list(container.decode(video=0))) > 0
     assert summary["uploads"]["uploaded"] == 1 and "stuck" not in summary
+    placed = [p["after"] for p in collector.json("/events") if p["after"]["lat"] is not None]
+    assert placed and all(a["speed"] > 0 for a in placed)   # the store's GPS stamps

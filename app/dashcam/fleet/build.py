@@ -29,14 +29,15 @@ class Fleet:
 
 
 def build_fleet(section, store, submit, open_reader, describe, run_id, client=None, lock=None,
-                make_uploader=None, clock=time.monotonic, wall_clock=time.time):
+                make_uploader=None, position=None, clock=time.monotonic, wall_clock=time.time):
     """A ``Fleet`` for ``section`` (``[mqtt]``), or None when it is disabled.
 
     ``store`` learns the outbox's records; ``submit``: the event logger's;
     ``open_reader()``: a ``StoreReader``; ``describe()``: the heartbeat's figures;
     ``run_id()``: the run's id. ``client``: a paho client (else one is made);
     ``lock(note)``: what the ``lock`` command does; ``make_uploader(publish_result)``:
-    the uploader for ``upload`` (None: those commands fail, saying so).
+    the uploader for ``upload`` (None: those commands fail, saying so); ``position(t)``: the
+    GPS fix at ``t`` for the alerts (``gps.GpsState.at``).
     """
     if not section.enabled:
         return None
@@ -56,5 +57,6 @@ def build_fleet(section, store, submit, open_reader, describe, run_id, client=No
                      section.heartbeat_interval, section.drain_rate, section.keep_alive,
                      MAX_INFLIGHT, clock=clock, wall_clock=wall_clock)
     index.listeners.append(link.committed)
-    sink = FleetAlertSink(device, submit, run_id, clock=clock, wall_clock=wall_clock)
+    sink = FleetAlertSink(device, submit, run_id, position=position, clock=clock,
+                          wall_clock=wall_clock)
     return Fleet(link, sink, results, index)

@@ -21,7 +21,7 @@ GAP = "gap"
 ALERT_PRIORITY, EVENT_PRIORITY, HEARTBEAT_PRIORITY = 0, 1, 2
 KINDS = {ALERT_PRIORITY: "alerts", EVENT_PRIORITY: "events", HEARTBEAT_PRIORITY: "heartbeats"}
 SEVERITY_ORDER = ("info", "warning", "critical")
-POSITION = ("lat", "lon", "speed", "heading")   # null until a GPS stage supplies them
+POSITION = ("lat", "lon", "speed", "heading")   # km/h and degrees; null without a GPS fix
 
 
 class Outgoing(namedtuple("Outgoing", "topic priority payload t_utc")):
@@ -50,18 +50,24 @@ def wire(seq, payload):
     return '{{"seq":{:d},{}'.format(seq, payload[1:]).encode("utf-8")
 
 
-def position(source):
-    """``lat``/``lon``/``speed``/``heading`` from an alert (attributes) or an event's data
-    (keys), each None where it has none (before the GPS stage, or without a fix)."""
-    if isinstance(source, dict):
-        return [(key, source.get(key)) for key in POSITION]
-    return [(key, getattr(source, key, None)) for key in POSITION]
+def position(lat=None, lon=None, speed_kmh=None, heading=None):
+    """The ``POSITION`` fields, each None where there was no GPS fix."""
+    return list(zip(POSITION, (lat, lon, None if speed_kmh is None else round(speed_kmh, 1),
+                               heading)))
 
 
-def alert_message(device, alert, run_id):
-    """``<prefix>/alerts``: an ``alerts.records.Alert``, at once (before the store has it).
-    Its event id, which ``upload`` takes, comes on ``<prefix>/events`` with the same
-    ``run_id`` and ``alert_id``."""
+def fix_position(found):
+    """``position`` of ``(Fix, age_s)`` (``gps.GpsState.at``), or of no fix (None)."""
+    if not found:
+        return position()
+    fix = found[0]
+    return position(fix.lat, fix.lon, fix.speed_kmh, fix.heading)
+
+
+def alert_message(device, alert, run_id, found=None):
+    """``<prefix>/alerts``: an ``alerts.records.Alert``, at once (before the store has it),
+    with the GPS fix ``found`` at its time (``fix_position``). Its event id, which ``upload``
+    takes, comes on ``<prefix>/events`` with the same ``run_id`` and ``alert_id``."""
     payload = envelope(device, alert.t_utc, "alert")
     payload.update([
         ("rule", alert.rule), ("severity", alert.severity), ("label", alert.label),
@@ -69,29 +75,32 @@ def alert_message(device, alert, run_id):
         ("ttc", None if alert.ttc is None else round(float(alert.ttc), 2)),
         ("track", alert.track_id), ("box", [round(float(v), 1) for v in alert.box]),
         ("frame", alert.frame_index), ("run_id", run_id), ("alert_id", alert.alert_id)])
-    payload.update(position(alert))
+    payload.update(fix_position(found))
     return outgoing(ALERTS, ALERT_PRIORITY, payload, alert.t_utc)
 
 
 def event_view(device, run_id, row):
     """An event as ``before``/``after`` show it; ``row``: the store's columns (``id``,
     ``type``, ``ts_start``/``ts_end`` as ISO text, ``label``, ``track_id``, ``severity``,
-    ``data``)."""
+    ``data``, and the GPS stamp ``lat``, ``lon``, ``speed_kmh`` where it has one)."""
     data = row.get("data") or {}
     view = OrderedDict([
         ("id", "{}:{}".format(device, row["id"])), ("event_id", row["id"]), ("run_id", run_id),
         ("type", row["type"]), ("label", row["label"]), ("track", row["track_id"]),
         ("severity", row["severity"]), ("start_time", row["ts_start"]),
         ("end_time", row["ts_end"]), ("data", data)])
-    view.update(position(data))
+    view.update(position(row.get("lat"), row.get("lon"), row.get("speed_kmh")))
     return view
 
 
-def event_row(event_id, event):
-    """An ``events.Event`` just inserted as ``event_id``, in the store's column shape."""
+def event_row(event_id, event, stamp=(None, None, None, None)):
+    """An ``events.Event`` just inserted as ``event_id``, in the store's column shape;
+    ``stamp``: its GPS columns (``store.fixes.stamp``)."""
+    lat, lon, speed_kmh, _ = stamp
     return {"id": event_id, "type": event.type, "ts_start": iso_utc(event.ts_start),
             "ts_end": iso_utc(event.ts_end), "label": event.label, "track_id": event.track_id,
-            "severity": event.severity, "data": event.data}
+            "severity": event.severity, "data": event.data, "lat": lat, "lon": lon,
+            "speed_kmh": speed_kmh}
 
 
 def with_alerts(view, alerts):

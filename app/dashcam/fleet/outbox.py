@@ -125,17 +125,18 @@ class OutboxIndex:
 
     def observe(self, batch, run_id):
         found = [m for event_id, event in batch.events
-                 for m in self.event_messages(batch.conn, run_id, event_id, event)]
+                 for m in self.event_messages(batch.conn, run_id, event_id, event,
+                                              batch.stamp(event.ts_start))]
         if found:
             self._add(batch, found)
 
-    def event_messages(self, conn, run_id, event_id, event):
+    def event_messages(self, conn, run_id, event_id, event, stamp=(None, None, None, None)):
         """The ``<prefix>/events`` message of an event just inserted, if its type is published:
         ``end`` of the event it closes, ``new`` of one that lasts, ``update`` of an object's
         event for an alert on it, else ``end`` of an event of a moment. The events before it
         are read as they were when it happened (a batch may hold its successors too)."""
         device, t_utc = self.device, event.ts_end or event.ts_start
-        row = msg.event_row(event_id, event)
+        row = msg.event_row(event_id, event, stamp)
         opened_type = ev.CLOSES.get(event.type)
         if opened_type:
             opened = opened_event(conn, run_id, opened_type, event.track_id, event_id)

@@ -239,7 +239,7 @@ def init_fleet(parts):
         lambda: parts.logger.run_id, client=given.get("fleet_client"),
         lock=given.get("fleet_lock", functools.partial(fleet_lock, parts)),
         make_uploader=given.get("fleet_uploader", functools.partial(fleet_uploader, parts)),
-        clock=parts.clock, wall_clock=parts.wall_clock)
+        position=parts.gps.state.at, clock=parts.clock, wall_clock=parts.wall_clock)
 
 
 def fleet_lock(parts, note):

@@ -92,12 +92,13 @@ def opened_event(conn, run_id, event_type, track_id, before_id):
     no object) inserted before event ``before_id``, as a dict with its ``data`` decoded;
     None when there is none."""
     row = conn.execute(
-        "SELECT id, type, ts_start, ts_end, label, track_id, severity, data FROM events"
-        " WHERE run_id IS ? AND type = ? AND track_id IS ? AND id < ? ORDER BY id DESC LIMIT 1",
-        (run_id, event_type, track_id, before_id)).fetchone()
+        "SELECT id, type, ts_start, ts_end, label, track_id, severity, data, lat, lon, speed_kmh"
+        " FROM events WHERE run_id IS ? AND type = ? AND track_id IS ? AND id < ?"
+        " ORDER BY id DESC LIMIT 1", (run_id, event_type, track_id, before_id)).fetchone()
     if row is None:
         return None
-    keys = ("id", "type", "ts_start", "ts_end", "label", "track_id", "severity", "data")
+    keys = ("id", "type", "ts_start", "ts_end", "label", "track_id", "severity", "data", "lat",
+            "lon", "speed_kmh")
     found = dict(zip(keys, row))
     found["data"] = json.loads(found["data"]) if found["data"] else None
     return found
