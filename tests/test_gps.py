@@ -81,9 +81,14 @@ def test_fixes_are_stored_once_an_interval_and_on_a_change_of_mode():
     fix3, fix2 = Fix(0, 1, 2, 3, 4, 5, 3), Fix(0, 1, 2, None, 4, 5, 2)
     assert should_store(None, fix3, 100.0, 1.0)
     last = FixRecord(100.0, fix3)
-    assert not should_store(last, fix3, 100.5, 1.0)
-    assert should_store(last, fix3, 101.0, 1.0)
+    assert not should_store(last, fix3._replace(time=0.5), 100.5, 1.0)
+    # the receiver's clock counts, not the arrival's jitter: 1 s apart there is stored
+    assert should_store(last, fix3._replace(time=1.0), 100.93, 1.0)
+    assert not should_store(last, fix3._replace(time=0.9), 101.2, 1.0)
     assert should_store(last, fix2, 100.2, 1.0)
+    timeless = FixRecord(100.0, fix3._replace(time=None))   # no receiver time: on arrival
+    assert should_store(timeless, fix3._replace(time=None), 101.0, 1.0)
+    assert not should_store(timeless, fix3._replace(time=None), 100.5, 1.0)
     assert lost_reason(2.9, 3.0, None) is None
     assert lost_reason(3.0, 3.0, None) == "no fix for 3 s"
     assert lost_reason(0.1, 3.0, "gone") == "device gone: gone"

@@ -332,7 +332,12 @@ class Uploader(QueueWorker):
 
     def summary(self):
         return {"uploaded": self.uploaded, "failed": self.failed, "bytes": self.bytes_sent,
-                "waiting": len(self.pending) + self.queue.qsize(), "deferred": self.dropped}
+                "waiting": len(self.pending) + self.queued(), "deferred": self.dropped}
+
+    def queued(self):
+        """Requests in the queue not yet taken in (not the stop's wake-up)."""
+        with self.queue.mutex:
+            return sum(1 for item in self.queue.queue if isinstance(item, Job))
 
 
 def build_uploader(config, store, submit, paths, open_reader, publish_result, clock,

@@ -28,9 +28,14 @@ class FixRecord(namedtuple("FixRecord", "received fix")):
 
 def should_store(last, fix, received, interval):
     """Whether ``fix`` (received at ``received``) is stored, ``last`` being the last stored
-    ``FixRecord`` or None: the first, one per ``interval`` seconds, and a change of mode."""
-    return (last is None or received - last.received >= interval
-            or fix.mode != last.fix.mode)
+    ``FixRecord`` or None: the first, one per ``interval`` seconds, and a change of mode.
+    The interval is counted on the receiver's clock (a 1 Hz receiver's fixes are 1 s apart
+    there, while their arrival jitters), else on arrival."""
+    if last is None or fix.mode != last.fix.mode:
+        return True
+    if fix.time is not None and last.fix.time is not None:
+        return fix.time - last.fix.time >= interval
+    return received - last.received >= interval
 
 
 def lost_reason(since_fix, lost_after, error):
