@@ -106,9 +106,16 @@ class EventLoggerWorker(QueueWorker):
     def finish(self):
         if self.held:   # one last try at the stop; what still fails is lost, and said so
             self._commit([])
+            tries = 3   # a full volume: old detection rows give way to the evidence held
+            while tries and self._evidence_held() and self.store.make_room():
+                tries -= 1
+                self._commit([])
             if self.held:
                 self._lose(self.held, "the store still refused them at the stop")
                 self.held = []
+
+    def _evidence_held(self):
+        return bool(self.store.by_priority(self.held)[1])
 
     def consume(self, item):
         batch = [item]

@@ -43,10 +43,14 @@ def write_detection_pruning(batch, run_id, records):
     before ``before`` (UTC epoch seconds) or, with ``before`` None, the oldest rows. Small
     batches, so a commit of the writer stays short."""
     for r in records:
-        if r.before is None:
-            sql, params = "SELECT id FROM detections ORDER BY id LIMIT ?", (r.limit,)
-        else:
-            sql, params = "SELECT id FROM detections WHERE ts < ? LIMIT ?", (iso_utc(r.before),
-                                                                           r.limit)
-        cursor = batch.conn.execute(f"DELETE FROM detections WHERE id IN ({sql})", params)
-        batch.rows["detections_pruned"] += cursor.rowcount
+        batch.rows["detections_pruned"] += prune_detections(batch.conn, r.before, r.limit)
+
+
+def prune_detections(conn, before, limit):
+    """Delete at most ``limit`` detection rows stamped before ``before`` (None: the oldest
+    rows); how many went."""
+    if before is None:
+        sql, params = "SELECT id FROM detections ORDER BY id LIMIT ?", (limit,)
+    else:
+        sql, params = "SELECT id FROM detections WHERE ts < ? LIMIT ?", (iso_utc(before), limit)
+    return conn.execute(f"DELETE FROM detections WHERE id IN ({sql})", params).rowcount

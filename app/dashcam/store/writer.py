@@ -27,7 +27,7 @@ from dashcam.errors import StoreError
 from dashcam.records import FrameRecord, StatsRecord
 from dashcam.store.held import Detections, by_priority
 from dashcam.store.kinds import Batch, FrameRows, write_events, write_stats
-from dashcam.store.maintenance import free_page_bytes, integrity_check
+from dashcam.store.maintenance import free_page_bytes, integrity_check, prune_detections
 from dashcam.store.room import Reserve, file_size, is_full, volume, wal_limit
 from dashcam.store.runs import RunBegun, end_run, next_run_id, write_runs_begun
 from dashcam.store.schema import BUSY_TIMEOUT_MS, connect, migrate, schema_version
@@ -88,8 +88,9 @@ class EventStore:
         self.room_bytes = 2 * self.wal_bytes
         self.reserve = Reserve(path + ".reserve", self.wal_bytes)
         self.end_reserve = Reserve(path + ".reserve-end", END_RESERVE_BYTES)
-        if free < self.wal_bytes:
-            self.reserve.release()   # room for -shm and the first commits on a full volume
+        if free < self.wal_bytes:   # room for -shm and the first commits on a full volume
+            self.reserve.release()
+            self.end_reserve.release()
         created = not os.path.exists(path)
         try:
             self.conn = connect(path)
@@ -116,8 +117,8 @@ class EventStore:
         except BaseException:
             self._give_up(path, created)
             raise
-        self.reserve.keep()
-        self.end_reserve.keep()
+        if self.reserve.keep():   # the end's reserve only beside the main one
+            self.end_reserve.keep()
         self.db = sqlite_utils.Database(self.conn)
         self._closed = False
         self.register(RunBegun, write_runs_begun)
@@ -215,17 +216,19 @@ class EventStore:
             # Low on room, the main file takes this commit's pages now, while there is
             # room: unbackfilled pages on a full volume would stop every checkpoint.
             self._checkpoint("PASSIVE")
-        if not self.reserve.held:
-            self.reserve.keep()
+        if not self.reserve.held and self.reserve.keep():
+            self.end_reserve.keep()
         return batch
 
     def reclaim(self):
-        """After a write the volume refused: give the reserve back, checkpoint the WAL into
-        the main file and cut it to zero bytes (``wal_checkpoint(TRUNCATE)``); wake the
-        ``when_short`` callbacks. Returns the bytes given back (0: a retry would fail too)."""
+        """After a write the volume refused: give the reserve back (the end's too, once the
+        main one is spent: a store that takes nothing more is worse than a run's end left for
+        the next start), checkpoint the WAL into the main file and cut it to zero bytes
+        (``wal_checkpoint(TRUNCATE)``); wake the ``when_short`` callbacks. Returns the bytes
+        given back (0: a retry would fail too)."""
         for callback in self._when_short:
             callback()
-        given = self.reserve.release()
+        given = self.reserve.release() or self.end_reserve.release()
         before = file_size(self.path + "-wal")
         self._checkpoint("TRUNCATE")
         given += max(0, before - file_size(self.path + "-wal"))
@@ -233,6 +236,21 @@ class EventStore:
             self._report("reclaim", logging.WARNING, "store %s: volume full, %d bytes given "
                          "back to the store (reserve and WAL)", self.path, given)
         return given
+
+    def make_room(self, rows=500):
+        """At the stop, when retention no longer prunes for the store: delete the oldest
+        ``rows`` detection rows (their pages freed inside the file) and checkpoint, so the
+        evidence still held can land. True if any went."""
+        try:
+            with self._transaction():
+                pruned = prune_detections(self.conn, None, rows)
+        except sqlite3.OperationalError:
+            return False
+        self._checkpoint("TRUNCATE")
+        if pruned:
+            log.warning("store %s: %d old detection rows pruned at the stop to make room for "
+                        "the evidence still held", self.path, pruned)
+        return pruned > 0
 
     def _checkpoint(self, mode):
         # TRUNCATE waits for readers to leave the WAL (PASSIVE never waits): briefly, a
