@@ -40,6 +40,7 @@ class Device:
         self.logger.submit(run)
         self.tracks = itertools.count(1)
         self.alerts = itertools.count(1)
+        self.offered = 0   # alerts offered to the fleet's sink
 
     def _committed(self, pair):
         event = pair[1]
@@ -51,6 +52,11 @@ class Device:
     def settle(self, timeout=30.0):
         """Wait until the writer has committed everything submitted so far (and so the
         outbox's rows): a marker event, submitted last, is committed."""
+        # the sink hands each alert to the writer on its own thread: those first (FIFO after)
+        offered, deadline = self.offered, time.monotonic() + timeout
+        while self.fleet.sink.delivered + self.fleet.sink.failed < offered:
+            assert time.monotonic() < deadline, "the fleet sink did not take its alerts"
+            time.sleep(0.01)
         mark = len(self.marks) + 1
         self.logger.submit(ev.Event(ev.EXPORT_FINISHED, 0.0, 0.0, None, None, ev.INFO,
                                     {"ok": True, "mark": mark}))
@@ -93,6 +99,7 @@ class Device:
         alert = Alert(number, rule, severity, track, "car", 0.87, (10.0, 20.0, 110.0, 220.0),
                       1.9, 42, time.monotonic(), t, 0.01, time.monotonic())
         assert self.fleet.sink.offer(alert)
+        self.offered += 1
         self.logger.submit(ev.alert(t, "car", track, severity, {"rule": rule,
                                                                 "alert_id": number}))
         return alert
