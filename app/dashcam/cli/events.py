@@ -4,14 +4,12 @@ import argparse
 import csv
 import json
 import sys
-import time
 
 from dashcam import events as ev
-from dashcam.cli.options import add_data_options, command_config, command_paths
+from dashcam.cli.options import add_data_options, command_config, command_paths, time_window
 from dashcam.errors import DashcamError
 from dashcam.records import LABELS
 from dashcam.store import StoreReader
-from dashcam.timestamps import parse_time
 
 COLUMNS = ("id", "run_id", "ts_start", "ts_end", "type", "label", "track_id", "severity", "data")
 TEXT_ROW = "{:>6} {:<24} {:<24} {:<16} {:<9} {:>6} {:<8} {}\n"
@@ -56,9 +54,7 @@ def register(subparsers):
 
 def events(args, out=None):
     out = out or sys.stdout
-    now = time.time()
-    since = parse_time(args.since, now) if args.since else None
-    until = parse_time(args.until, now) if args.until else None
+    since, until = time_window(args)
     types = [t for group in args.type for t in group]
     labels = [label for group in args.label for label in group]
     check_known("type", types, ev.TYPES)

@@ -2,13 +2,12 @@
 
 import argparse
 import sys
-import time
 
-from dashcam.cli.options import add_data_options, command_config, command_paths
+from dashcam.cli.options import add_data_options, command_config, command_paths, time_window
 from dashcam.cli.progress import terminal_progress
 from dashcam.export.files import human_bytes
 from dashcam.export.usb import hand_over, is_block_device
-from dashcam.timestamps import parse_time
+
 
 DESCRIPTION = """\
 Export the store (a consistent snapshot, taken while the service keeps
@@ -48,9 +47,7 @@ def register(subparsers):
 
 def export(args):
     config = command_config(args)
-    now = time.time()
-    since = parse_time(args.since, now) if args.since else None
-    until = parse_time(args.until, now) if args.until else None
+    since, until = time_window(args)
     db_path, recordings = command_paths(args, config)
     with terminal_progress(human_bytes) as show:
         result, signalled = hand_over(args.dest, db_path, recordings, since, until,

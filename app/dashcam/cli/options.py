@@ -2,6 +2,7 @@
 
 import argparse
 import os
+import time
 
 
 def positive_seconds(text):
@@ -88,3 +89,12 @@ def command_paths(args, config):
     from dashcam.paths import data_paths
 
     return data_paths(config, args.db, getattr(args, "recordings", None))
+
+
+def time_window(args):
+    """``(since, until)`` of ``--since`` / ``--until`` (UTC epoch seconds, None where not
+    given), both read against one "now"."""
+    from dashcam.timestamps import parse_time
+
+    now = time.time()
+    return tuple(parse_time(text, now) if text else None for text in (args.since, args.until))

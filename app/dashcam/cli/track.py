@@ -3,14 +3,13 @@
 import argparse
 import os
 import sys
-import time
 
-from dashcam.cli.options import add_data_options, command_config, command_paths
+from dashcam.cli.options import add_data_options, command_config, command_paths, time_window
 from dashcam.errors import DashcamError
 from dashcam.export.folder import window_text
 from dashcam.export.gpx import gpx_text
 from dashcam.store import StoreReader
-from dashcam.timestamps import iso_utc, parse_time
+from dashcam.timestamps import iso_utc
 
 EPILOG = """\
 times: ISO-8601 UTC (2024-05-01T12:30:00Z, 2024-05-01) or an age (30s, 15m, 2h, 1d)
@@ -39,9 +38,7 @@ def register(subparsers):
 
 def track(args, out=None):
     out = out or sys.stdout
-    now = time.time()
-    since = parse_time(args.since, now) if args.since else None
-    until = parse_time(args.until, now) if args.until else None
+    since, until = time_window(args)
     db = command_paths(args, command_config(args)).db
     with StoreReader(db) as reader:
         fixes = reader.fixes(since, until)
